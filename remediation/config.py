@@ -1,0 +1,316 @@
+"""Configuration: every setting parsed and validated in one typed place.
+
+Settings are environment variables (Function app settings). ``load_config`` either
+returns a complete, valid :class:`Config` or raises :class:`ConfigError` naming the
+variable that was wrong and what would be accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from remediation.ids import ResourceIdError, WorkspaceId, parse_workspace_id
+
+DEFAULT_CATEGORIES = (
+    "kube-audit",
+    "kube-audit-admin",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+)
+
+E = TypeVar("E", bound=StrEnum)
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Diagnostic setting names: ARM allows letters, digits, '-', '_', '.', ' ' ... keep it strict.
+_SETTING_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,259}$")
+_CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_RESOURCE_GROUP = re.compile(r"^[-\w._()]{1,90}$")
+_WORKSPACE_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,40}$")
+
+
+class ConfigError(ValueError):
+    """A setting has an invalid value. ``variable`` names it."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+
+
+class Mode(StrEnum):
+    APPLY = "apply"
+    REPORT = "report"
+
+
+class DestinationTables(StrEnum):
+    RESOURCE_SPECIFIC = "resource-specific"
+    AZURE_DIAGNOSTICS = "azure-diagnostics"
+
+    @property
+    def log_analytics_destination_type(self) -> str | None:
+        """The ``logAnalyticsDestinationType`` ARM value for this choice."""
+        return "Dedicated" if self is DestinationTables.RESOURCE_SPECIFIC else None
+
+
+class AcceptedDestinations(StrEnum):
+    LOG_ANALYTICS = "log-analytics"
+    ANY = "any"
+
+
+@dataclass(frozen=True)
+class Cloud:
+    name: str
+    arm_endpoint: str
+    authority_host: str
+
+
+CLOUDS: Mapping[str, Cloud] = {
+    "AzureCloud": Cloud(
+        "AzureCloud", "https://management.azure.com", "https://login.microsoftonline.com"
+    ),
+    "AzureChinaCloud": Cloud(
+        "AzureChinaCloud", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"
+    ),
+    "AzureUSGovernment": Cloud(
+        "AzureUSGovernment", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ExcludeTag:
+    key: str
+    value: str
+
+    def matches(self, tags: Mapping[str, str] | None) -> bool:
+        """True when ``tags`` carry this tag (key and value compared case-insensitively)."""
+        for key, value in (tags or {}).items():
+            if key.lower() == self.key.lower() and (value or "").lower() == self.value.lower():
+                return True
+        return False
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"
+
+
+@dataclass(frozen=True)
+class Config:
+    subscription_ids: tuple[str, ...]
+    categories: tuple[str, ...]
+    setting_name: str
+    workspace_id: WorkspaceId | None
+    workspace_resource_group: str
+    workspace_name_prefix: str
+    workspace_retention_days: int
+    destination_tables: DestinationTables
+    accepted_destinations: AcceptedDestinations
+    exclude_tag: ExcludeTag
+    mode: Mode
+    max_concurrency: int
+    cloud: Cloud
+    arm_endpoint: str
+
+    @property
+    def credential_scope(self) -> str:
+        return self.arm_endpoint.rstrip("/") + "/.default"
+
+    def subscription_in_scope(self, subscription_id: str) -> bool:
+        """True when no scope is configured or the subscription is listed."""
+        if not self.subscription_ids:
+            return True
+        return subscription_id.lower() in {s.lower() for s in self.subscription_ids}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration variable: its name, default and one-line meaning (for docs and infra)."""
+
+    name: str
+    default: str
+    meaning: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "REMEDIATION_SUBSCRIPTION_IDS",
+        "",
+        "comma-separated subscription GUIDs in scope; empty = every enabled subscription the identity can list",
+    ),
+    Setting("REMEDIATION_CATEGORIES", ",".join(DEFAULT_CATEGORIES), "required log categories"),
+    Setting("REMEDIATION_SETTING_NAME", "aks-audit-remediation", "name of the diagnostic setting we own"),
+    Setting(
+        "REMEDIATION_WORKSPACE_ID",
+        "",
+        "one workspace (full resource ID) for every cluster; created if missing",
+    ),
+    Setting(
+        "REMEDIATION_WORKSPACE_RESOURCE_GROUP",
+        "rg-aks-audit-logs",
+        "where per-region workspaces live (in each cluster's subscription)",
+    ),
+    Setting(
+        "REMEDIATION_WORKSPACE_NAME_PREFIX",
+        "law-aks-audit-",
+        "per-region workspace name = prefix + cluster location",
+    ),
+    Setting("REMEDIATION_WORKSPACE_RETENTION_DAYS", "90", "retention for workspaces we create (30..730)"),
+    Setting(
+        "REMEDIATION_DESTINATION_TABLES",
+        "resource-specific",
+        "resource-specific (logAnalyticsDestinationType Dedicated) or azure-diagnostics",
+    ),
+    Setting(
+        "REMEDIATION_ACCEPTED_DESTINATIONS",
+        "log-analytics",
+        "which existing sinks count as compliant: log-analytics or any",
+    ),
+    Setting(
+        "REMEDIATION_EXCLUDE_TAG",
+        "aks-audit-remediation=exclude",
+        "clusters carrying this tag (case-insensitive) are never touched",
+    ),
+    Setting("REMEDIATION_MODE", "apply", "what unattended triggers do: apply or report"),
+    Setting("REMEDIATION_MAX_CONCURRENCY", "8", "clusters processed at once (1..64)"),
+    Setting(
+        "REMEDIATION_CLOUD",
+        "AzureCloud",
+        "AzureCloud, AzureChinaCloud or AzureUSGovernment: ARM endpoint and authority",
+    ),
+    Setting(
+        "REMEDIATION_ARM_ENDPOINT",
+        "",
+        "overrides the ARM endpoint (sovereign/private clouds, the simulator); empty = from the cloud",
+    ),
+)
+
+SETTING_NAMES: tuple[str, ...] = tuple(s.name for s in SETTINGS)
+_DEFAULTS: Mapping[str, str] = {s.name: s.default for s in SETTINGS}
+
+
+def _get(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name)
+    if value is None:
+        return _DEFAULTS[name]
+    return value.strip()
+
+
+def parse_subscription_ids(raw: str, variable: str = "REMEDIATION_SUBSCRIPTION_IDS") -> tuple[str, ...]:
+    """Parse a comma-separated list of subscription GUIDs (duplicates removed, order kept)."""
+    seen: dict[str, str] = {}
+    for part in raw.split(","):
+        item = part.strip()
+        if not item:
+            continue
+        if not _GUID.match(item):
+            raise ConfigError(variable, f"{item!r} is not a subscription GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+        seen.setdefault(item.lower(), item.lower())
+    return tuple(seen.values())
+
+
+def _parse_categories(raw: str) -> tuple[str, ...]:
+    categories: list[str] = []
+    for part in raw.split(","):
+        item = part.strip()
+        if not item:
+            continue
+        if not _CATEGORY.match(item):
+            raise ConfigError("REMEDIATION_CATEGORIES", f"{item!r} is not a log category name")
+        if item not in categories:
+            categories.append(item)
+    if not categories:
+        raise ConfigError(
+            "REMEDIATION_CATEGORIES",
+            "at least one category is required, e.g. kube-audit-admin,kube-apiserver",
+        )
+    return tuple(categories)
+
+
+def _parse_int(env: Mapping[str, str], name: str, low: int, high: int) -> int:
+    raw = _get(env, name)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"{raw!r} is not a whole number ({low}..{high})") from None
+    if not low <= value <= high:
+        raise ConfigError(name, f"{value} is out of range ({low}..{high})")
+    return value
+
+
+def _parse_choice(env: Mapping[str, str], name: str, enum: type[E]) -> E:
+    raw = _get(env, name)
+    for member in enum:
+        if member.value == raw.lower():
+            return member
+    choices = ", ".join(m.value for m in enum)
+    raise ConfigError(name, f"{raw!r} is not one of: {choices}")
+
+
+def _parse_exclude_tag(raw: str) -> ExcludeTag:
+    key, sep, value = raw.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise ConfigError("REMEDIATION_EXCLUDE_TAG", f"{raw!r} must be key=value, e.g. aks-audit-remediation=exclude")
+    return ExcludeTag(key.strip(), value.strip())
+
+
+def _parse_endpoint(raw: str, cloud: Cloud) -> str:
+    if not raw:
+        return cloud.arm_endpoint
+    if not re.match(r"^https://[^/\s]+/?$", raw):
+        raise ConfigError(
+            "REMEDIATION_ARM_ENDPOINT",
+            f"{raw!r} must be an https URL with no path, e.g. https://management.azure.com",
+        )
+    return raw.rstrip("/")
+
+
+def load_config(env: Mapping[str, str]) -> Config:
+    """Parse and validate every setting; raise :class:`ConfigError` on the first bad one."""
+    workspace_raw = _get(env, "REMEDIATION_WORKSPACE_ID")
+    workspace_id: WorkspaceId | None = None
+    if workspace_raw:
+        try:
+            workspace_id = parse_workspace_id(workspace_raw)
+        except ResourceIdError as exc:
+            raise ConfigError("REMEDIATION_WORKSPACE_ID", str(exc)) from None
+
+    setting_name = _get(env, "REMEDIATION_SETTING_NAME")
+    if not _SETTING_NAME.match(setting_name):
+        raise ConfigError(
+            "REMEDIATION_SETTING_NAME",
+            f"{setting_name!r} is not a valid diagnostic setting name (letters, digits, '-', '_', '.')",
+        )
+    resource_group = _get(env, "REMEDIATION_WORKSPACE_RESOURCE_GROUP")
+    if not _RESOURCE_GROUP.match(resource_group) or resource_group.endswith("."):
+        raise ConfigError("REMEDIATION_WORKSPACE_RESOURCE_GROUP", f"{resource_group!r} is not a valid resource group name")
+    prefix = _get(env, "REMEDIATION_WORKSPACE_NAME_PREFIX")
+    if not _WORKSPACE_PREFIX.match(prefix):
+        raise ConfigError(
+            "REMEDIATION_WORKSPACE_NAME_PREFIX",
+            f"{prefix!r} must start with a letter or digit and hold only letters, digits and '-' (at most 41)",
+        )
+
+    cloud_raw = _get(env, "REMEDIATION_CLOUD")
+    cloud = next((c for name, c in CLOUDS.items() if name.lower() == cloud_raw.lower()), None)
+    if cloud is None:
+        raise ConfigError("REMEDIATION_CLOUD", f"{cloud_raw!r} is not one of: {', '.join(CLOUDS)}")
+
+    return Config(
+        subscription_ids=parse_subscription_ids(_get(env, "REMEDIATION_SUBSCRIPTION_IDS")),
+        categories=_parse_categories(_get(env, "REMEDIATION_CATEGORIES")),
+        setting_name=setting_name,
+        workspace_id=workspace_id,
+        workspace_resource_group=resource_group,
+        workspace_name_prefix=prefix,
+        workspace_retention_days=_parse_int(env, "REMEDIATION_WORKSPACE_RETENTION_DAYS", 30, 730),
+        destination_tables=_parse_choice(env, "REMEDIATION_DESTINATION_TABLES", DestinationTables),
+        accepted_destinations=_parse_choice(env, "REMEDIATION_ACCEPTED_DESTINATIONS", AcceptedDestinations),
+        exclude_tag=_parse_exclude_tag(_get(env, "REMEDIATION_EXCLUDE_TAG")),
+        mode=_parse_choice(env, "REMEDIATION_MODE", Mode),
+        max_concurrency=_parse_int(env, "REMEDIATION_MAX_CONCURRENCY", 1, 64),
+        cloud=cloud,
+        arm_endpoint=_parse_endpoint(_get(env, "REMEDIATION_ARM_ENDPOINT"), cloud),
+    )

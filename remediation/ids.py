@@ -1,0 +1,113 @@
+"""ARM resource IDs: parsing, validation and case-insensitive comparison.
+
+ARM IDs are case-insensitive. We keep the spelling ARM returned for display and compare
+through :func:`id_key`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import NewType
+
+ClusterId = NewType("ClusterId", str)
+WorkspaceId = NewType("WorkspaceId", str)
+SettingId = NewType("SettingId", str)
+
+
+class ResourceIdError(ValueError):
+    """A string is not the kind of ARM resource ID that was expected."""
+
+
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_NAME = r"[^/\s]+"
+_CLUSTER = re.compile(
+    rf"^/subscriptions/(?P<sub>{_GUID})/resourceGroups/(?P<rg>{_NAME})"
+    rf"/providers/Microsoft\.ContainerService/managedClusters/(?P<name>{_NAME})/?$",
+    re.IGNORECASE,
+)
+_WORKSPACE = re.compile(
+    rf"^/subscriptions/(?P<sub>{_GUID})/resourceGroups/(?P<rg>{_NAME})"
+    rf"/providers/Microsoft\.OperationalInsights/workspaces/(?P<name>[A-Za-z0-9][A-Za-z0-9-]{{2,61}}[A-Za-z0-9])/?$",
+    re.IGNORECASE,
+)
+_SETTING = re.compile(
+    r"^(?P<resource>.+)/providers/Microsoft\.Insights/diagnosticSettings/(?P<name>[^/\s]+)/?$",
+    re.IGNORECASE,
+)
+
+
+def id_key(resource_id: str) -> str:
+    """The comparison key of an ARM ID: lower case, no trailing slash."""
+    return resource_id.rstrip("/").lower()
+
+
+def same_id(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and id_key(a) == id_key(b)
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    id: ClusterId
+    subscription_id: str
+    resource_group: str
+    name: str
+
+
+@dataclass(frozen=True)
+class WorkspaceRef:
+    id: WorkspaceId
+    subscription_id: str
+    resource_group: str
+    name: str
+
+
+def parse_cluster_id(value: str) -> ClusterRef:
+    """Parse an AKS managed cluster ID or raise :class:`ResourceIdError`."""
+    match = _CLUSTER.match(value.strip())
+    if not match:
+        raise ResourceIdError(
+            f"{value!r} is not an AKS cluster resource ID; expected "
+            "/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.ContainerService/managedClusters/<name>"
+        )
+    return ClusterRef(
+        id=ClusterId(value.strip().rstrip("/")),
+        subscription_id=match["sub"].lower(),
+        resource_group=match["rg"],
+        name=match["name"],
+    )
+
+
+def parse_workspace_id(value: str) -> WorkspaceId:
+    """Validate a Log Analytics workspace ID or raise :class:`ResourceIdError`."""
+    return workspace_ref(value).id
+
+
+def workspace_ref(value: str) -> WorkspaceRef:
+    match = _WORKSPACE.match(value.strip())
+    if not match:
+        raise ResourceIdError(
+            f"{value!r} is not a Log Analytics workspace resource ID; expected "
+            "/subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.OperationalInsights/workspaces/<name>"
+        )
+    return WorkspaceRef(
+        id=WorkspaceId(value.strip().rstrip("/")),
+        subscription_id=match["sub"].lower(),
+        resource_group=match["rg"],
+        name=match["name"],
+    )
+
+
+def workspace_id_for(subscription_id: str, resource_group: str, name: str) -> WorkspaceId:
+    return WorkspaceId(
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+        f"/providers/Microsoft.OperationalInsights/workspaces/{name}"
+    )
+
+
+def split_setting_id(value: str) -> tuple[str, str]:
+    """Split a diagnostic setting ID into (parent resource ID, setting name)."""
+    match = _SETTING.match(value.strip())
+    if not match:
+        raise ResourceIdError(f"{value!r} is not a diagnostic setting resource ID")
+    return match["resource"], match["name"]

@@ -1,0 +1,142 @@
+"""Domain values observed from ARM and decided by the pure core. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from remediation.ids import ClusterId, WorkspaceId
+
+TERMINAL_PROVISIONING_STATES = frozenset({"succeeded", "failed", "canceled"})
+
+
+class Status(StrEnum):
+    COMPLIANT = "compliant"
+    NON_COMPLIANT = "non_compliant"
+    REMEDIATED = "remediated"
+    EXCLUDED = "excluded"
+    DEFERRED = "deferred"
+    BLOCKED = "blocked"
+    FAILED = "failed"
+
+
+class Reason(StrEnum):
+    """Reason codes of our own; ARM error codes (ScopeLocked, AuthorizationFailed...) pass through as text."""
+
+    EXCLUDED_BY_TAG = "excluded-by-tag"
+    CLUSTER_BUSY = "cluster-busy"
+    SETTING_LIMIT_REACHED = "setting-limit-reached"
+    CLUSTER_NOT_FOUND = "cluster-not-found"
+
+
+class ActionKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+
+
+class Trigger(StrEnum):
+    CLI = "cli"
+    TIMER = "timer"
+    EVENT_GRID = "event_grid"
+    HTTP = "http"
+
+
+MAX_SETTINGS_PER_RESOURCE = 5
+
+
+@dataclass(frozen=True)
+class Cluster:
+    id: ClusterId
+    name: str
+    subscription_id: str
+    resource_group: str
+    location: str
+    provisioning_state: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_settled(self) -> bool:
+        return self.provisioning_state.lower() in TERMINAL_PROVISIONING_STATES
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    enabled: bool
+    category: str | None = None
+    category_group: str | None = None
+
+
+@dataclass(frozen=True)
+class DiagnosticSetting:
+    name: str
+    logs: tuple[LogEntry, ...] = ()
+    workspace_id: str | None = None
+    storage_account_id: str | None = None
+    event_hub_authorization_rule_id: str | None = None
+    marketplace_partner_id: str | None = None
+    log_analytics_destination_type: str | None = None
+
+    @property
+    def has_any_destination(self) -> bool:
+        return any(
+            (self.workspace_id, self.storage_account_id, self.event_hub_authorization_rule_id, self.marketplace_partner_id)
+        )
+
+    @property
+    def enabled_categories(self) -> frozenset[str]:
+        """Categories named explicitly by enabled entries (groups not expanded)."""
+        return frozenset(e.category for e in self.logs if e.enabled and e.category)
+
+
+@dataclass(frozen=True)
+class CategoryMetadata:
+    """Which log categories a resource type offers and which groups hold each one."""
+
+    groups: Mapping[str, frozenset[str]]  # lower-case group name -> categories
+    categories: frozenset[str] = frozenset()
+
+    def members(self, group: str) -> frozenset[str]:
+        return self.groups.get(group.lower(), frozenset())
+
+
+@dataclass(frozen=True)
+class ClusterState:
+    """Everything observed about one cluster that a decision needs."""
+
+    cluster: Cluster
+    settings: tuple[DiagnosticSetting, ...]
+    metadata: CategoryMetadata
+    missing_workspaces: frozenset[str] = frozenset()  # id_key() of workspaces that returned 404
+
+
+@dataclass(frozen=True)
+class Verdict:
+    covered: frozenset[str]
+    missing: tuple[str, ...]  # required categories not covered, in configuration order
+    counted_settings: tuple[str, ...]  # names of the settings that count
+
+    @property
+    def compliant(self) -> bool:
+        return not self.missing
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    kind: ActionKind
+    setting_name: str
+    workspace_id: WorkspaceId | None  # None: to be resolved (new per-region workspace)
+    categories: tuple[str, ...]  # ours after the change
+    categories_before: tuple[str, ...]
+    log_analytics_destination_type: str | None
+    keep_logs: tuple[LogEntry, ...] = ()  # ours' existing non-category entries (groups), kept as they are
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do for one cluster: nothing, a change of ours, or why not."""
+
+    status: Status  # compliant | non_compliant | excluded | deferred | blocked
+    missing: tuple[str, ...]
+    reason: str | None = None
+    change: SettingChange | None = None
