@@ -314,3 +314,12 @@ def load_config(env: Mapping[str, str]) -> Config:
         cloud=cloud,
         arm_endpoint=_parse_endpoint(_get(env, "REMEDIATION_ARM_ENDPOINT"), cloud),
     )
+
+
+# Settings read only by the Function app (function_app.py and the ledger), beside SETTINGS.
+FUNCTION_APP_SETTINGS: tuple[Setting, ...] = (
+    Setting("REMEDIATION_SCHEDULE", "0 0 * * * *", "NCRONTAB schedule of the timer sweep (default hourly)"),
+    Setting("REMEDIATION_LEDGER_TABLE", "remediationchanges", "Azure Table that keeps every change record"),
+)
+
+ALL_SETTING_NAMES: tuple[str, ...] = SETTING_NAMES + tuple(s.name for s in FUNCTION_APP_SETTINGS)
