@@ -1,0 +1,355 @@
+"""Rendering a schema-1 document: table, JSON, Markdown, CSV, HTML (and HTML in real Chromium)."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import shutil
+import struct
+import subprocess
+import zlib
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from remediation.render import CONTENT_TYPES, COST_NOTE, CSV_COLUMNS, FORMATS, render
+from remediation.report import ReportDocument, summarize
+
+SUB_A = "00000000-0000-0000-0000-00000000000a"
+SUB_B = "00000000-0000-0000-0000-00000000000b"
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def cluster_id(sub: str, rg: str, name: str) -> str:
+    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
+
+
+WS = (
+    f"/subscriptions/{SUB_A}/resourceGroups/rg-aks-audit-logs"
+    "/providers/Microsoft.OperationalInsights/workspaces/law-aks-audit-westeurope"
+)
+ALL = ["kube-audit", "kube-audit-admin", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
+
+
+def make_document(mode: str = "report") -> ReportDocument:
+    clusters: list[Any] = [
+        {
+            "id": cluster_id(SUB_A, "rg-apps", "aks-prod"),
+            "name": "aks-prod",
+            "subscription_id": SUB_A,
+            "resource_group": "rg-apps",
+            "location": "westeurope",
+            "status": "compliant",
+            "missing_categories": [],
+            "reason": None,
+            "action": None,
+        },
+        {
+            "id": cluster_id(SUB_A, "rg-apps", "aks-dev"),
+            "name": "aks-dev",
+            "subscription_id": SUB_A,
+            "resource_group": "rg-apps",
+            "location": "westeurope",
+            "status": "non_compliant" if mode == "report" else "remediated",
+            "missing_categories": ["kube-audit", "kube-audit-admin"],
+            "reason": None,
+            "action": {
+                "kind": "create",
+                "setting_name": "aks-audit-remediation",
+                "workspace_id": WS,
+                "categories": ALL,
+            },
+        },
+        {
+            "id": cluster_id(SUB_B, "rg-x", "aks-busy"),
+            "name": "aks-busy",
+            "subscription_id": SUB_B,
+            "resource_group": "rg-x",
+            "location": "eastus",
+            "status": "deferred",
+            "missing_categories": ALL,
+            "reason": "cluster-busy",
+            "action": None,
+        },
+        {
+            "id": cluster_id(SUB_B, "rg-x", "evil"),
+            "name": XSS,
+            "subscription_id": SUB_B,
+            "resource_group": "rg-x",
+            "location": "eastus",
+            "status": "failed",
+            "missing_categories": ["kube-audit"],
+            "reason": '=HYPERLINK("http://evil") | ' + XSS,
+            "action": None,
+        },
+    ]
+    return {
+        "schema_version": 1,
+        "mode": mode,  # type: ignore[typeddict-item]
+        "run_id": "run-123",
+        "started_at": "2025-01-01T00:00:00Z",
+        "finished_at": "2025-01-01T00:00:05Z",
+        "required_categories": list(ALL),
+        "summary": summarize(clusters),
+        "clusters": clusters,
+        "workspaces": [{"id": WS, "location": "westeurope", "action": "would_create"}],
+        "errors": [{"scope": f"/subscriptions/{SUB_B}", "code": "AuthorizationFailed", "message": "no access " + XSS}],
+    }
+
+
+def test_content_types_cover_every_format() -> None:
+    assert set(CONTENT_TYPES) == set(FORMATS) == {"table", "json", "markdown", "html", "csv"}
+    assert CONTENT_TYPES["json"] == "application/json"
+    assert CONTENT_TYPES["html"] == "text/html; charset=utf-8"
+    assert CONTENT_TYPES["csv"] == "text/csv; charset=utf-8"
+    assert CONTENT_TYPES["markdown"] == "text/markdown; charset=utf-8"
+    assert CONTENT_TYPES["table"] == "text/plain; charset=utf-8"
+
+
+def test_unknown_format() -> None:
+    with pytest.raises(ValueError, match="unknown format 'xml'"):
+        render(make_document(), "xml")
+
+
+def test_json_is_exactly_the_document_in_schema_order() -> None:
+    doc = make_document()
+    shuffled: Any = dict(reversed(list(copy.deepcopy(doc).items())))
+    shuffled["clusters"] = [dict(reversed(list(c.items()))) for c in shuffled["clusters"]]
+    text = render(shuffled, "json")
+    assert json.loads(text) == doc
+    assert text == render(doc, "json")
+    assert list(json.loads(text)) == [
+        "schema_version", "mode", "run_id", "started_at", "finished_at",
+        "required_categories", "summary", "clusters", "workspaces", "errors",
+    ]  # fmt: skip
+    assert list(json.loads(text)["clusters"][1]) == [
+        "id", "name", "subscription_id", "resource_group", "location", "status",
+        "missing_categories", "reason", "action",
+    ]  # fmt: skip
+    assert text.startswith('{\n  "schema_version": 1,\n  "mode": "report",')
+
+
+def test_table_has_summary_one_row_per_cluster_workspaces_errors() -> None:
+    text = render(make_document(), "table")
+    lines = text.splitlines()
+    assert "4 clusters: 1 compliant, 1 non-compliant, 1 deferred, 1 failed" in lines
+    header = next(line for line in lines if line.startswith("CLUSTER"))
+    assert header.split() == ["CLUSTER", "SUBSCRIPTION", "LOCATION", "STATUS", "MISSING", "ACTION", "REASON"]
+    row = next(line for line in lines if line.startswith("aks-dev "))
+    assert "non_compliant" in row
+    assert "kube-audit,kube-audit-admin" in row
+    assert "would create aks-audit-remediation -> law-aks-audit-westeurope" in row
+    # aligned: every row's STATUS column starts where the header's does
+    col = header.index("STATUS")
+    for name in ("aks-prod ", "aks-dev ", "aks-busy "):
+        assert next(line for line in lines if line.startswith(name))[col:].split()[0] in {
+            "compliant",
+            "non_compliant",
+            "deferred",
+        }
+    assert "workspaces:" in lines
+    assert any("would create" in line and "law-aks-audit-westeurope" in line for line in lines)
+    assert any(line.startswith(f"  /subscriptions/{SUB_B}: AuthorizationFailed") for line in lines)
+    assert "note: " + COST_NOTE in lines
+
+
+def test_table_in_apply_mode_says_what_was_done() -> None:
+    text = render(make_document("apply"), "table")
+    assert "created aks-audit-remediation -> law-aks-audit-westeurope" in text
+
+
+def test_empty_document() -> None:
+    doc = make_document()
+    doc["clusters"] = []
+    doc["workspaces"] = []
+    doc["errors"] = []
+    doc["required_categories"] = ["kube-audit-admin"]
+    doc["summary"] = summarize([])
+    assert "no clusters in scope" in render(doc, "table")
+    assert "note:" not in render(doc, "table")
+    assert "No clusters in scope." in render(doc, "markdown")
+    assert render(doc, "csv") == ",".join(CSV_COLUMNS) + "\r\n"
+    page = render(doc, "html")
+    assert "No clusters in scope." in page
+    assert 'id="cost-note"' not in page
+
+
+def test_markdown_escapes_user_data() -> None:
+    text = render(make_document(), "markdown")
+    assert text.startswith("# AKS audit-log report\n")
+    assert "<script>" not in text
+    assert "<img" not in text
+    assert "&lt;script&gt;" in text
+    cluster_rows = [line for line in text.splitlines() if line.startswith("| aks-") or line.startswith("| &lt;")]
+    assert len(cluster_rows) == 4
+    # every row has the header's number of cells: the '|' inside the reason is escaped
+    header = next(line for line in text.splitlines() if line.startswith("| cluster |"))
+    for row in cluster_rows:
+        assert row.replace("\\|", "").count("|") == header.count("|")
+    assert "**Cost:**" in text
+
+
+def test_csv_one_row_per_cluster() -> None:
+    text = render(make_document(), "csv")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    assert [r["name"] for r in rows] == ["aks-prod", "aks-dev", "aks-busy", XSS]
+    dev = rows[1]
+    assert dev["missing_categories"] == "kube-audit;kube-audit-admin"
+    assert dev["categories"] == ";".join(ALL)
+    assert dev["action_kind"] == "create"
+    assert dev["workspace_id"] == WS
+    assert rows[0]["reason"] == "" and rows[0]["action_kind"] == ""
+    assert rows[3]["reason"].startswith("'=HYPERLINK"), "formula neutralised"
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs += attrs
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_html_is_self_contained_and_escaped() -> None:
+    page = render(make_document(), "html")
+    parser = _Collector()
+    parser.feed(page)
+    assert "script" not in parser.tags
+    assert "img" not in parser.tags
+    assert not [a for a in parser.attrs if a[0].startswith("on")], "no event handler attributes"
+    assert not [a for a in parser.attrs if a[0] in ("src", "href")], "no external assets"
+    assert "http://" not in page.replace('"http://evil"', "").replace("&quot;http://evil&quot;", "")
+    text = "".join(parser.text)
+    assert XSS in text, "the hostile name is shown as text"
+    assert "Content-Security-Policy" in page
+    assert page.count('<tr class="cluster"') == 4
+    assert 'id="cost-note"' in page
+    assert "kube-audit-admin" in page
+    for status in ("compliant", "non_compliant", "deferred", "failed"):
+        assert f'class="seg-{status}"' in page
+    assert 'class="seg-remediated"' not in page
+
+
+def test_html_without_kube_audit_has_no_cost_note() -> None:
+    doc = make_document()
+    doc["required_categories"] = ["kube-audit-admin", "kube-apiserver"]
+    assert 'id="cost-note"' not in render(doc, "html")
+
+
+# --- real headless Chromium ------------------------------------------------------------------
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+)
+
+
+def chromium() -> str:
+    """The Chromium binary. Absent is a failure, not a skip: CI installs it (make deps-browser)."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("chromium is not installed: run `make deps-browser` (apt-get install chromium)")
+    return path
+
+
+def run_chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    profile = tmp_path / "profile"
+    profile.mkdir(exist_ok=True)
+    return subprocess.run(
+        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def png_pixels(data: bytes) -> tuple[int, int, set[bytes]]:
+    """Decode an 8-bit RGB/RGBA non-interlaced PNG (what Chromium writes) into its set of pixel colours."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height, colour_type = 8, b"", 0, 0, 0
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", body)
+            assert depth == 8 and interlace == 0 and colour_type in (2, 6)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    bpp = 4 if colour_type == 6 else 3
+    raw = zlib.decompress(idat)
+    stride = width * bpp
+    prev = bytearray(stride)
+    colours: set[bytes] = set()
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        for x in range(0, stride, bpp):
+            colours.add(bytes(line[x : x + 3]))
+        prev = line
+    return width, height, colours
+
+
+@pytest.mark.browser
+def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(render(make_document(), "html"), encoding="utf-8")
+
+    dom = run_chromium(tmp_path, "--dump-dom", page.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    parser = _Collector()
+    parser.feed(dom.stdout)
+    assert dom.stdout.count('<tr class="cluster"') == 4, dom.stdout[:2000]
+    text = "".join(parser.text)
+    for name in ("aks-prod", "aks-dev", "aks-busy", XSS):
+        assert name in text
+    assert "script" not in parser.tags, "the hostile cluster name did not become a script element"
+    assert "img" not in parser.tags
+    assert "kube-audit-admin is its write-only subset" in text
+
+    shot = tmp_path / "report.png"
+    result = run_chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,900", page.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = shot.read_bytes()
+    assert len(data) > 5000
+    width, height, colours = png_pixels(data)
+    assert (width, height) == (1280, 900)
+    assert len(colours) > 20, "not a blank page"
+    # the stacked status bar is drawn: its segment colours appear on screen
+    for colour in ("#2e7d32", "#c62828", "#ef6c00"):
+        assert bytes.fromhex(colour[1:]) in colours, colour
