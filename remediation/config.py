@@ -69,9 +69,7 @@ class Cloud:
 
 
 CLOUDS: Mapping[str, Cloud] = {
-    "AzureCloud": Cloud(
-        "AzureCloud", "https://management.azure.com", "https://login.microsoftonline.com"
-    ),
+    "AzureCloud": Cloud("AzureCloud", "https://management.azure.com", "https://login.microsoftonline.com"),
     "AzureChinaCloud": Cloud(
         "AzureChinaCloud", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"
     ),
@@ -206,7 +204,9 @@ def parse_subscription_ids(raw: str, variable: str = "REMEDIATION_SUBSCRIPTION_I
         if not item:
             continue
         if not _GUID.match(item):
-            raise ConfigError(variable, f"{item!r} is not a subscription GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+            raise ConfigError(
+                variable, f"{item!r} is not a subscription GUID (expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+            )
         seen.setdefault(item.lower(), item.lower())
     return tuple(seen.values())
 
@@ -285,7 +285,9 @@ def load_config(env: Mapping[str, str]) -> Config:
         )
     resource_group = _get(env, "REMEDIATION_WORKSPACE_RESOURCE_GROUP")
     if not _RESOURCE_GROUP.match(resource_group) or resource_group.endswith("."):
-        raise ConfigError("REMEDIATION_WORKSPACE_RESOURCE_GROUP", f"{resource_group!r} is not a valid resource group name")
+        raise ConfigError(
+            "REMEDIATION_WORKSPACE_RESOURCE_GROUP", f"{resource_group!r} is not a valid resource group name"
+        )
     prefix = _get(env, "REMEDIATION_WORKSPACE_NAME_PREFIX")
     if not _WORKSPACE_PREFIX.match(prefix):
         raise ConfigError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from remediation.ids import ClusterId, WorkspaceId
 
@@ -76,11 +77,17 @@ class DiagnosticSetting:
     event_hub_authorization_rule_id: str | None = None
     marketplace_partner_id: str | None = None
     log_analytics_destination_type: str | None = None
+    raw: Any = field(default=None, compare=False, repr=False)  # the SDK object, so an update keeps all of it
 
     @property
     def has_any_destination(self) -> bool:
         return any(
-            (self.workspace_id, self.storage_account_id, self.event_hub_authorization_rule_id, self.marketplace_partner_id)
+            (
+                self.workspace_id,
+                self.storage_account_id,
+                self.event_hub_authorization_rule_id,
+                self.marketplace_partner_id,
+            )
         )
 
     @property
@@ -125,7 +132,7 @@ class Verdict:
 class SettingChange:
     kind: ActionKind
     setting_name: str
-    workspace_id: WorkspaceId | None  # None: to be resolved (new per-region workspace)
+    workspace_id: WorkspaceId
     categories: tuple[str, ...]  # ours after the change
     categories_before: tuple[str, ...]
     log_analytics_destination_type: str | None

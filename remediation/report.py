@@ -74,7 +74,7 @@ class ReportDocument(TypedDict):
 
 
 def summarize(clusters: list[ClusterDoc]) -> SummaryDoc:
-    counts = {name: 0 for name in STATUS_ORDER}
+    counts = dict.fromkeys(STATUS_ORDER, 0)
     for cluster in clusters:
         counts[cluster["status"]] += 1
     return SummaryDoc(

@@ -1,0 +1,353 @@
+"""The engine: read the estate, ask the pure planner, write what the plan says, report.
+
+``run`` sweeps a scope (subscriptions or named clusters); ``reconcile_cluster`` handles
+the single cluster an event names, waiting for it to settle first. A failure on one
+cluster or one subscription is recorded in the report and never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
+
+from remediation.changes import ChangeEvent, ChangeLog, ChangeRecord, ChangeSink
+from remediation.config import Config, Mode
+from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError
+from remediation.ids import id_key, parse_cluster_id
+from remediation.model import (
+    ActionKind,
+    CategoryMetadata,
+    Cluster,
+    ClusterState,
+    DiagnosticSetting,
+    Plan,
+    Reason,
+    SettingChange,
+    Status,
+    Trigger,
+)
+from remediation.planner import find_ours, plan, precheck
+from remediation.report import ActionDoc, ClusterDoc, ErrorDoc, ReportDocument, WorkspaceDoc, summarize
+from remediation.workspaces import WorkspaceGateway, WorkspaceResolver, _Once
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+# Waiting for a cluster to settle on the event path: 2 s, 4 s, 8 s, then every 15 s.
+SETTLE_WAIT_MIN = 2.0
+SETTLE_WAIT_MAX = 15.0
+
+
+class Gateway(WorkspaceGateway, Protocol):
+    def list_subscriptions(self) -> list[str]: ...
+
+    def list_clusters(self, subscription_id: str) -> list[Cluster]: ...
+
+    def get_cluster(self, cluster_id: str) -> Cluster: ...
+
+    def list_settings(self, cluster: Cluster) -> tuple[DiagnosticSetting, ...]: ...
+
+    def get_category_metadata(self, cluster: Cluster) -> CategoryMetadata: ...
+
+    def write_setting(self, cluster: Cluster, change: SettingChange, existing: DiagnosticSetting | None) -> None: ...
+
+
+@dataclass
+class ClusterOutcome:
+    cluster: Cluster
+    status: Status
+    missing: tuple[str, ...] = ()
+    reason: str | None = None
+    change: SettingChange | None = None
+    error: ArmError | None = None
+
+
+@dataclass
+class _Run:
+    config: Config
+    gateway: Gateway
+    mode: Mode
+    trigger: Trigger
+    run_id: str
+    changes: ChangeLog
+    workspaces: WorkspaceResolver
+    metadata: _Once = field(default_factory=_Once)
+    errors: list[ErrorDoc] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add_error(self, scope: str, error: ArmError) -> None:
+        with self.lock:
+            self.errors.append(ErrorDoc(scope=scope, code=error.code, message=error.message))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _start(
+    config: Config,
+    gateway: Gateway,
+    *,
+    mode: Mode,
+    trigger: Trigger,
+    change_sinks: Sequence[ChangeSink],
+    run_id: str | None,
+) -> _Run:
+    run_id = run_id or uuid.uuid4().hex
+    changes = ChangeLog(change_sinks)
+    resolver = WorkspaceResolver(gateway, config, changes, run_id=run_id, trigger=trigger.value)
+    return _Run(config, gateway, mode, trigger, run_id, changes, resolver)
+
+
+def run(
+    config: Config,
+    gateway: Gateway,
+    *,
+    mode: Mode,
+    trigger: Trigger,
+    subscriptions: Sequence[str] = (),
+    clusters: Sequence[str] = (),
+    change_sinks: Sequence[ChangeSink] = (),
+    run_id: str | None = None,
+    progress: Progress | None = None,
+) -> ReportDocument:
+    """Reconcile (or, in report mode, only assess) every cluster in scope."""
+    started = _now()
+    state = _start(config, gateway, mode=mode, trigger=trigger, change_sinks=change_sinks, run_id=run_id)
+    logger.info(
+        "run %s started (%s, trigger %s)",
+        state.run_id,
+        mode.value,
+        trigger.value,
+        extra={"run_id": state.run_id, "trigger": trigger.value},
+    )
+    with ThreadPoolExecutor(max_workers=config.max_concurrency, thread_name_prefix="remediation") as pool:
+        targets, outcomes = _discover(state, pool, subscriptions=subscriptions, clusters=clusters)
+        total = len(targets) + len(outcomes)
+        if progress:
+            progress(0, total)
+        for outcome in pool.map(lambda c: _process(state, c), targets):
+            outcomes.append(outcome)
+            if progress:
+                progress(len(outcomes), total)
+    document = _document(state, outcomes, started)
+    logger.info(
+        "run %s finished: %s",
+        state.run_id,
+        ", ".join(f"{k}={v}" for k, v in document["summary"].items()),
+        extra={"run_id": state.run_id, "trigger": trigger.value, "summary": dict(document["summary"])},
+    )
+    return document
+
+
+def reconcile_cluster(
+    config: Config,
+    gateway: Gateway,
+    cluster_id: str,
+    *,
+    mode: Mode,
+    trigger: Trigger,
+    change_sinks: Sequence[ChangeSink] = (),
+    settle_timeout: float = 0.0,
+    run_id: str | None = None,
+    settle_wait: tuple[float, float] = (SETTLE_WAIT_MIN, SETTLE_WAIT_MAX),
+) -> ReportDocument:
+    """Reconcile one cluster once it has settled.
+
+    Raises :class:`ClusterNotFoundError` if it does not exist, :class:`ClusterBusyError`
+    if it is still provisioning after ``settle_timeout`` seconds, and
+    :class:`TransientArmError` if a temporary ARM failure outlasted the retries.
+    """
+    started = _now()
+    state = _start(config, gateway, mode=mode, trigger=trigger, change_sinks=change_sinks, run_id=run_id)
+    cluster = _wait_until_settled(gateway, cluster_id, settle_timeout, settle_wait)
+    outcome = _process(state, cluster)
+    if outcome.error is not None and outcome.error.transient:
+        raise outcome.error
+    return _document(state, [outcome], started)
+
+
+def _wait_until_settled(gateway: Gateway, cluster_id: str, timeout: float, wait: tuple[float, float]) -> Cluster:
+    cluster = gateway.get_cluster(cluster_id)
+    if cluster.is_settled or timeout <= 0:
+        return cluster
+    started = datetime.now(UTC)
+    retrying = Retrying(
+        retry=retry_if_result(lambda c: not c.is_settled),
+        stop=stop_after_delay(timeout),
+        wait=wait_exponential(multiplier=wait[0], min=wait[0], max=wait[1]),
+    )
+    try:
+        return retrying(gateway.get_cluster, cluster_id)
+    except RetryError as exc:
+        last: Cluster = exc.last_attempt.result()
+        waited = (datetime.now(UTC) - started).total_seconds()
+        raise ClusterBusyError(cluster_id, last.provisioning_state, waited) from None
+
+
+def _discover(
+    state: _Run, pool: ThreadPoolExecutor, *, subscriptions: Sequence[str], clusters: Sequence[str]
+) -> tuple[list[Cluster], list[ClusterOutcome]]:
+    """The clusters in scope (the named ones, else every cluster of every subscription in scope),
+    and the named clusters that could not be read."""
+    if clusters:
+        found: dict[str, Cluster] = {}
+        unreadable: list[ClusterOutcome] = []
+        for cluster_id, read in zip(
+            clusters, pool.map(lambda cid: _read_named_cluster(state, cid), clusters), strict=True
+        ):
+            if isinstance(read, Cluster):
+                found.setdefault(id_key(read.id), read)
+            else:
+                unreadable.append(_unreadable(cluster_id, read))
+        return list(found.values()), unreadable
+
+    subs = list(subscriptions) or list(state.config.subscription_ids)
+    if not subs:
+        try:
+            subs = state.gateway.list_subscriptions()
+        except ArmError as exc:
+            logger.warning("could not list subscriptions: %s", exc, extra={"run_id": state.run_id})
+            state.add_error("/subscriptions", exc)
+            return [], []
+
+    def list_one(subscription_id: str) -> list[Cluster]:
+        try:
+            return state.gateway.list_clusters(subscription_id)
+        except ArmError as exc:
+            logger.warning(
+                "could not list clusters of subscription %s: %s", subscription_id, exc, extra={"run_id": state.run_id}
+            )
+            state.add_error(f"/subscriptions/{subscription_id}", exc)
+            return []
+
+    listed: dict[str, Cluster] = {}
+    for clusters_of_one in pool.map(list_one, dict.fromkeys(s.lower() for s in subs)):
+        for cluster in clusters_of_one:
+            listed.setdefault(id_key(cluster.id), cluster)
+    return sorted(listed.values(), key=lambda c: id_key(c.id)), []
+
+
+def _read_named_cluster(state: _Run, cluster_id: str) -> Cluster | ArmError:
+    try:
+        return state.gateway.get_cluster(cluster_id)
+    except ArmError as exc:
+        state.add_error(cluster_id, exc)
+        return exc
+
+
+def _unreadable(cluster_id: str, error: ArmError) -> ClusterOutcome:
+    ref = parse_cluster_id(cluster_id)
+    cluster = Cluster(
+        id=ref.id,
+        name=ref.name,
+        subscription_id=ref.subscription_id,
+        resource_group=ref.resource_group,
+        location="",
+        provisioning_state="",
+    )
+    reason = Reason.CLUSTER_NOT_FOUND.value if isinstance(error, ClusterNotFoundError) else error.code
+    return ClusterOutcome(cluster, Status.FAILED, (), reason, None, error)
+
+
+def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
+    """Assess one cluster and, in apply mode, remediate it. Never raises for ARM failures."""
+    config = state.config
+    early = precheck(cluster, config)
+    if early is not None:
+        return ClusterOutcome(cluster, early.status, early.missing, early.reason)
+    try:
+        metadata: CategoryMetadata = state.metadata.get(
+            cluster.subscription_id, lambda: state.gateway.get_category_metadata(cluster)
+        )
+        settings = state.gateway.list_settings(cluster)
+        workspaces = {id_key(s.workspace_id) for s in settings if s.workspace_id}
+        missing_workspaces = frozenset(w for w in workspaces if not state.workspaces.exists(w))
+        decided = plan(ClusterState(cluster, settings, metadata, missing_workspaces), config)
+        if decided.change is None:
+            return ClusterOutcome(cluster, decided.status, decided.missing, decided.reason)
+        if state.mode is Mode.REPORT:
+            state.workspaces.plan(decided.change.workspace_id, cluster.location)
+            return ClusterOutcome(cluster, Status.NON_COMPLIANT, decided.missing, None, decided.change)
+        return _remediate(state, cluster, decided, settings)
+    except ArmError as exc:
+        logger.warning(
+            "cluster %s failed: %s",
+            cluster.id,
+            exc,
+            extra={"run_id": state.run_id, "trigger": state.trigger.value, "cluster_id": cluster.id},
+        )
+        state.add_error(cluster.id, exc)
+        return ClusterOutcome(cluster, Status.FAILED, (), exc.code, None, exc)
+
+
+def _remediate(state: _Run, cluster: Cluster, decided: Plan, settings: tuple[DiagnosticSetting, ...]) -> ClusterOutcome:
+    change = decided.change
+    assert change is not None
+    state.workspaces.ensure(change.workspace_id, cluster.location, cluster_id=cluster.id)
+    existing = find_ours(settings, state.config) if change.kind is ActionKind.UPDATE else None
+    state.gateway.write_setting(cluster, change, existing)
+    event = ChangeEvent.SETTING_CREATED if change.kind is ActionKind.CREATE else ChangeEvent.SETTING_UPDATED
+    state.changes.record(
+        ChangeRecord(
+            event=event,
+            run_id=state.run_id,
+            trigger=state.trigger.value,
+            resource_id=f"{cluster.id}/providers/Microsoft.Insights/diagnosticSettings/{change.setting_name}",
+            cluster_id=cluster.id,
+            setting_name=change.setting_name,
+            workspace_id=change.workspace_id,
+            categories_before=change.categories_before,
+            categories_after=change.categories,
+        )
+    )
+    return ClusterOutcome(cluster, Status.REMEDIATED, decided.missing, None, change)
+
+
+def _cluster_doc(outcome: ClusterOutcome) -> ClusterDoc:
+    c = outcome.cluster
+    action: ActionDoc | None = None
+    if outcome.change is not None:
+        action = ActionDoc(
+            kind=outcome.change.kind.value,
+            setting_name=outcome.change.setting_name,
+            workspace_id=outcome.change.workspace_id,
+            categories=list(outcome.change.categories),
+        )
+    return ClusterDoc(
+        id=c.id,
+        name=c.name,
+        subscription_id=c.subscription_id,
+        resource_group=c.resource_group,
+        location=c.location,
+        status=outcome.status.value,
+        missing_categories=list(outcome.missing),
+        reason=outcome.reason,
+        action=action,
+    )
+
+
+def _document(state: _Run, outcomes: Iterable[ClusterOutcome], started: str) -> ReportDocument:
+    clusters = [_cluster_doc(o) for o in outcomes]
+    workspaces = [WorkspaceDoc(id=w.id, location=w.location, action=w.action) for w in state.workspaces.outcomes]
+    return ReportDocument(
+        schema_version=1,
+        mode=state.mode.value,
+        run_id=state.run_id,
+        started_at=started,
+        finished_at=_now(),
+        required_categories=list(state.config.categories),
+        summary=summarize(clusters),
+        clusters=clusters,
+        workspaces=workspaces,
+        errors=sorted(state.errors, key=lambda e: (e["scope"].lower(), e["code"])),
+    )

@@ -1,0 +1,46 @@
+"""Failures, classified once where they are caught: permanent or temporary."""
+
+from __future__ import annotations
+
+
+class RemediationError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ArmError(RemediationError):
+    """ARM answered with an error (or could not be reached).
+
+    ``code`` is ARM's error code (AuthorizationFailed, ScopeLocked, ...) or one of ours;
+    ``transient`` says whether trying again later can help.
+    """
+
+    def __init__(self, code: str, message: str, *, status: int | None = None, transient: bool = False) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.transient = transient
+
+
+class NotFoundError(ArmError):
+    """The resource does not exist (404)."""
+
+
+class ClusterNotFoundError(NotFoundError):
+    """The cluster does not exist (any more)."""
+
+
+class TransientArmError(ArmError):
+    """A temporary ARM failure (429, 5xx, timeout, operation in progress) outlasted our retries."""
+
+
+class ClusterBusyError(RemediationError):
+    """The cluster did not reach a terminal provisioning state within the allowed time."""
+
+    def __init__(self, cluster_id: str, state: str, waited_seconds: float) -> None:
+        super().__init__(
+            f"cluster {cluster_id} is still {state!r} after {waited_seconds:.0f}s; "
+            "it will be remediated on redelivery or by the next sweep"
+        )
+        self.cluster_id = cluster_id
+        self.state = state
