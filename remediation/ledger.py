@@ -1,0 +1,250 @@
+"""The durable change ledger: every change record appended to an Azure Table.
+
+The table lives in the storage account that ``AzureWebJobsStorage`` names (a connection
+string, ``UseDevelopmentStorage=true``, or identity-based ``AzureWebJobsStorage__accountName``
+/ ``AzureWebJobsStorage__tableServiceUri`` with ``DefaultAzureCredential``). Its name is
+``REMEDIATION_LEDGER_TABLE``.
+
+Keys. Table Storage reads cheaply only by PartitionKey and RowKey ranges, and returns rows
+sorted by (PartitionKey, RowKey) ascending. So each record is written twice:
+
+=================  ========================================================  ==========================
+entity             PartitionKey                                              RowKey
+=================  ========================================================  ==========================
+per resource       ``r|`` + the lower-cased cluster ID (or, for records      ``<inverted µs>-<digest>``
+                   without one, the resource ID), with ``/`` as ``|``
+                   (``/`` is not allowed in keys)
+estate-wide        ``estate-<999999 - yyyymm>`` (one partition per month)    same RowKey
+=================  ========================================================  ==========================
+
+``<inverted µs>`` is ``(2**63 - 1) - microseconds since the epoch``, zero-padded to 19
+digits, so an ascending scan yields the newest record first. One cluster's history is a
+single-partition query; the newest changes across the estate are a range scan over the
+``estate-`` prefix whose inverted month also sorts newest first, stopped after ``limit``
+rows. ``since`` turns into an upper bound on RowKey (and on the month partition).
+``<digest>`` is a hash of the record, so re-appending the same record (a retry after an
+ambiguous failure) overwrites the same two rows instead of adding duplicates.
+
+Lists (categories) are stored as JSON strings. Retries of single requests are configured
+on the SDK client (bounded); :meth:`TableLedger.append` raises when they are exhausted and
+:class:`remediation.changes.ChangeLog` then logs the full record at ERROR.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from remediation.changes import ChangeRecord
+from remediation.config import FUNCTION_APP_SETTINGS, ConfigError
+from remediation.ids import id_key
+
+logger = logging.getLogger(__name__)
+
+STORAGE_SETTING = "AzureWebJobsStorage"
+TABLE_SETTING = "REMEDIATION_LEDGER_TABLE"
+DEFAULT_TABLE = next(s.default for s in FUNCTION_APP_SETTINGS if s.name == TABLE_SETTING)
+MAX_LIMIT = 1000
+
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_MAX_TICKS = 2**63 - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_STORAGE_SUFFIXES: Mapping[str, str] = {
+    "azurecloud": "core.windows.net",
+    "azurechinacloud": "core.chinacloudapi.cn",
+    "azureusgovernment": "core.usgovcloudapi.net",
+}
+# Bounded retries of each request, on the SDK client (about 0.5 + 1 + 2 s of backoff at most).
+_CLIENT_OPTIONS: Mapping[str, Any] = {
+    "retry_total": 3,
+    "retry_backoff_factor": 0.5,
+    "retry_backoff_max": 4,
+    "connection_timeout": 5,
+    "read_timeout": 15,
+}
+_FIELDS = (
+    "event",
+    "run_id",
+    "trigger",
+    "resource_id",
+    "cluster_id",
+    "setting_name",
+    "workspace_id",
+    "categories_before",
+    "categories_after",
+    "timestamp",
+)
+
+
+def _micros(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def inverted_ticks(moment: datetime) -> str:
+    """19 digits that sort newest first."""
+    return f"{_MAX_TICKS - _micros(moment):019d}"
+
+
+def resource_partition(resource_id: str) -> str:
+    """The PartitionKey of one cluster's (or resource's) history."""
+    return "r|" + id_key(resource_id).strip("/").replace("/", "|")
+
+
+def estate_partition(moment: datetime) -> str:
+    """The PartitionKey of the estate-wide month that holds ``moment`` (newest month sorts first)."""
+    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"estate-{999_999 - (moment.year * 100 + moment.month):06d}"
+
+
+def _parse_time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def row_key(record: ChangeRecord) -> str:
+    digest = hashlib.sha256(json.dumps(record.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    return f"{inverted_ticks(_parse_time(record.timestamp))}-{digest}"
+
+
+def to_entities(record: ChangeRecord) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The per-resource and the estate-wide entity of one record."""
+    data = record.to_dict()
+    properties: dict[str, Any] = {
+        key: (json.dumps(value) if isinstance(value, list) else value)
+        for key, value in data.items()
+        if value is not None and key != "timestamp"
+    }
+    properties["recorded_at"] = data["timestamp"]  # "Timestamp" is the service's own property
+    key = row_key(record)
+    subject = record.cluster_id or record.resource_id
+    moment = _parse_time(record.timestamp)
+    return (
+        {"PartitionKey": resource_partition(subject), "RowKey": key, **properties},
+        {"PartitionKey": estate_partition(moment), "RowKey": key, **properties},
+    )
+
+
+def from_entity(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """A ledger entity as the change record's dict (the ``remediation.changes`` shape)."""
+    out: dict[str, Any] = {}
+    for name in _FIELDS:
+        value = entity.get("recorded_at" if name == "timestamp" else name)
+        if name.startswith("categories_"):
+            value = json.loads(value) if isinstance(value, str) and value else []
+        out[name] = value
+    return out
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class LedgerError(RuntimeError):
+    """The ledger could not be read."""
+
+
+class TableLedger:
+    """Append change records to, and read them back from, one Azure Table."""
+
+    def __init__(self, service: Any, table_name: str = DEFAULT_TABLE) -> None:
+        self._service = service
+        self.table_name = table_name
+        self._table = service.get_table_client(table_name)
+        self._ready = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> TableLedger | None:
+        """The ledger the environment configures, or None when ``AzureWebJobsStorage`` is not configured."""
+        from azure.data.tables import TableServiceClient
+
+        table_name = (env.get(TABLE_SETTING) or "").strip() or DEFAULT_TABLE
+        if not _TABLE_NAME.match(table_name):
+            raise ConfigError(
+                TABLE_SETTING,
+                f"{table_name!r} is not a table name (3..63 letters and digits, starting with a letter)",
+            )
+        connection = (env.get(STORAGE_SETTING) or "").strip()
+        if connection:
+            try:
+                service = TableServiceClient.from_connection_string(connection, **_CLIENT_OPTIONS)
+            except ValueError as exc:
+                raise ConfigError(STORAGE_SETTING, f"not a usable storage connection string ({exc})") from None
+            return cls(service, table_name)
+
+        endpoint = (env.get(f"{STORAGE_SETTING}__tableServiceUri") or "").strip()
+        account = (env.get(f"{STORAGE_SETTING}__accountName") or "").strip()
+        if not endpoint and not account:
+            return None
+        if not endpoint:
+            if not re.fullmatch(r"[a-z0-9]{3,24}", account):
+                raise ConfigError(f"{STORAGE_SETTING}__accountName", f"{account!r} is not a storage account name")
+            cloud = (env.get("REMEDIATION_CLOUD") or "AzureCloud").strip().lower()
+            endpoint = f"https://{account}.table.{_STORAGE_SUFFIXES.get(cloud, _STORAGE_SUFFIXES['azurecloud'])}"
+        elif not endpoint.lower().startswith(("https://", "http://")):
+            raise ConfigError(f"{STORAGE_SETTING}__tableServiceUri", f"{endpoint!r} is not an http(s) URL")
+
+        from azure.identity import DefaultAzureCredential
+
+        client_id = (env.get(f"{STORAGE_SETTING}__clientId") or "").strip() or None
+        credential = DefaultAzureCredential(managed_identity_client_id=client_id)
+        return cls(TableServiceClient(endpoint=endpoint, credential=credential, **_CLIENT_OPTIONS), table_name)
+
+    def _ensure_table(self) -> None:
+        if self._ready:
+            return
+        with self._lock:
+            if not self._ready:
+                self._service.create_table_if_not_exists(self.table_name)
+                self._ready = True
+
+    def append(self, record: ChangeRecord) -> None:
+        """Write the record (a :data:`remediation.changes.ChangeSink`); raises once the client's retries are spent."""
+        self._ensure_table()
+        for entity in to_entities(record):
+            self._table.upsert_entity(entity)
+        logger.debug("change record %s written to table %s", record.event.value, self.table_name)
+
+    def list_changes(
+        self, cluster_id: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """Change records, newest first: one cluster's (or resource's) history, or the whole estate's."""
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValueError(f"limit must be 1..{MAX_LIMIT}")
+        from azure.core.exceptions import AzureError, ResourceNotFoundError
+
+        if cluster_id:
+            clauses = [f"PartitionKey eq {_quote(resource_partition(cluster_id))}"]
+        else:
+            clauses = ["PartitionKey ge 'estate-'", "PartitionKey lt 'estate.'"]
+            if since is not None:
+                clauses.append(f"PartitionKey le {_quote(estate_partition(since))}")
+        if since is not None:
+            clauses.append(f"RowKey le {_quote(inverted_ticks(since) + '~')}")
+        query = " and ".join(clauses)
+        try:
+            return list(self._take(query, limit))
+        except ResourceNotFoundError:
+            return []  # nothing was ever written
+        except AzureError as exc:
+            raise LedgerError(f"could not read table {self.table_name}: {exc}") from exc
+
+    def _take(self, query: str, limit: int) -> Iterator[dict[str, Any]]:
+        pages = self._table.query_entities(query, results_per_page=min(limit, MAX_LIMIT))
+        for count, entity in enumerate(pages, start=1):
+            yield from_entity(entity)
+            if count >= limit:
+                return
+
+    def close(self) -> None:
+        self._table.close()
+        self._service.close()

@@ -1,0 +1,93 @@
+"""Fixtures for the Function app tests: Azurite (the Azure Storage emulator) for the change ledger.
+
+The ARM simulator fixture ``sim`` lives in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+AZURITE = ROOT / "node_modules" / ".bin" / "azurite-table"
+# The emulator's well-known development account (public, documented by Microsoft).
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Azurite exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"Azurite did not listen on 127.0.0.1:{port} within {timeout}s")
+
+
+def connection_string(port: int) -> str:
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
+        f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
+    )
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Start Azurite's table service on a free loopback port; yields its connection string."""
+    if not AZURITE.exists():
+        pytest.fail(f"{AZURITE} is missing: run `make deps-node` (npm ci installs the pinned Azurite)")
+    workdir = tmp_path_factory.mktemp("azurite")
+    log = workdir / "azurite.log"
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            str(AZURITE),
+            "--silent",
+            "--inMemoryPersistence",
+            "--skipApiVersionCheck",
+            "--disableTelemetry",
+            "--tableHost",
+            "127.0.0.1",
+            "--tablePort",
+            str(port),
+        ],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    try:
+        try:
+            wait_for_port(port, process)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from None
+        yield connection_string(port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def ledger_table() -> str:
+    """A fresh table name per test (Azurite is shared by the session)."""
+    return "changes" + uuid.uuid4().hex[:12]
