@@ -1,0 +1,257 @@
+// aks-audit-remediation: everything the Function app needs, in one subscription-scope deployment.
+// The Event Grid event subscription is deployed afterwards by eventgrid.bicep (see hooks/postdeploy.sh):
+// Event Grid validates the AzureFunction endpoint, so the function code must exist first.
+targetScope = 'subscription'
+
+// ---------------------------------------------------------------------------------------------
+// Deployment
+// ---------------------------------------------------------------------------------------------
+@minLength(1)
+@maxLength(64)
+@description('Name of the azd environment; seeds every generated name and the azd-env-name tag.')
+param environmentName string
+
+@minLength(1)
+@description('Region of the resource group and every regional resource (Flex Consumption must be available there).')
+param location string
+
+@description('Resource group for the app. Empty = rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Storage account name (3-24 lowercase letters and digits). Empty = generated.')
+param storageAccountName string = ''
+
+@description('Flex Consumption plan name. Empty = generated.')
+param appServicePlanName string = ''
+
+@description('Function app name (globally unique host name). Empty = generated.')
+param functionAppName string = ''
+
+@description('Application Insights name. Empty = generated.')
+param applicationInsightsName string = ''
+
+@description('Log Analytics workspace that backs Application Insights (not the audit workspace). Empty = generated.')
+param logAnalyticsName string = ''
+
+@description('Event Grid system topic for this subscription. Empty = generated.')
+param systemTopicName string = ''
+
+@description('Name of the custom role definition created at subscription scope.')
+param customRoleName string = 'AKS audit log remediation'
+
+@description('Maximum instances of the Flex Consumption app (40..1000).')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Instance memory of the Flex Consumption app in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+// ---------------------------------------------------------------------------------------------
+// Remediation settings: one parameter per setting in remediation/config.py, same defaults.
+// ---------------------------------------------------------------------------------------------
+@description('REMEDIATION_WORKSPACE_ID: one Log Analytics workspace (full resource ID) for every cluster. Empty = the function creates one workspace per region.')
+param auditWorkspaceId string = ''
+
+@description('REMEDIATION_SUBSCRIPTION_IDS: comma-separated subscription GUIDs in scope. Empty = every subscription the identity can list (the custom role is assigned in this subscription only).')
+param remediationSubscriptionIds string = ''
+
+@description('REMEDIATION_CATEGORIES: required log categories.')
+param remediationCategories string = 'kube-audit,kube-audit-admin,kube-apiserver,kube-controller-manager,kube-scheduler'
+
+@description('REMEDIATION_SETTING_NAME: name of the diagnostic setting the function owns.')
+param remediationSettingName string = 'aks-audit-remediation'
+
+@description('REMEDIATION_WORKSPACE_RESOURCE_GROUP: resource group of the per-region workspaces (in each cluster subscription).')
+param remediationWorkspaceResourceGroup string = 'rg-aks-audit-logs'
+
+@description('REMEDIATION_WORKSPACE_NAME_PREFIX: per-region workspace name = prefix + cluster location.')
+param remediationWorkspaceNamePrefix string = 'law-aks-audit-'
+
+@description('REMEDIATION_WORKSPACE_RETENTION_DAYS: retention of the workspaces the function creates (30..730).')
+param remediationWorkspaceRetentionDays string = '90'
+
+@description('REMEDIATION_DESTINATION_TABLES: resource-specific or azure-diagnostics.')
+@allowed([
+  'resource-specific'
+  'azure-diagnostics'
+])
+param remediationDestinationTables string = 'resource-specific'
+
+@description('REMEDIATION_ACCEPTED_DESTINATIONS: which existing sinks count as compliant: log-analytics or any.')
+@allowed([
+  'log-analytics'
+  'any'
+])
+param remediationAcceptedDestinations string = 'log-analytics'
+
+@description('REMEDIATION_EXCLUDE_TAG: clusters carrying this tag (key=value) are never touched.')
+param remediationExcludeTag string = 'aks-audit-remediation=exclude'
+
+@description('REMEDIATION_MODE: what the timer and Event Grid triggers do. Start with report, then switch to apply.')
+@allowed([
+  'apply'
+  'report'
+])
+param remediationMode string = 'apply'
+
+@description('REMEDIATION_MAX_CONCURRENCY: clusters processed at once (1..64).')
+param remediationMaxConcurrency string = '8'
+
+@description('REMEDIATION_CLOUD: AzureCloud, AzureChinaCloud or AzureUSGovernment.')
+@allowed([
+  'AzureCloud'
+  'AzureChinaCloud'
+  'AzureUSGovernment'
+])
+param remediationCloud string = 'AzureCloud'
+
+@description('REMEDIATION_ARM_ENDPOINT: overrides the ARM endpoint. Empty = from REMEDIATION_CLOUD.')
+param remediationArmEndpoint string = ''
+
+@description('REMEDIATION_SCHEDULE: NCRONTAB schedule of the timer sweep (default hourly).')
+param remediationSchedule string = '0 0 * * * *'
+
+@description('REMEDIATION_LEDGER_TABLE: Azure Table (created here) that keeps every change record.')
+param remediationLedgerTable string = 'remediationchanges'
+
+// ---------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------
+var abbrs = {
+  resourceGroup: 'rg-'
+  storageAccount: 'st'
+  serverFarm: 'plan-'
+  functionApp: 'func-'
+  applicationInsights: 'appi-'
+  logAnalytics: 'log-'
+  systemTopic: 'evgt-'
+}
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var rgName = empty(resourceGroupName) ? '${abbrs.resourceGroup}${environmentName}' : resourceGroupName
+var appName = empty(functionAppName) ? '${abbrs.functionApp}${resourceToken}' : functionAppName
+var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
+var deadLetterContainerName = 'eventgrid-deadletter'
+
+// Every REMEDIATION_* app setting, each from its parameter (tests/infra asserts names and defaults).
+var remediationAppSettings = {
+  REMEDIATION_SUBSCRIPTION_IDS: remediationSubscriptionIds
+  REMEDIATION_CATEGORIES: remediationCategories
+  REMEDIATION_SETTING_NAME: remediationSettingName
+  REMEDIATION_WORKSPACE_ID: auditWorkspaceId
+  REMEDIATION_WORKSPACE_RESOURCE_GROUP: remediationWorkspaceResourceGroup
+  REMEDIATION_WORKSPACE_NAME_PREFIX: remediationWorkspaceNamePrefix
+  REMEDIATION_WORKSPACE_RETENTION_DAYS: remediationWorkspaceRetentionDays
+  REMEDIATION_DESTINATION_TABLES: remediationDestinationTables
+  REMEDIATION_ACCEPTED_DESTINATIONS: remediationAcceptedDestinations
+  REMEDIATION_EXCLUDE_TAG: remediationExcludeTag
+  REMEDIATION_MODE: remediationMode
+  REMEDIATION_MAX_CONCURRENCY: remediationMaxConcurrency
+  REMEDIATION_CLOUD: remediationCloud
+  REMEDIATION_ARM_ENDPOINT: remediationArmEndpoint
+  REMEDIATION_SCHEDULE: remediationSchedule
+  REMEDIATION_LEDGER_TABLE: remediationLedgerTable
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------------------------
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: rgName
+  location: location
+  tags: tags
+}
+
+module monitoring 'core/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    logAnalyticsName: empty(logAnalyticsName) ? '${abbrs.logAnalytics}${resourceToken}' : logAnalyticsName
+    applicationInsightsName: empty(applicationInsightsName) ? '${abbrs.applicationInsights}${resourceToken}' : applicationInsightsName
+  }
+}
+
+module storage 'core/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: empty(storageAccountName) ? '${abbrs.storageAccount}${resourceToken}' : storageAccountName
+    deploymentContainerName: deploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
+    ledgerTableName: remediationLedgerTable
+  }
+}
+
+module functionApp 'app/function.bicep' = {
+  name: 'function'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: appName
+    planName: empty(appServicePlanName) ? '${abbrs.serverFarm}${resourceToken}' : appServicePlanName
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    appSettings: remediationAppSettings
+  }
+}
+
+module systemTopic 'app/systemtopic.bicep' = {
+  name: 'systemTopic'
+  scope: rg
+  params: {
+    tags: tags
+    name: empty(systemTopicName) ? '${abbrs.systemTopic}${resourceToken}' : systemTopicName
+  }
+}
+
+// Data-plane roles in the app's resource group (storage, Application Insights, dead-letter container).
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    deadLetterContainerName: deadLetterContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    functionPrincipalId: functionApp.outputs.principalId
+    systemTopicPrincipalId: systemTopic.outputs.principalId
+  }
+}
+
+// The least-privilege custom role at subscription scope, assigned to the function's identity.
+module remediationRole 'app/remediation-role.bicep' = {
+  name: 'remediationRole'
+  params: {
+    roleName: customRoleName
+    principalId: functionApp.outputs.principalId
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs (no secrets: no keys, no connection strings)
+// ---------------------------------------------------------------------------------------------
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output FUNCTION_APP_PRINCIPAL_ID string = functionApp.outputs.principalId
+output REPORT_URL string = 'https://${functionApp.outputs.defaultHostName}/api/report'
+output STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output DEADLETTER_CONTAINER_NAME string = deadLetterContainerName
+output EVENTGRID_SYSTEM_TOPIC_NAME string = systemTopic.outputs.name
+output CUSTOM_ROLE_DEFINITION_ID string = remediationRole.outputs.roleDefinitionId
