@@ -15,7 +15,7 @@ Rules (the README's "How compliance is decided" explains them to users):
 
 from __future__ import annotations
 
-from remediation.compliance import covered_by, entry_covers, evaluate
+from remediation.compliance import covered_by, entry_covers, evaluate, setting_covers
 from remediation.config import Config
 from remediation.ids import WorkspaceId, id_key, same_id, workspace_id_for
 from remediation.model import (
@@ -109,10 +109,11 @@ def plan(state: ClusterState, config: Config) -> Plan:
         ours.log_analytics_destination_type if live else config.destination_tables.log_analytics_destination_type
     )
     taken = _sent_to(others, workspace, state)
-    if not live and taken & set(before):
+    ours_cover = setting_covers(ours, state.metadata)
+    if not live and taken & ours_cover:
         # Repointing ours would send a category to a sink another setting already feeds.
         return Plan(status=Status.BLOCKED, missing=verdict.missing, reason=SINK_CONFLICT)
-    added = tuple(c for c in config.categories if c not in others_cover and c not in taken and c not in before)
+    added = tuple(c for c in config.categories if c not in others_cover and c not in taken and c not in ours_cover)
     after = _dedupe(before + added)
     if after == before and live:
         # Nothing ours can add: what is missing is sent to our workspace by someone else's setting.

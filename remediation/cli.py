@@ -1,0 +1,249 @@
+"""``python -m remediation``: report (dry run), apply, and demo.
+
+Exit codes: 0 all clusters compliant, remediated or excluded; 1 some non-compliant,
+deferred or blocked; 2 invalid usage or configuration (nothing read or written);
+3 some cluster failed or some subscription could not be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from remediation import __version__
+from remediation.changes import CHANGES_LOGGER, ChangeSink
+from remediation.config import Config, ConfigError, Mode, load_config, parse_subscription_ids
+from remediation.ids import ResourceIdError, parse_cluster_id
+from remediation.model import Trigger
+from remediation.render import render
+from remediation.report import ReportDocument, exit_code
+
+EXIT_USAGE = 2
+CLI_FORMATS = ("table", "json", "markdown")
+
+# Standard LogRecord attributes; everything else on a record came from ``extra``.
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName"}
+
+
+class UsageError(Exception):
+    """Invalid command-line input: exit code 2, nothing read or written."""
+
+
+class JsonLineFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message and the structured fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        change = getattr(record, "change", None)
+        if isinstance(change, dict):
+            data.update(change)
+        for key, value in vars(record).items():
+            if key not in _RECORD_FIELDS and key != "change" and key not in data:
+                data[key] = value
+        return json.dumps(data, default=str)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m remediation",
+        description="Keep AKS control-plane audit logs flowing to Log Analytics (CIS AKS 'Enable audit Logs').",
+        epilog="Configuration comes from REMEDIATION_* environment variables; see the README.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{report,apply,demo}")
+    for name, help_text in (
+        ("report", "dry run: assess every cluster in scope and show the planned changes (never writes)"),
+        ("apply", "remediate: create or update our diagnostic setting where audit categories are missing"),
+    ):
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument(
+            "--subscription",
+            action="append",
+            default=[],
+            metavar="ID",
+            help="subscription GUID to scope to (repeatable; must lie inside REMEDIATION_SUBSCRIPTION_IDS when set)",
+        )
+        command.add_argument(
+            "--cluster", action="append", default=[], metavar="RESOURCE_ID", help="AKS cluster resource ID (repeatable)"
+        )
+        command.add_argument("--format", choices=CLI_FORMATS, default="table", help="output format (default: table)")
+        command.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+        _add_logging_options(command)
+    demo = commands.add_parser(
+        "demo",
+        help="run report, apply, report against a simulated estate (armsim); needs no Azure",
+        description="Start the ARM simulator with a sample estate and show it going from non-compliant to compliant.",
+    )
+    _add_logging_options(demo)
+    return parser
+
+
+def _add_logging_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--log-format", choices=("text", "json"), default="text", help="stderr log format")
+    command.add_argument("--verbose", "-v", action="store_true", help="log at DEBUG level")
+    command.add_argument("--no-progress", action="store_true", help="no progress indicator on stderr")
+
+
+def _configure_logging(log_format: str, verbose: bool, stream: TextIO) -> None:
+    handler = logging.StreamHandler(stream)
+    if log_format == "json":
+        handler.setFormatter(JsonLineFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_remediation_cli", False):
+            root.removeHandler(old)
+    handler._remediation_cli = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.getLogger("remediation").setLevel(level)
+    logging.getLogger(CHANGES_LOGGER).setLevel(logging.INFO)
+    logging.getLogger("azure").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def validate_scope(
+    config: Config, subscriptions: Sequence[str], clusters: Sequence[str]
+) -> tuple[list[str], list[str]]:
+    """Check --subscription / --cluster values; raise :class:`UsageError` with what to do."""
+    subs: list[str] = []
+    for raw in subscriptions:
+        try:
+            parsed = parse_subscription_ids(raw, "--subscription")
+        except ConfigError as exc:
+            raise UsageError(str(exc)) from None
+        if not parsed:
+            raise UsageError("--subscription: an empty value; give a subscription GUID")
+        for sub in parsed:
+            if not config.subscription_in_scope(sub):
+                raise UsageError(
+                    f"--subscription: {sub} is outside REMEDIATION_SUBSCRIPTION_IDS ({', '.join(config.subscription_ids)})"
+                )
+            subs.append(sub)
+    cluster_ids: list[str] = []
+    for raw in clusters:
+        try:
+            ref = parse_cluster_id(raw)
+        except ResourceIdError as exc:
+            raise UsageError(f"--cluster: {exc}") from None
+        if not config.subscription_in_scope(ref.subscription_id):
+            raise UsageError(
+                f"--cluster: {raw} is in subscription {ref.subscription_id}, outside REMEDIATION_SUBSCRIPTION_IDS"
+            )
+        if subs and ref.subscription_id not in subs:
+            raise UsageError(f"--cluster: {raw} is not in any --subscription given")
+        cluster_ids.append(ref.id)
+    return subs, cluster_ids
+
+
+class Progress:
+    """A one-line progress indicator on an interactive stderr."""
+
+    def __init__(self, stream: TextIO, label: str, enabled: bool) -> None:
+        self._stream = stream
+        self._label = label
+        self._enabled = enabled
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        end = "\n" if done >= total else ""
+        self._stream.write(f"\r{self._label}: {done}/{total} clusters{end}")
+        self._stream.flush()
+
+
+def _ledger_sinks(env: Mapping[str, str]) -> list[ChangeSink]:
+    """The durable ledger when AzureWebJobsStorage is configured (the CLI records changes too)."""
+    from remediation.ledger import TableLedger
+
+    ledger = TableLedger.from_environment(env)
+    return [ledger.append] if ledger is not None else []
+
+
+def run_command(
+    config: Config,
+    *,
+    mode: Mode,
+    subscriptions: Sequence[str],
+    clusters: Sequence[str],
+    progress: Callable[[int, int], None] | None,
+    change_sinks: Sequence[ChangeSink] = (),
+) -> ReportDocument:
+    from remediation.engine import run
+    from remediation.gateway import ArmGateway
+
+    return run(
+        config,
+        ArmGateway.from_config(config),
+        mode=mode,
+        trigger=Trigger.CLI,
+        subscriptions=subscriptions,
+        clusters=clusters,
+        change_sinks=change_sinks,
+        progress=progress,
+    )
+
+
+def _emit(text: str, output: str | None, stdout: TextIO) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        stdout.write(text)
+        if not text.endswith("\n"):
+            stdout.write("\n")
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    stdout = stdout or sys.stdout
+    stderr = stderr or sys.stderr
+    environ = os.environ if env is None else env
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # argparse prints its own message; usage errors are exit 2
+        return int(exc.code or 0)
+    _configure_logging(args.log_format, args.verbose, stderr)
+    if args.command == "demo":
+        from remediation.demo import run_demo
+
+        return run_demo(stdout=stdout, stderr=stderr, show_progress=not args.no_progress and stderr.isatty())
+    try:
+        config = load_config(environ)
+        subscriptions, clusters = validate_scope(config, args.subscription, args.cluster)
+        if args.output and Path(args.output).is_dir():
+            raise UsageError(f"--output: {args.output} is a directory; give a file path")
+    except ConfigError as exc:
+        stderr.write(f"error: invalid configuration: {exc}\n")
+        return EXIT_USAGE
+    except UsageError as exc:
+        stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    mode = Mode(args.command)
+    progress = Progress(stderr, "report" if mode is Mode.REPORT else "apply", not args.no_progress and stderr.isatty())
+    document = run_command(
+        config,
+        mode=mode,
+        subscriptions=subscriptions,
+        clusters=clusters,
+        progress=progress,
+        change_sinks=_ledger_sinks(environ),
+    )
+    _emit(render(document, args.format), args.output, stdout)
+    return exit_code(document)

@@ -1,0 +1,98 @@
+"""Configuration parsing: defaults, every validation error names its variable."""
+
+import pytest
+
+from remediation.config import (
+    ALL_SETTING_NAMES,
+    DEFAULT_CATEGORIES,
+    SETTINGS,
+    AcceptedDestinations,
+    ConfigError,
+    DestinationTables,
+    Mode,
+    load_config,
+)
+
+SUB = "11111111-2222-3333-4444-555555555555"
+WS = f"/subscriptions/{SUB}/resourceGroups/rg-logs/providers/Microsoft.OperationalInsights/workspaces/law-central"
+
+
+def test_defaults_match_the_documented_table():
+    config = load_config({})
+    assert config.subscription_ids == ()
+    assert config.categories == DEFAULT_CATEGORIES
+    assert config.setting_name == "aks-audit-remediation"
+    assert config.workspace_id is None
+    assert config.workspace_resource_group == "rg-aks-audit-logs"
+    assert config.workspace_name_prefix == "law-aks-audit-"
+    assert config.workspace_retention_days == 90
+    assert config.destination_tables is DestinationTables.RESOURCE_SPECIFIC
+    assert config.destination_tables.log_analytics_destination_type == "Dedicated"
+    assert config.accepted_destinations is AcceptedDestinations.LOG_ANALYTICS
+    assert str(config.exclude_tag) == "aks-audit-remediation=exclude"
+    assert config.mode is Mode.APPLY
+    assert config.max_concurrency == 8
+    assert config.arm_endpoint == "https://management.azure.com"
+    assert config.credential_scope == "https://management.azure.com/.default"
+    assert {s.name for s in SETTINGS} < set(ALL_SETTING_NAMES)
+
+
+def test_values_are_parsed_and_normalised():
+    config = load_config(
+        {
+            "REMEDIATION_SUBSCRIPTION_IDS": f" {SUB.upper()} , {SUB} ,",
+            "REMEDIATION_CATEGORIES": "kube-audit-admin, kube-apiserver",
+            "REMEDIATION_WORKSPACE_ID": WS,
+            "REMEDIATION_DESTINATION_TABLES": "azure-diagnostics",
+            "REMEDIATION_ACCEPTED_DESTINATIONS": "ANY",
+            "REMEDIATION_MODE": "Report",
+            "REMEDIATION_CLOUD": "azurechinacloud",
+            "REMEDIATION_EXCLUDE_TAG": "Skip=Yes",
+        }
+    )
+    assert config.subscription_ids == (SUB,)
+    assert config.categories == ("kube-audit-admin", "kube-apiserver")
+    assert config.workspace_id == WS
+    assert config.destination_tables.log_analytics_destination_type is None
+    assert config.accepted_destinations is AcceptedDestinations.ANY
+    assert config.mode is Mode.REPORT
+    assert config.arm_endpoint == "https://management.chinacloudapi.cn"
+    assert config.exclude_tag.matches({"skip": "YES"})
+    assert not config.exclude_tag.matches({"skip": "no"})
+    assert config.subscription_in_scope(SUB.upper())
+    assert not config.subscription_in_scope("99999999-2222-3333-4444-555555555555")
+
+
+def test_arm_endpoint_override_sets_the_token_scope():
+    config = load_config({"REMEDIATION_ARM_ENDPOINT": "https://127.0.0.1:8443/"})
+    assert config.arm_endpoint == "https://127.0.0.1:8443"
+    assert config.credential_scope == "https://127.0.0.1:8443/.default"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("REMEDIATION_SUBSCRIPTION_IDS", "not-a-guid", "not a subscription GUID"),
+        ("REMEDIATION_CATEGORIES", " , ", "at least one category"),
+        ("REMEDIATION_CATEGORIES", "kube audit", "not a log category"),
+        ("REMEDIATION_SETTING_NAME", "bad/name", "not a valid diagnostic setting name"),
+        ("REMEDIATION_WORKSPACE_ID", "/subscriptions/x/workspaces/y", "not a Log Analytics workspace resource ID"),
+        ("REMEDIATION_WORKSPACE_RESOURCE_GROUP", "rg/with/slash", "not a valid resource group name"),
+        ("REMEDIATION_WORKSPACE_NAME_PREFIX", "-bad", "must start with a letter or digit"),
+        ("REMEDIATION_WORKSPACE_RETENTION_DAYS", "7", "out of range (30..730)"),
+        ("REMEDIATION_WORKSPACE_RETENTION_DAYS", "ninety", "not a whole number"),
+        ("REMEDIATION_DESTINATION_TABLES", "dedicated", "not one of: resource-specific, azure-diagnostics"),
+        ("REMEDIATION_ACCEPTED_DESTINATIONS", "storage", "not one of: log-analytics, any"),
+        ("REMEDIATION_EXCLUDE_TAG", "novalue", "must be key=value"),
+        ("REMEDIATION_MODE", "fix", "not one of: apply, report"),
+        ("REMEDIATION_MAX_CONCURRENCY", "0", "out of range (1..64)"),
+        ("REMEDIATION_CLOUD", "Mars", "not one of: AzureCloud"),
+        ("REMEDIATION_ARM_ENDPOINT", "http://insecure", "must be an https URL"),
+    ],
+)
+def test_invalid_value_is_an_error_naming_the_variable(variable, value, fragment):
+    with pytest.raises(ConfigError) as caught:
+        load_config({variable: value})
+    assert caught.value.variable == variable
+    assert str(caught.value).startswith(f"{variable}: ")
+    assert fragment in str(caught.value)
