@@ -1,0 +1,585 @@
+"""ArmSimulator: an in-process HTTPS fake of Azure Resource Manager plus the App Service managed-identity endpoint.
+
+One :class:`threading.RLock` guards all state; the HTTP server is a ThreadingHTTPServer whose TLS
+handshake runs in the worker thread. Routing, validation and error shapes live in :mod:`armsim.handlers`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import secrets
+import shutil
+import socket
+import ssl
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from armsim.categories import MANAGED_CLUSTER_TYPE, CategoryTable
+from armsim.specs import SpecValidator
+from armsim.tls import write_self_signed
+
+IDENTITY_PATH = "/msi/token"
+WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
+
+
+def key(resource_id: str) -> str:
+    """Case-insensitive comparison key of an ARM ID (lower case, single slashes, no trailing slash)."""
+    parts = [p for p in resource_id.split("/") if p]
+    return "/" + "/".join(parts).lower()
+
+
+def resource_type_of(resource_id: str) -> str:
+    """``microsoft.containerservice/managedclusters`` for a cluster ID (lower case)."""
+    parts = [p for p in resource_id.split("/") if p]
+    lowered = [p.lower() for p in parts]
+    if "providers" not in lowered:
+        return "microsoft.resources/resourcegroups" if len(parts) == 4 else "microsoft.resources/subscriptions"
+    i = len(lowered) - 1 - lowered[::-1].index("providers")
+    namespace = lowered[i + 1]
+    types = lowered[i + 2 :: 2]
+    return "/".join([namespace, *types])
+
+
+@dataclass
+class RecordedRequest:
+    """One request the simulator answered (or dropped)."""
+
+    method: str
+    path: str  # as sent, without the query string
+    query: dict[str, str]
+    status: int | None  # None when the connection was dropped by a fault
+    body: Any  # parsed JSON request body, or None
+    headers: dict[str, str]
+    kind: str  # "arm" or "identity"
+    response: Any = None  # parsed JSON response body, or None
+    time: float = field(default_factory=time.time)
+
+    @property
+    def is_write(self) -> bool:
+        return self.kind == "arm" and self.method in WRITE_METHODS
+
+
+@dataclass
+class Fault:
+    method: str | None
+    path_contains: str | None
+    status: int | None
+    retry_after: float | None
+    times: int | None  # None = forever
+    drop_connection: bool
+    latency: float
+    code: str | None = None
+    message: str | None = None
+
+    def matches(self, method: str, path: str, kind: str) -> bool:
+        if self.times is not None and self.times <= 0:
+            return False
+        if self.method and self.method.upper() != method.upper():
+            return False
+        if self.path_contains is None:
+            return kind == "arm"
+        return self.path_contains.lower() in path.lower()
+
+
+@dataclass
+class Operation:
+    """A long-running workspace create: InProgress for ``remaining`` polls, then Succeeded."""
+
+    id: str
+    resource_key: str
+    remaining: int
+    started: str
+    status: str = "InProgress"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler: type, sim: ArmSimulator, context: ssl.SSLContext) -> None:
+        self.sim = sim
+        self.context = context
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(address, handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        # TLS handshake in the worker thread so a slow client cannot stall accept().
+        with self.sockets_lock:
+            self.open_sockets.add(request)
+        try:
+            request.settimeout(30)
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (OSError, ssl.SSLError):
+            self._forget(request)
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            self._forget(request)
+            with contextlib.suppress(OSError):
+                tls.close()
+
+    def _forget(self, request: socket.socket) -> None:
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+
+    def close_all(self) -> None:
+        with self.sockets_lock:
+            sockets = list(self.open_sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:  # quiet: clients drop connections
+        pass
+
+
+class ArmSimulator:
+    """Fake ARM over HTTPS on 127.0.0.1. See ``armsim/README.md`` for the API and behaviour."""
+
+    def __init__(
+        self,
+        *,
+        page_size: int = 50,
+        lro_polls: int = 1,
+        lro_retry_after_ms: int = 10,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        principal_id: str = "5b8a1e6c-0000-4000-8000-00000000a11d",
+        tenant_id: str = "72f988bf-0000-4000-8000-000000000047",
+    ) -> None:
+        self.page_size = page_size
+        self.lro_polls = lro_polls
+        self.lro_retry_after_ms = lro_retry_after_ms
+        self.host = host
+        self.port = port
+        self.principal_id = principal_id
+        self.tenant_id = tenant_id
+        self.identity_header = secrets.token_hex(16)
+        self.lock = threading.RLock()
+        self.validator = SpecValidator()
+        # state, keyed by key(id)
+        self.subscriptions: dict[str, dict[str, Any]] = {}
+        self.forbidden_subscriptions: set[str] = set()
+        self.resource_groups: dict[str, dict[str, Any]] = {}
+        self.clusters: dict[str, dict[str, Any]] = {}
+        self.workspaces: dict[str, dict[str, Any]] = {}
+        self.diagnostic_settings: dict[str, dict[str, dict[str, Any]]] = {}  # resource key -> name.lower() -> json
+        self.forbidden_resources: set[str] = set()
+        self.locks: set[str] = set()
+        self.category_tables: dict[str, CategoryTable] = {MANAGED_CLUSTER_TYPE: CategoryTable.aks()}
+        self.operations: dict[str, Operation] = {}
+        self.faults: list[Fault] = []
+        self.tokens: dict[str, tuple[str, float]] = {}  # token -> (resource, expires_on)
+        self._requests: list[RecordedRequest] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._tmp: Path | None = None
+        self.cert_path = ""
+        self.key_path = ""
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> ArmSimulator:
+        from armsim.handlers import Handler
+
+        if self._server is not None:
+            return self
+        self._tmp = Path(tempfile.mkdtemp(prefix="armsim-"))
+        cert, keyfile = write_self_signed(self._tmp)
+        self.cert_path, self.key_path = str(cert), str(keyfile)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert_path, self.key_path)
+        self._server = _Server((self.host, self.port), Handler, self, context)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="armsim", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.close_all()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self._server = None
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> ArmSimulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    @property
+    def identity_endpoint(self) -> str:
+        return self.base_url + IDENTITY_PATH
+
+    def env(self) -> dict[str, str]:
+        """Environment for the product: ARM endpoint, App Service managed identity, trust of our certificate."""
+        return {
+            "REMEDIATION_ARM_ENDPOINT": self.base_url,
+            "IDENTITY_ENDPOINT": self.identity_endpoint,
+            "IDENTITY_HEADER": self.identity_header,
+            "REQUESTS_CA_BUNDLE": self.cert_path,
+            "SSL_CERT_FILE": self.cert_path,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+        }
+
+    # ------------------------------------------------------------------ estate
+    def add_subscription(self, subscription_id: str, display_name: str = "", state: str = "Enabled") -> str:
+        with self.lock:
+            sid = f"/subscriptions/{subscription_id}"
+            self.subscriptions[key(sid)] = {
+                "id": sid,
+                "authorizationSource": "RoleBased",
+                "managedByTenants": [],
+                "subscriptionId": subscription_id,
+                "tenantId": self.tenant_id,
+                "displayName": display_name or f"Subscription {subscription_id[:8]}",
+                "state": state,
+                "subscriptionPolicies": {
+                    "locationPlacementId": "Public_2014-09-01",
+                    "quotaId": "EnterpriseAgreement_2014-09-01",
+                    "spendingLimit": "Off",
+                },
+            }
+            return sid
+
+    def _ensure_subscription(self, subscription_id: str) -> None:
+        if key(f"/subscriptions/{subscription_id}") not in self.subscriptions:
+            self.add_subscription(subscription_id)
+
+    def forbid_subscription(self, subscription_id: str) -> None:
+        with self.lock:
+            self.forbidden_subscriptions.add(key(f"/subscriptions/{subscription_id}"))
+
+    def add_resource_group(
+        self, subscription_id: str, name: str, location: str, tags: dict[str, str] | None = None
+    ) -> str:
+        with self.lock:
+            self._ensure_subscription(subscription_id)
+            rid = f"/subscriptions/{subscription_id}/resourceGroups/{name}"
+            existing = self.resource_groups.get(key(rid))
+            if existing is None:
+                self.resource_groups[key(rid)] = {
+                    "id": rid,
+                    "name": name,
+                    "type": "Microsoft.Resources/resourceGroups",
+                    "location": location,
+                    "tags": dict(tags or {}),
+                    "properties": {"provisioningState": "Succeeded"},
+                }
+                return rid
+            return str(existing["id"])
+
+    def resource_group_exists(self, subscription_id: str, name: str) -> bool:
+        with self.lock:
+            return key(f"/subscriptions/{subscription_id}/resourceGroups/{name}") in self.resource_groups
+
+    def add_cluster(
+        self,
+        subscription_id: str,
+        resource_group: str,
+        name: str,
+        location: str,
+        provisioning_state: str = "Succeeded",
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        with self.lock:
+            self.add_resource_group(subscription_id, resource_group, location)
+            rid = (
+                f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+                f"/providers/Microsoft.ContainerService/managedClusters/{name}"
+            )
+            dns = f"{name[:30]}-dns"
+            suffix = uuid.uuid5(uuid.NAMESPACE_URL, key(rid)).hex[:8]
+            self.clusters[key(rid)] = {
+                "id": rid,
+                "location": location,
+                "name": name,
+                "tags": dict(tags or {}),
+                "type": "Microsoft.ContainerService/ManagedClusters",
+                "eTag": suffix,
+                "identity": {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, rid))},
+                "sku": {"name": "Base", "tier": "Standard"},
+                "properties": {
+                    "provisioningState": provisioning_state,
+                    "powerState": {"code": "Running"},
+                    "kubernetesVersion": "1.33.2",
+                    "currentKubernetesVersion": "1.33.2",
+                    "dnsPrefix": dns,
+                    "fqdn": f"{dns}-{suffix}.hcp.{location}.azmk8s.io",
+                    "azurePortalFQDN": f"{dns}-{suffix}.portal.hcp.{location}.azmk8s.io",
+                    "agentPoolProfiles": [
+                        {
+                            "name": "nodepool1",
+                            "count": 3,
+                            "vmSize": "Standard_D4ds_v5",
+                            "maxPods": 110,
+                            "osType": "Linux",
+                            "mode": "System",
+                            "orchestratorVersion": "1.33.2",
+                            "provisioningState": provisioning_state,
+                        }
+                    ],
+                    "enableRBAC": True,
+                    "nodeResourceGroup": f"MC_{resource_group}_{name}_{location}",
+                    "maxAgentPools": 100,
+                },
+            }
+            return rid
+
+    def set_cluster_state(self, cluster_id: str, state: str) -> None:
+        with self.lock:
+            cluster = self.clusters[key(cluster_id)]
+            cluster["properties"]["provisioningState"] = state
+
+    def get_cluster(self, cluster_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            cluster = self.clusters.get(key(cluster_id))
+            return copy.deepcopy(cluster) if cluster else None
+
+    def delete_cluster(self, cluster_id: str) -> None:
+        with self.lock:
+            self.clusters.pop(key(cluster_id), None)
+            self.diagnostic_settings.pop(key(cluster_id), None)
+
+    def add_workspace(
+        self,
+        subscription_id: str,
+        resource_group: str,
+        name: str,
+        location: str,
+        retention_in_days: int = 30,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        with self.lock:
+            self.add_resource_group(subscription_id, resource_group, location)
+            rid = (
+                f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+                f"/providers/Microsoft.OperationalInsights/workspaces/{name}"
+            )
+            self.workspaces[key(rid)] = self.new_workspace_body(
+                rid, name, location, {"sku": {"name": "PerGB2018"}, "retentionInDays": retention_in_days}, tags
+            )
+            return rid
+
+    def new_workspace_body(
+        self,
+        rid: str,
+        name: str,
+        location: str,
+        properties: Mapping[str, Any],
+        tags: Mapping[str, str] | None,
+        state: str = "Succeeded",
+    ) -> dict[str, Any]:
+        now = _now()
+        props = copy.deepcopy(dict(properties))
+        for read_only in ("provisioningState", "customerId", "createdDate", "modifiedDate"):
+            props.pop(read_only, None)
+        sku = dict(props.pop("sku", None) or {"name": "PerGB2018"})
+        sku.setdefault("lastSkuUpdate", now)
+        body_props: dict[str, Any] = {
+            "customerId": str(uuid.uuid5(uuid.NAMESPACE_URL, key(rid))),
+            "provisioningState": state,
+            "sku": sku,
+            "retentionInDays": 30,
+            "workspaceCapping": {
+                "dailyQuotaGb": -1.0,
+                "quotaNextResetTime": now,
+                "dataIngestionStatus": "RespectQuota",
+            },
+            "publicNetworkAccessForIngestion": "Enabled",
+            "publicNetworkAccessForQuery": "Enabled",
+            "createdDate": now,
+            "modifiedDate": now,
+            "features": {"legacy": 0, "searchVersion": 1, "enableLogAccessUsingOnlyResourcePermissions": True},
+        }
+        body_props.update(props)
+        return {
+            "id": rid,
+            "name": name,
+            "type": "Microsoft.OperationalInsights/workspaces",
+            "location": location,
+            "tags": dict(tags or {}),
+            "properties": body_props,
+        }
+
+    def delete_workspace(self, workspace_id: str) -> None:
+        with self.lock:
+            self.workspaces.pop(key(workspace_id), None)
+
+    def workspace_exists(self, workspace_id: str) -> bool:
+        with self.lock:
+            return key(workspace_id) in self.workspaces
+
+    def get_workspace(self, workspace_id: str) -> dict[str, Any] | None:
+        with self.lock:
+            workspace = self.workspaces.get(key(workspace_id))
+            return copy.deepcopy(workspace) if workspace else None
+
+    def forbid_resource(self, resource_id: str) -> None:
+        with self.lock:
+            self.forbidden_resources.add(key(resource_id))
+
+    def lock_resource(self, resource_id: str) -> None:
+        with self.lock:
+            self.locks.add(key(resource_id))
+
+    def unlock_resource(self, resource_id: str) -> None:
+        with self.lock:
+            self.locks.discard(key(resource_id))
+
+    # ------------------------------------------------------------------ diagnostic settings
+    def resource_spelling(self, resource_id: str) -> str | None:
+        """The ID as created (clusters, workspaces, resource groups), or None when unknown."""
+        k = key(resource_id)
+        for table in (self.clusters, self.workspaces, self.resource_groups):
+            if k in table:
+                return str(table[k]["id"])
+        return None
+
+    def setting_json(self, resource_id: str, name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+        parent = self.resource_spelling(resource_id) or "/" + resource_id.strip("/")
+        return {
+            "id": f"{parent}/providers/microsoft.insights/diagnosticSettings/{name}",
+            "type": "Microsoft.Insights/diagnosticSettings",
+            "name": name,
+            "properties": copy.deepcopy(dict(properties)),
+        }
+
+    def put_setting(self, resource_id: str, name: str, properties: dict[str, Any]) -> None:
+        """Seed a diagnostic setting verbatim, with no validation at all."""
+        with self.lock:
+            per_resource = self.diagnostic_settings.setdefault(key(resource_id), {})
+            existing = per_resource.get(name.lower())
+            stored_name = existing["name"] if existing else name
+            per_resource[name.lower()] = self.setting_json(resource_id, stored_name, properties)
+
+    def get_setting(self, resource_id: str, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            setting = self.diagnostic_settings.get(key(resource_id), {}).get(name.lower())
+            return copy.deepcopy(setting) if setting else None
+
+    def settings(self, resource_id: str) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return {s["name"]: copy.deepcopy(s) for s in self.diagnostic_settings.get(key(resource_id), {}).values()}
+
+    def delete_setting(self, resource_id: str, name: str) -> None:
+        with self.lock:
+            self.diagnostic_settings.get(key(resource_id), {}).pop(name.lower(), None)
+
+    def category_table(self, resource_type: str = MANAGED_CLUSTER_TYPE) -> CategoryTable:
+        with self.lock:
+            return self.category_tables.setdefault(resource_type.lower(), CategoryTable([], [], {}))
+
+    def set_category_groups(
+        self, groups: Mapping[str, Iterable[str]], resource_type: str = MANAGED_CLUSTER_TYPE
+    ) -> None:
+        """Replace the category groups (e.g. ``{"audit": [...], "allLogs": [...]}``); new members become categories."""
+        with self.lock:
+            self.category_table(resource_type).set_groups(groups)
+
+    def set_categories(
+        self,
+        logs: Iterable[str],
+        metrics: Iterable[str] = ("AllMetrics",),
+        groups: Mapping[str, Iterable[str]] | None = None,
+        resource_type: str = MANAGED_CLUSTER_TYPE,
+    ) -> None:
+        """Replace the whole category table of a resource type."""
+        with self.lock:
+            table = CategoryTable(list(logs), list(metrics), {})
+            if groups is not None:
+                table.set_groups(groups)
+            self.category_tables[resource_type.lower()] = table
+
+    # ------------------------------------------------------------------ faults
+    def inject_fault(
+        self,
+        method: str | None = None,
+        path_contains: str | None = None,
+        status: int | None = 429,
+        retry_after: float | None = 1,
+        times: int | None = 1,
+        drop_connection: bool = False,
+        latency: float = 0.0,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> Fault:
+        """Answer the next ``times`` matching ARM requests with ``status`` (None: answer normally after latency)."""
+        fault = Fault(method, path_contains, status, retry_after, times, drop_connection, latency, code, message)
+        with self.lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
+
+    def take_fault(self, method: str, path: str, kind: str) -> Fault | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.matches(method, path, kind):
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    # ------------------------------------------------------------------ recording
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self.lock:
+            return list(self._requests)
+
+    def arm_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.kind == "arm"]
+
+    def write_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.is_write]
+
+    def identity_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.kind == "identity"]
+
+    def clear_requests(self) -> None:
+        with self.lock:
+            self._requests.clear()
+
+    def record(self, request: RecordedRequest) -> None:
+        with self.lock:
+            self._requests.append(request)
+
+    # ------------------------------------------------------------------ tokens
+    def issue_token(self, resource: str, lifetime: int = 3600) -> tuple[str, int]:
+        token = "armsim." + secrets.token_urlsafe(32)
+        expires_on = int(time.time()) + lifetime
+        with self.lock:
+            self.tokens[token] = (resource, float(expires_on))
+        return token, expires_on
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime())
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value).encode("utf-8")
