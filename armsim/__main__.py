@@ -1,0 +1,48 @@
+"""``python -m armsim [--port N] [--estate demo|empty]``: run the simulator in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import signal
+import sys
+import threading
+
+from armsim.estate import build_demo_estate
+from armsim.simulator import ArmSimulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m armsim", description="Azure Resource Manager simulator (HTTPS).")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
+    parser.add_argument("--estate", choices=("demo", "empty"), default="demo", help="initial estate (default: demo)")
+    parser.add_argument("--page-size", type=int, default=50, help="managed clusters per list page")
+    parser.add_argument("--lro-polls", type=int, default=1, help="polls a workspace create stays InProgress")
+    args = parser.parse_args(argv)
+
+    sim = ArmSimulator(port=args.port, page_size=args.page_size, lro_polls=args.lro_polls).start()
+    try:
+        print(f"# armsim listening on {sim.base_url}; paste these lines into your shell:")
+        for name, value in sim.env().items():
+            print(f"export {name}={shlex.quote(value)}")
+        if args.estate == "demo":
+            estate = build_demo_estate(sim)
+            print("# demo estate:")
+            for field in dataclasses.fields(estate):
+                print(f"#   {field.name}: {getattr(estate, field.name)}")
+        print("# Ctrl-C to stop.", flush=True)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            while not stop.wait(3600):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
