@@ -288,6 +288,11 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
         )
         state.add_error(cluster.id, exc)
         return ClusterOutcome(cluster, Status.FAILED, (), exc.code, None, exc)
+    except Exception as exc:
+        logger.exception("cluster %s failed unexpectedly", cluster.id, extra={"run_id": state.run_id})
+        error = ArmError("InternalError", f"{type(exc).__name__}: {exc}")
+        state.add_error(cluster.id, error)
+        return ClusterOutcome(cluster, Status.FAILED, (), error.code, None, error)
 
 
 def _remediate(state: _Run, cluster: Cluster, decided: Plan, settings: tuple[DiagnosticSetting, ...]) -> ClusterOutcome:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -62,12 +63,28 @@ _credentials: dict[str, TokenCredential] = {}
 _gateways: dict[tuple[str, str], ArmGateway] = {}
 
 
+# What DefaultAzureCredential reads from the environment when it is built: a change of any
+# of these (another managed identity, another token endpoint) needs a new credential.
+_IDENTITY_ENV = (
+    "IDENTITY_ENDPOINT",
+    "MSI_ENDPOINT",
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_FEDERATED_TOKEN_FILE",
+)
+
+
+def _identity_key(config: Config) -> str:
+    return "|".join([config.cloud.authority_host, *(os.environ.get(name, "") for name in _IDENTITY_ENV)])
+
+
 def _credential_for(config: Config) -> TokenCredential:
+    key = _identity_key(config)
     with _credential_lock:
-        credential = _credentials.get(config.cloud.authority_host)
+        credential = _credentials.get(key)
         if credential is None:
             credential = DefaultAzureCredential(authority=config.cloud.authority_host)
-            _credentials[config.cloud.authority_host] = credential
+            _credentials[key] = credential
         return credential
 
 
@@ -117,7 +134,7 @@ class ArmGateway:
         """The process-wide gateway for this endpoint (built once, reused by warm invocations)."""
         if credential is not None:
             return cls(config, credential)
-        key = (config.arm_endpoint, config.cloud.authority_host)
+        key = (config.arm_endpoint, _identity_key(config))
         with _credential_lock:
             gateway = _gateways.get(key)
         if gateway is None:
@@ -210,8 +227,7 @@ class ArmGateway:
         uri = _uri(cluster.id)
 
         def read() -> tuple[DiagnosticSetting, ...]:
-            result = self._monitor(cluster.subscription_id).diagnostic_settings.list(uri)
-            return tuple(_setting(s) for s in (result.value or []))
+            return tuple(_setting(s) for s in self._monitor(cluster.subscription_id).diagnostic_settings.list(uri))
 
         return self._call(f"list diagnostic settings of {cluster.id}", read)
 
@@ -219,10 +235,9 @@ class ArmGateway:
         uri = _uri(cluster.id)
 
         def read() -> CategoryMetadata:
-            result = self._monitor(cluster.subscription_id).diagnostic_settings_category.list(uri)
             groups: dict[str, set[str]] = {}
             categories: set[str] = set()
-            for item in result.value or []:
+            for item in self._monitor(cluster.subscription_id).diagnostic_settings_category.list(uri):
                 if str(item.category_type or "").lower() != "logs":
                     continue
                 categories.add(str(item.name))
