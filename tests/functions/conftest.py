@@ -5,14 +5,19 @@ The ARM simulator fixture ``sim`` lives in tests/conftest.py.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from remediation.ledger import TableLedger
+from remediation.runtime import reset_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite-table"
@@ -91,3 +96,46 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def ledger_table() -> str:
     """A fresh table name per test (Azurite is shared by the session)."""
     return "changes" + uuid.uuid4().hex[:12]
+
+
+# --- the Function app against armsim -------------------------------------------------------------
+
+SUB = "aaaaaaaa-1111-4111-8111-000000000001"
+OTHER_SUB = "bbbbbbbb-2222-4222-8222-000000000002"
+LOCATION = "westeurope"
+WORKSPACE = (
+    f"/subscriptions/{SUB}/resourceGroups/rg-aks-audit-logs"
+    f"/providers/Microsoft.OperationalInsights/workspaces/law-aks-audit-{LOCATION}"
+)
+
+
+@pytest.fixture
+def app_env(sim: Any, azurite: str, ledger_table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """armsim with one subscription (its regional workspace already there), the ledger on Azurite,
+    and the app settings in the environment; the app's runtime is rebuilt for the test."""
+    sim.add_subscription(SUB, "prod")
+    sim.add_workspace(SUB, "rg-aks-audit-logs", f"law-aks-audit-{LOCATION}", LOCATION)
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", SUB)
+    monkeypatch.setenv("REMEDIATION_MODE", "apply")
+    monkeypatch.setenv("REMEDIATION_SCHEDULE", "0 0 * * * *")
+    monkeypatch.setenv("AzureWebJobsStorage", azurite)
+    monkeypatch.setenv("REMEDIATION_LEDGER_TABLE", ledger_table)
+    monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
+    reset_runtime()
+    yield sim
+    reset_runtime()
+
+
+@pytest.fixture(scope="session")
+def functions() -> dict[str, Callable[..., Any]]:
+    """The app's functions by name: the user code behind each decorated function."""
+    import function_app
+
+    return {fn.get_function_name(): fn.get_user_function() for fn in function_app.app.get_functions()}
+
+
+@pytest.fixture
+def ledger(app_env: Any) -> TableLedger:
+    built = TableLedger.from_environment(dict(os.environ))
+    assert built is not None
+    return built

@@ -1,0 +1,149 @@
+"""The Event Grid path: from one subscription event to at most one reconciled cluster.
+
+The event is a hint, not state: :func:`handle_event` classifies it (pure, no I/O; anything
+not ours is ignored without an ARM request), then reads the cluster and reconciles it through
+the engine, which waits for a cluster still provisioning to settle. What it does with each
+outcome, so that Event Grid's at-least-once delivery does the right thing:
+
+- ignored event: DEBUG log, return.
+- malformed event: ERROR log, return (redelivering it cannot help).
+- cluster deleted meanwhile (404), or a permanent ARM error: logged, return (the sweep reports it).
+- cluster still provisioning after :data:`SETTLE_TIMEOUT`: raise, so Event Grid redelivers
+  with its own backoff (10 s, 30 s, 1 min, 5 min, ...); the timer sweep is the safety net.
+- transient ARM failure that outlasted our retries: raise, so Event Grid redelivers.
+- duplicates and out-of-order deliveries: the engine compares the observed state with the
+  plan and writes nothing when the cluster is already compliant.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from remediation.engine import reconcile_cluster
+from remediation.errors import ArmError, ClusterNotFoundError
+from remediation.events import Decision, Ignore, Malformed, ReconcileCluster, classify
+from remediation.model import Trigger
+from remediation.report import ReportDocument
+from remediation.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+# Event Grid waits 30 s for a webhook (the Event Grid trigger) to answer before it counts the
+# delivery as failed and schedules a retry; a longer wait would only overlap with redeliveries.
+# 20 s covers the engine's settle waits of 2 + 4 + 8 s plus the reads, and fits well inside
+# host.json's functionTimeout. An AKS create takes minutes: Event Grid's retry schedule
+# (10 s, 30 s, 1 min, 5 min, 10 min, 30 min, 1 h, ... for 24 h) covers the rest.
+EVENT_GRID_RESPONSE_TIMEOUT = 30.0
+SETTLE_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What happened to one event (returned for logging and tests)."""
+
+    decision: Decision
+    document: ReportDocument | None = None
+    note: str = ""
+
+
+def handle_event(
+    runtime: Runtime,
+    *,
+    event_id: str,
+    event_type: str,
+    subject: str,
+    data: object,
+    settle_timeout: float = SETTLE_TIMEOUT,
+    settle_wait: tuple[float, float] | None = None,
+) -> EventOutcome:
+    """Handle one Event Grid event; raises only when a redelivery can help."""
+    base: dict[str, Any] = {"trigger": Trigger.EVENT_GRID.value, "event": event_type, "event_id": event_id}
+    decision = classify(event_type, data, subscription_ids=runtime.config.subscription_ids)
+    if isinstance(decision, Ignore):
+        logger.debug(
+            "event %s ignored (%s): %s %s",
+            event_id,
+            decision.reason.value,
+            event_type,
+            subject,
+            extra={**base, "ignore_reason": decision.reason.value},
+        )
+        return EventOutcome(decision)
+    if isinstance(decision, Malformed):
+        logger.error(
+            "malformed event %s (%s, subject %s): %s; not retried",
+            event_id,
+            event_type,
+            subject,
+            decision.message,
+            extra=base,
+        )
+        return EventOutcome(decision)
+    return _reconcile(runtime, decision, base, settle_timeout=settle_timeout, settle_wait=settle_wait)
+
+
+def _reconcile(
+    runtime: Runtime,
+    decision: ReconcileCluster,
+    base: Mapping[str, Any],
+    *,
+    settle_timeout: float,
+    settle_wait: tuple[float, float] | None,
+) -> EventOutcome:
+    fields = {**base, "cluster_id": decision.cluster_id, "cause": decision.reason.value}
+    logger.info(
+        "event %s: reconciling %s (%s)", base["event_id"], decision.cluster_id, decision.reason.value, extra=fields
+    )
+    options: dict[str, Any] = {} if settle_wait is None else {"settle_wait": settle_wait}
+    try:
+        document = reconcile_cluster(
+            runtime.config,
+            runtime.gateway,
+            decision.cluster_id,
+            mode=runtime.config.mode,
+            trigger=Trigger.EVENT_GRID,
+            change_sinks=runtime.change_sinks,
+            settle_timeout=settle_timeout,
+            **options,
+        )
+    except ClusterNotFoundError:
+        logger.info("cluster %s no longer exists; nothing to do", decision.cluster_id, extra=fields)
+        return EventOutcome(decision, note="cluster-not-found")
+    except ArmError as exc:
+        if exc.transient:
+            raise
+        logger.error("cluster %s could not be read: %s", decision.cluster_id, exc, extra=fields)
+        return EventOutcome(decision, note=exc.code)
+    _log_result(document, fields)
+    return EventOutcome(decision, document)
+
+
+def _log_result(document: ReportDocument, fields: Mapping[str, Any]) -> None:
+    extra = {**fields, "run_id": document["run_id"]}
+    for cluster in document["clusters"]:
+        status = cluster["status"]
+        missing = ",".join(cluster["missing_categories"]) or "-"
+        action = cluster["action"]
+        if status == "non_compliant":
+            planned = f"would {action['kind']} {action['setting_name']}" if action else "no change planned"
+            logger.warning(
+                "report mode: cluster %s is missing %s (%s); nothing written",
+                cluster["id"],
+                missing,
+                planned,
+                extra={**extra, "status": status},
+            )
+        elif status == "failed":
+            logger.error("cluster %s failed: %s", cluster["id"], cluster["reason"], extra={**extra, "status": status})
+        else:
+            logger.info(
+                "cluster %s: %s (missing before: %s, reason: %s)",
+                cluster["id"],
+                status,
+                missing,
+                cluster["reason"] or "-",
+                extra={**extra, "status": status},
+            )

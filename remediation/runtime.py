@@ -1,0 +1,81 @@
+"""The Function app's process-wide runtime: configuration, ARM gateway and ledger, built once.
+
+The Functions host imports ``function_app`` once per worker process and then runs many
+invocations in it. The runtime is built on first use (not at import, so an invalid setting
+is reported by every invocation instead of breaking the indexing of the app) and reused
+by every warm invocation. An invalid setting raises :class:`ConfigError` (logged at ERROR,
+naming the variable) and nothing is cached, so a corrected app setting takes effect on the
+next invocation after the host restarts the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from remediation.changes import ChangeSink
+from remediation.config import Config, ConfigError, load_config
+from remediation.engine import Gateway
+from remediation.ledger import TableLedger
+
+logger = logging.getLogger(__name__)
+
+GatewayFactory = Callable[[Config], Gateway]
+
+
+@dataclass(frozen=True)
+class Runtime:
+    config: Config
+    gateway: Gateway
+    ledger: TableLedger | None
+
+    @property
+    def change_sinks(self) -> tuple[ChangeSink, ...]:
+        """Where change records go besides the log: the ledger, when one is configured."""
+        return (self.ledger.append,) if self.ledger is not None else ()
+
+
+def _arm_gateway(config: Config) -> Gateway:
+    from remediation.gateway import ArmGateway
+
+    return ArmGateway.from_config(config)
+
+
+def build_runtime(env: Mapping[str, str], gateway_factory: GatewayFactory = _arm_gateway) -> Runtime:
+    """Validate every setting and build the clients; raises :class:`ConfigError`."""
+    config = load_config(env)
+    ledger = TableLedger.from_environment(env)
+    if ledger is None:
+        logger.warning("AzureWebJobsStorage is not configured: change records go to the log only")
+    return Runtime(config=config, gateway=gateway_factory(config), ledger=ledger)
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+def get_runtime(env: Mapping[str, str] | None = None) -> Runtime:
+    """The cached runtime, built from ``env`` (default: the process environment) on first use."""
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            try:
+                _runtime = build_runtime(os.environ if env is None else env)
+            except ConfigError as exc:
+                logger.error(
+                    "invalid configuration: %s",
+                    exc,
+                    extra={"config_variable": exc.variable},
+                )
+                raise
+        return _runtime
+
+
+def reset_runtime() -> None:
+    """Forget the cached runtime (the next invocation reads the settings again)."""
+    global _runtime
+    with _lock:
+        _runtime = None

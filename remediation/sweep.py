@@ -1,0 +1,62 @@
+"""The timer sweep: the whole configured scope in ``REMEDIATION_MODE``, the safety net of the event path."""
+
+from __future__ import annotations
+
+import logging
+
+from remediation.engine import run
+from remediation.errors import RemediationError
+from remediation.model import Trigger
+from remediation.report import STATUS_ORDER, ReportDocument
+from remediation.runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+
+class SweepFailedError(RemediationError):
+    """The sweep could read nothing at all (no cluster, and errors): the execution must fail."""
+
+
+def sweep(runtime: Runtime, *, past_due: bool = False) -> ReportDocument:
+    """Sweep every cluster in scope. Per-cluster failures stay in the report; reading nothing raises."""
+    if past_due:
+        logger.warning("the timer is past due; sweeping now", extra={"trigger": Trigger.TIMER.value})
+    document = run(
+        runtime.config,
+        runtime.gateway,
+        mode=runtime.config.mode,
+        trigger=Trigger.TIMER,
+        change_sinks=runtime.change_sinks,
+    )
+    summary = document["summary"]
+    counts: dict[str, int] = {name: summary[name] for name in STATUS_ORDER}
+    fields: dict[str, object] = {
+        "run_id": document["run_id"],
+        "trigger": Trigger.TIMER.value,
+        "mode": document["mode"],
+        "clusters": summary["clusters"],
+        "errors": len(document["errors"]),
+        **counts,
+    }
+    logger.info(
+        "sweep %s (%s): %d clusters, %s; %d errors",
+        document["run_id"],
+        document["mode"],
+        summary["clusters"],
+        ", ".join(f"{name}={count}" for name, count in counts.items()),
+        len(document["errors"]),
+        extra=fields,
+    )
+    for error in document["errors"]:
+        logger.warning(
+            "sweep %s: %s: %s: %s",
+            document["run_id"],
+            error["scope"],
+            error["code"],
+            error["message"],
+            extra={"run_id": document["run_id"], "trigger": Trigger.TIMER.value},
+        )
+    if not document["clusters"] and document["errors"]:
+        codes = ", ".join(sorted({e["code"] for e in document["errors"]}))
+        raise SweepFailedError(f"sweep {document['run_id']} could read nothing ({codes}); see the errors logged above")
+    return document
