@@ -36,7 +36,7 @@ from remediation.model import (
 )
 from remediation.planner import find_ours, plan, precheck
 from remediation.report import ActionDoc, ClusterDoc, ErrorDoc, ReportDocument, WorkspaceDoc, summarize
-from remediation.workspaces import WorkspaceGateway, WorkspaceResolver, _Once
+from remediation.workspaces import Once, WorkspaceGateway, WorkspaceResolver
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class _Run:
     run_id: str
     changes: ChangeLog
     workspaces: WorkspaceResolver
-    metadata: _Once = field(default_factory=_Once)
+    metadata: Once = field(default_factory=lambda: Once(remember_failures=False))
     errors: list[ErrorDoc] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -342,7 +342,8 @@ def _cluster_doc(outcome: ClusterOutcome) -> ClusterDoc:
 
 
 def _document(state: _Run, outcomes: Iterable[ClusterOutcome], started: str) -> ReportDocument:
-    clusters = [_cluster_doc(o) for o in outcomes]
+    ordered = sorted(outcomes, key=lambda o: (o.cluster.subscription_id, id_key(o.cluster.id)))
+    clusters = [_cluster_doc(o) for o in ordered]
     workspaces = [WorkspaceDoc(id=w.id, location=w.location, action=w.action) for w in state.workspaces.outcomes]
     return ReportDocument(
         schema_version=1,

@@ -200,7 +200,7 @@ class ArmGateway:
             return [
                 str(s.subscription_id).lower()
                 for s in client.subscriptions.list()
-                if str(s.state or "").lower() in {"enabled", "warned", "pastdue"}
+                if _text(s.state).lower() in {"enabled", "warned", "pastdue"}
             ]
 
         return self._call("list subscriptions", read)
@@ -238,7 +238,7 @@ class ArmGateway:
             groups: dict[str, set[str]] = {}
             categories: set[str] = set()
             for item in self._monitor(cluster.subscription_id).diagnostic_settings_category.list(uri):
-                if str(item.category_type or "").lower() != "logs":
+                if _text(item.category_type).lower() != "logs":
                     continue
                 categories.add(str(item.name))
                 for group in item.category_groups or []:
@@ -337,6 +337,11 @@ class ArmGateway:
         return str(ws.id)
 
 
+def _text(value: Any) -> str:
+    """An SDK enum or string as its plain text value ('' for None)."""
+    return str(getattr(value, "value", value) or "")
+
+
 def _uri(resource_id: str) -> str:
     # The monitor SDK puts resource_uri after a literal '/' without quoting it.
     return resource_id.lstrip("/")
@@ -350,7 +355,7 @@ def _cluster(mc: Any) -> Cluster:
         subscription_id=ref.subscription_id,
         resource_group=ref.resource_group,
         location=str(mc.location),
-        provisioning_state=str(mc.provisioning_state or ""),
+        provisioning_state=_text(mc.provisioning_state),
         tags=dict(mc.tags or {}),
     )
 

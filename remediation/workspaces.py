@@ -41,10 +41,15 @@ class WorkspaceOutcome:
     action: WorkspaceAction
 
 
-class _Once:
-    """Compute a value per key exactly once, even when asked from many threads at once."""
+class Once:
+    """Compute a value per key exactly once, even when asked from many threads at once.
 
-    def __init__(self) -> None:
+    A failure is remembered and re-raised to every later caller, unless ``remember_failures``
+    is false: then the next caller tries again.
+    """
+
+    def __init__(self, *, remember_failures: bool = True) -> None:
+        self._remember_failures = remember_failures
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._results: dict[str, tuple[bool, object]] = {}
@@ -56,7 +61,9 @@ class _Once:
             if key not in self._results:
                 try:
                     self._results[key] = (True, compute())
-                except Exception as exc:  # noqa: BLE001 - remembered and re-raised to every caller
+                except Exception as exc:
+                    if not self._remember_failures:
+                        raise
                     self._results[key] = (False, exc)
             ok, value = self._results[key]
         if ok:
@@ -75,9 +82,9 @@ class WorkspaceResolver:
         self._changes = changes
         self._run_id = run_id
         self._trigger = trigger
-        self._exists = _Once()
-        self._ensured = _Once()
-        self._groups = _Once()
+        self._exists = Once()
+        self._ensured = Once()
+        self._groups = Once()
         self._lock = threading.Lock()
         self._outcomes: dict[str, WorkspaceOutcome] = {}
 
