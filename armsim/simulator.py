@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from armsim.categories import MANAGED_CLUSTER_TYPE, CategoryTable
-from armsim.specs import SpecValidator
+from armsim.specs import shared_validator
 from armsim.tls import write_self_signed
 
 IDENTITY_PATH = "/msi/token"
@@ -168,7 +168,7 @@ class ArmSimulator:
         self.tenant_id = tenant_id
         self.identity_header = secrets.token_hex(16)
         self.lock = threading.RLock()
-        self.validator = SpecValidator()
+        self.validator = shared_validator()
         # state, keyed by key(id)
         self.subscriptions: dict[str, dict[str, Any]] = {}
         self.forbidden_subscriptions: set[str] = set()
@@ -202,7 +202,9 @@ class ArmSimulator:
         context.load_cert_chain(self.cert_path, self.key_path)
         self._server = _Server((self.host, self.port), Handler, self, context)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="armsim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="armsim", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -95,3 +95,16 @@ class SpecValidator:
             where = "/".join(str(p) for p in error.absolute_path) or "(root)"
             messages.append(f"{where}: {error.message}")
         return messages
+
+
+_SHARED: dict[Path, SpecValidator] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_validator() -> SpecValidator:
+    """One validator per specs folder, shared by every simulator in the process (compiling takes a while)."""
+    directory = specs_dir()
+    with _SHARED_LOCK:
+        if directory not in _SHARED:
+            _SHARED[directory] = SpecValidator(directory)
+        return _SHARED[directory]
