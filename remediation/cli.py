@@ -223,6 +223,9 @@ def main(
     if args.command == "demo":
         from remediation.demo import run_demo
 
+        if not args.verbose:  # the demo prints its own account of each step and change
+            logging.getLogger("remediation").setLevel(logging.WARNING)
+
         return run_demo(stdout=stdout, stderr=stderr, show_progress=not args.no_progress and stderr.isatty())
     try:
         config = load_config(environ)

@@ -1,0 +1,132 @@
+"""``python -m remediation demo``: the sample estate in armsim going from non-compliant to compliant.
+
+The simulator (``armsim``) is a development tool and is not deployed with the Function app;
+this command needs a source checkout. The engine runs unchanged: the simulator is selected
+by environment variables only (ARM endpoint, managed-identity endpoint, its certificate).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from remediation.changes import ChangeRecord
+from remediation.config import Mode, load_config
+from remediation.render import render
+from remediation.report import ReportDocument
+
+_DEMO_VARIABLES = ("REMEDIATION_SUBSCRIPTION_IDS", "REMEDIATION_WORKSPACE_ID", "REMEDIATION_MODE")
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in (*values, *_DEMO_VARIABLES)}
+    for name in _DEMO_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _heading(stream: TextIO, text: str) -> None:
+    stream.write(f"\n{'=' * 100}\n{text}\n{'=' * 100}\n")
+
+
+def run_demo(*, stdout: TextIO, stderr: TextIO, show_progress: bool = False) -> int:
+    try:
+        from armsim import ArmSimulator
+        from armsim.estate import build_demo_estate
+    except ImportError:
+        stderr.write("error: the demo needs the armsim package from a source checkout (it is not deployed)\n")
+        return 2
+
+    from remediation.cli import Progress, run_command
+
+    with ArmSimulator() as sim:
+        estate = build_demo_estate(sim)
+        with _environment(sim.env()):
+            config = load_config(os.environ)
+            scope: dict[str, Any] = {"subscriptions": (), "clusters": ()}
+            stdout.write(
+                f"armsim is serving ARM at {sim.base_url}: {len(estate.clusters)} AKS clusters in 2 subscriptions, "
+                "3 regions.\nThe product runs unchanged against it, through the official Azure SDK clients.\n"
+            )
+            _heading(stdout, "1. report (dry run): what is wrong and what apply would do")
+            sim.clear_requests()
+            before = run_command(config, mode=Mode.REPORT, progress=Progress(stderr, "report", show_progress), **scope)
+            stdout.write(render(before, "table"))
+            stdout.write(f"\nwrite requests made by the dry run: {len(sim.write_requests())}\n")
+
+            _heading(stdout, "2. apply: remediate")
+            sim.clear_requests()
+            changes: list[ChangeRecord] = []
+            applied = run_command(
+                config,
+                mode=Mode.APPLY,
+                progress=Progress(stderr, "apply", show_progress),
+                change_sinks=(changes.append,),
+                **scope,
+            )
+            stdout.write(render(applied, "table"))
+            stdout.write(_request_counts(sim))
+
+            _heading(stdout, "3. report again: the estate after apply")
+            after = run_command(config, mode=Mode.REPORT, progress=Progress(stderr, "report", show_progress), **scope)
+            stdout.write(render(after, "table"))
+
+            _heading(stdout, "What changed")
+            stdout.write(_what_changed(before, after, changes))
+    return 0
+
+
+def _request_counts(sim: Any) -> str:
+    counts: dict[tuple[str, str], int] = {}
+    for request in sim.arm_requests():
+        counts[(request.method, _operation(request.path))] = (
+            counts.get((request.method, _operation(request.path)), 0) + 1
+        )
+    lines = ["", "ARM requests made by apply (method, operation: count):"]
+    lines += [f"  {method:6} {operation:48} {n}" for (method, operation), n in sorted(counts.items())]
+    reads = sum(n for (m, _), n in counts.items() if m == "GET")
+    lines.append(f"  total: {sum(counts.values())} ({reads} reads, {sum(counts.values()) - reads} writes)")
+    return "\n".join(lines) + "\n"
+
+
+def _operation(path: str) -> str:
+    """A request path reduced to its ARM resource type, e.g. managedClusters/diagnosticSettings."""
+    parts = [p for p in path.split("/") if p]
+    lowered = [p.lower() for p in parts]
+    if {"operationstatuses", "operationresults"} & set(lowered):
+        return "workspace create (long-running operation poll)"
+    if "providers" not in lowered:
+        return "resourceGroups" if "resourcegroups" in lowered else "subscriptions"
+    return "/".join(parts[i + 2] for i, part in enumerate(lowered) if part == "providers" and i + 2 < len(parts))
+
+
+def _what_changed(before: ReportDocument, after: ReportDocument, changes: list[ChangeRecord]) -> str:
+    lines = [
+        "status counts before -> after:",
+        *(
+            f"  {k:14} {before['summary'][k]:>3} -> {after['summary'][k]:>3}"  # type: ignore[literal-required]
+            for k in before["summary"]
+        ),
+        "",
+        f"changes made by apply ({len(changes)}), each logged on 'remediation.changes':",
+    ]
+    for record in changes:
+        target = record.resource_id.rsplit("/", 1)[-1]
+        cluster = (
+            f" on {record.cluster_id.rsplit('/', 1)[-1]}" if record.cluster_id and "diagnostic" in record.event else ""
+        )
+        added = sorted(set(record.categories_after) - set(record.categories_before))
+        detail = f" +{','.join(added)}" if added else ""
+        lines.append(f"  {record.event.value:28} {target}{cluster}{detail}")
+    return "\n".join(lines) + "\n"
