@@ -53,7 +53,7 @@ def _respond(result: http_api.HttpResult) -> func.HttpResponse:
     return func.HttpResponse(
         body=result.body,
         status_code=result.status,
-        headers=dict(result.headers),
+        headers={**result.headers, "Content-Type": result.content_type},
         mimetype=result.content_type.split(";")[0],
         charset="utf-8",
     )
