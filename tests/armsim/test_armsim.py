@@ -572,3 +572,20 @@ def test_demo_estate(sim: ArmSimulator) -> None:
     assert len(sim.settings(estate.five_foreign)) == 5
     locations = {sim.get_cluster(c)["location"] for c in estate.clusters}
     assert locations == {"eastus", "westeurope", "southeastasia"}
+
+
+def test_missing_specs_fail_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from armsim.specs import SpecsNotFoundError
+
+    monkeypatch.setenv("ARMSIM_SPECS_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(SpecsNotFoundError, match="ARMSIM_SPECS_DIR"):
+        ArmSimulator()
+
+
+def test_workspace_create_with_no_in_progress_polls(sim_factory: Any) -> None:
+    sim = sim_factory(lro_polls=0)
+    sim.add_resource_group(SUB, "rg-logs", "westeurope")
+    params = Workspace(location="westeurope", sku=WorkspaceSku(name="PerGB2018"), retention_in_days=30)
+    created = loganalytics(sim).workspaces.begin_create_or_update("rg-logs", "law-we", params).result()
+    assert created.provisioning_state == "Succeeded"
+    assert [r.response["status"] for r in sim.arm_requests() if "operationStatuses" in r.path] == ["Succeeded"]
