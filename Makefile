@@ -37,7 +37,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict remediation
 
-lint-infra: $(STAMP)
+lint-infra: $(STAMP) requirements-infra.txt
 	$(PY) -m tests.infra.checkov_gate
 
 unit-test: $(STAMP) deps-node deps-browser
@@ -46,4 +46,4 @@ unit-test: $(STAMP) deps-node deps-browser
 test: lint typecheck lint-infra unit-test
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache coverage.xml .coverage
+	rm -rf $(VENV) .venv-infra node_modules .pytest_cache .mypy_cache .ruff_cache coverage.xml .coverage

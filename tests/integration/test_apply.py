@@ -50,7 +50,11 @@ def test_no_settings_creates_workspace_group_and_setting(estate, sweep, caplog):
 
     events = [r.change["event"] for r in caplog.records if r.name == CHANGES_LOGGER]
     assert events == ["resource_group.created", "workspace.created", "diagnostic_setting.created"]
-    created = next(r.change for r in caplog.records if r.change["event"] == "diagnostic_setting.created")
+    created = next(
+        r.change
+        for r in caplog.records
+        if r.name == CHANGES_LOGGER and r.change["event"] == "diagnostic_setting.created"
+    )
     assert created["cluster_id"] == cid
     assert created["trigger"] == "cli"
     assert created["run_id"] == doc["run_id"]
