@@ -126,12 +126,22 @@ def app_env(sim: Any, azurite: str, ledger_table: str, monkeypatch: pytest.Monke
     reset_runtime()
 
 
+_INDEXED: list[Any] = []
+
+
+def indexed() -> list[Any]:
+    """``app.get_functions()`` of the app, as the worker indexes it (once: indexing twice is an error)."""
+    if not _INDEXED:
+        import function_app
+
+        _INDEXED.extend(function_app.app.get_functions())
+    return _INDEXED
+
+
 @pytest.fixture(scope="session")
 def functions() -> dict[str, Callable[..., Any]]:
     """The app's functions by name: the user code behind each decorated function."""
-    import function_app
-
-    return {fn.get_function_name(): fn.get_user_function() for fn in function_app.app.get_functions()}
+    return {fn.get_function_name(): fn.get_user_function() for fn in indexed()}
 
 
 @pytest.fixture

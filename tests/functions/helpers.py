@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import azure.functions as func
+from azure.functions.timer import TimerRequest  # the concrete class the worker builds
 
 from tests.functions.conftest import SUB
 
@@ -100,5 +101,5 @@ def http_get(route: str, query: list[tuple[str, str]] | None = None) -> func.Htt
     return func.HttpRequest("GET", url, params=params, body=b"")
 
 
-def timer(past_due: bool = False) -> func.TimerRequest:
-    return func.TimerRequest(past_due=past_due)
+def timer(past_due: bool = False) -> TimerRequest:
+    return TimerRequest(past_due=past_due)
