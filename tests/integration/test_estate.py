@@ -194,3 +194,28 @@ def test_named_clusters_only(estate, sweep):
         ("aks-404", "failed", "cluster-not-found"),
     ]
     assert doc["clusters"][0]["missing_categories"] == REQUIRED
+
+
+def test_operation_in_progress_conflict_is_retried(estate, sweep):
+    estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
+    estate.inject_fault(
+        method="PUT", path_contains="/diagnosticSettings/", status=409, code="AnotherOperationInProgress", times=1
+    )
+
+    doc = sweep("apply")
+
+    assert by_name(doc)["aks-1"]["status"] == "remediated"
+    puts = [r.status for r in estate.write_requests() if "diagnosticsettings" in r.path.lower()]
+    assert puts == [409, 200]
+
+
+def test_permanent_conflict_is_not_retried(estate, sweep):
+    estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
+    estate.inject_fault(
+        method="PUT", path_contains="/diagnosticSettings/", status=400, code="BadRequest", retry_after=None, times=1
+    )
+
+    doc = sweep("apply")
+
+    assert (by_name(doc)["aks-1"]["status"], by_name(doc)["aks-1"]["reason"]) == ("failed", "BadRequest")
+    assert len([r for r in estate.write_requests() if "diagnosticsettings" in r.path.lower()]) == 1
