@@ -1,4 +1,4 @@
-"""Request-body validation against the official ARM OpenAPI specs (``/work/shared/azure-specs``).
+"""Request-body validation against the official ARM OpenAPI specs (vendored in ``specs/azure-specs``).
 
 The specs keep their upstream relative ``$ref``s (``../../../../../../common-types/...``). Each spec
 file is registered under a synthetic base URL that mirrors the specs folder, so URL resolution of
@@ -22,6 +22,8 @@ from referencing.jsonschema import DRAFT4
 
 _BASE = "https://specs.armsim.invalid/"
 SPECS_ENV = "ARMSIM_SPECS_DIR"
+# A verbatim copy of the shared azure-specs folder (see specs/README.md), so a clean clone is self-contained.
+VENDORED_SPECS = Path(__file__).resolve().parent.parent / "specs" / "azure-specs"
 
 # Body schemas armsim validates: kind -> (spec file relative to the specs dir, definition name).
 BODY_SCHEMAS = {
@@ -35,9 +37,9 @@ class SpecsNotFoundError(FileNotFoundError):
 
 
 def specs_dir() -> Path:
-    """The specs folder: ``$ARMSIM_SPECS_DIR`` or ``<repo>/../shared/azure-specs``; raise if missing."""
+    """The specs folder: ``$ARMSIM_SPECS_DIR`` or the repository's ``specs/azure-specs``; raise if missing."""
     override = os.environ.get(SPECS_ENV)
-    path = Path(override) if override else Path(__file__).resolve().parent.parent.parent / "shared" / "azure-specs"
+    path = Path(override) if override else VENDORED_SPECS
     marker = path / BODY_SCHEMAS["diagnosticSettings"][0]
     if not marker.is_file():
         raise SpecsNotFoundError(

@@ -14,7 +14,7 @@ from azure.functions.timer import TimerRequest  # the concrete class the worker 
 
 from tests.functions.conftest import SUB
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared/azure-specs/Microsoft.EventGrid/examples/event-grid-schema"
+EXAMPLES = Path(__file__).resolve().parents[2] / "specs/azure-specs/Microsoft.EventGrid/examples/event-grid-schema"
 WRITE = "Microsoft.Resources.ResourceWriteSuccess"
 DELETE = "Microsoft.Resources.ResourceDeleteSuccess"
 CLUSTER_WRITE = "Microsoft.ContainerService/managedClusters/write"

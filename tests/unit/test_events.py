@@ -24,7 +24,7 @@ from remediation.events import (
 )
 
 # The official examples from Azure/azure-rest-api-specs, kept in ../shared beside the repository.
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared/azure-specs/Microsoft.EventGrid/examples/event-grid-schema"
+EXAMPLES = Path(__file__).resolve().parents[2] / "specs/azure-specs/Microsoft.EventGrid/examples/event-grid-schema"
 
 SUB = "00000000-0000-0000-0000-00000000000a"
 OTHER_SUB = "00000000-0000-0000-0000-00000000000b"
