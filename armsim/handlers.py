@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import re
 import socket
@@ -439,7 +440,9 @@ class Dispatcher:
         found = self.sim.clusters.get(key(self.path))
         if found is None:
             raise _not_found("Microsoft.ContainerService/managedClusters", name, rg)
-        return Response(200, dict(found))
+        response = Response(200, copy.deepcopy(found))
+        self.sim.cluster_read(key(self.path))
+        return response
 
     # ------------------------------------------------------------------ workspaces (PUT is long-running)
     def get_workspace(self, sub: str, rg: str, name: str) -> Response:

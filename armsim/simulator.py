@@ -174,6 +174,7 @@ class ArmSimulator:
         self.forbidden_subscriptions: set[str] = set()
         self.resource_groups: dict[str, dict[str, Any]] = {}
         self.clusters: dict[str, dict[str, Any]] = {}
+        self.pending_settles: dict[str, list[Any]] = {}  # cluster key -> [reads left, state]
         self.workspaces: dict[str, dict[str, Any]] = {}
         self.diagnostic_settings: dict[str, dict[str, dict[str, Any]]] = {}  # resource key -> name.lower() -> json
         self.forbidden_resources: set[str] = set()
@@ -354,6 +355,25 @@ class ArmSimulator:
         with self.lock:
             cluster = self.clusters[key(cluster_id)]
             cluster["properties"]["provisioningState"] = state
+
+    def settle_after_reads(self, cluster_id: str, reads: int = 1, state: str = "Succeeded") -> None:
+        """After ``reads`` more GETs of the cluster have been answered, its provisioningState becomes ``state``.
+
+        Lets a test model a cluster that finishes provisioning while the product waits, deterministically.
+        """
+        with self.lock:
+            self.pending_settles[key(cluster_id)] = [reads, state]
+
+    def cluster_read(self, cluster_key: str) -> None:
+        """Called by the handler after answering a GET of a cluster."""
+        with self.lock:
+            pending = self.pending_settles.get(cluster_key)
+            if pending is None:
+                return
+            pending[0] -= 1
+            if pending[0] <= 0:
+                self.clusters[cluster_key]["properties"]["provisioningState"] = pending[1]
+                del self.pending_settles[cluster_key]
 
     def get_cluster(self, cluster_id: str) -> dict[str, Any] | None:
         with self.lock:

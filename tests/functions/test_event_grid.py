@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -51,26 +49,20 @@ def test_new_cluster_still_creating_is_remediated_once_it_has_settled(
 ) -> None:
     sim = app_env
     cid = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope", provisioning_state="Creating")
-    flipped_at: list[float] = []
+    sim.settle_after_reads(cid, reads=1)  # still Creating at the first read, Succeeded from the second
+    assert sim.get_cluster(cid)["properties"]["provisioningState"] == "Creating"
 
-    def settle_after_first_read() -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if any(r.method == "GET" and r.path.lower().endswith("/aks-new") for r in sim.arm_requests()):
-                sim.set_cluster_state(cid, "Succeeded")
-                flipped_at.append(time.time())
-                return
-            time.sleep(0.01)
-
-    watcher = threading.Thread(target=settle_after_first_read)
-    watcher.start()
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, mixed_case(cid)))
-    watcher.join()
 
-    assert flipped_at, "the handler read the cluster"
+    cluster_reads = [
+        i for i, r in enumerate(sim.arm_requests()) if r.method == "GET" and r.path.lower().endswith("/aks-new")
+    ]
+    assert len(cluster_reads) == 2, "read once while Creating, once more after the settle wait"
     puts = setting_puts(sim)
     assert len(puts) == 1
-    assert puts[0].time > flipped_at[0], "nothing was written while the cluster was provisioning"
+    assert sim.arm_requests().index(puts[0]) > cluster_reads[1], (
+        "nothing was written while the cluster was provisioning"
+    )
     assert puts[0].body["properties"]["workspaceId"].lower() == WORKSPACE.lower()
     assert sorted(log["category"] for log in puts[0].body["properties"]["logs"]) == sorted(REQUIRED)
     assert sim.get_setting(cid, OURS) is not None
