@@ -287,17 +287,6 @@ class ArmGateway:
             raise
         return True
 
-    def get_workspace_location(self, workspace_id: str) -> str | None:
-        ref = workspace_ref(workspace_id)
-        try:
-            ws = self._call(
-                f"read workspace {workspace_id}",
-                lambda: self._logs(ref.subscription_id).workspaces.get(ref.resource_group, ref.name),
-            )
-        except NotFoundError:
-            return None
-        return str(ws.location)
-
     def resource_group_exists(self, subscription_id: str, name: str) -> bool:
         try:
             self._call(

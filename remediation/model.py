@@ -80,17 +80,6 @@ class DiagnosticSetting:
     raw: Any = field(default=None, compare=False, repr=False)  # the SDK object, so an update keeps all of it
 
     @property
-    def has_any_destination(self) -> bool:
-        return any(
-            (
-                self.workspace_id,
-                self.storage_account_id,
-                self.event_hub_authorization_rule_id,
-                self.marketplace_partner_id,
-            )
-        )
-
-    @property
     def enabled_categories(self) -> frozenset[str]:
         """Categories named explicitly by enabled entries (groups not expanded)."""
         return frozenset(e.category for e in self.logs if e.enabled and e.category)

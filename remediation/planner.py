@@ -15,7 +15,7 @@ Rules (the README's "How compliance is decided" explains them to users):
 
 from __future__ import annotations
 
-from remediation.compliance import covered_by, entry_covers, evaluate, setting_covers
+from remediation.compliance import covered_by, entry_covers, evaluate, setting_covers, workspace_is_live
 from remediation.config import Config
 from remediation.ids import WorkspaceId, id_key, same_id, workspace_id_for
 from remediation.model import (
@@ -103,7 +103,7 @@ def plan(state: ClusterState, config: Config) -> Plan:
         return Plan(status=Status.NON_COMPLIANT, missing=verdict.missing, change=change)
 
     before = tuple(e.category for e in ours.logs if e.enabled and e.category)
-    live = bool(ours.workspace_id) and id_key(ours.workspace_id or "") not in state.missing_workspaces
+    live = workspace_is_live(ours, state.missing_workspaces)
     workspace: WorkspaceId = WorkspaceId(ours.workspace_id or "") if live else target
     destination_type = (
         ours.log_analytics_destination_type if live else config.destination_tables.log_analytics_destination_type
