@@ -163,35 +163,46 @@ def reconcile_cluster(
 ) -> ReportDocument:
     """Reconcile one cluster once it has settled.
 
+    A cluster still provisioning is first assessed as it is (reads only): if it is already
+    compliant (or excluded) there is nothing to wait for. Otherwise the cluster is re-read
+    with bounded backoff until its state is terminal, then reconciled.
+
     Raises :class:`ClusterNotFoundError` if it does not exist, :class:`ClusterBusyError`
     if it is still provisioning after ``settle_timeout`` seconds, and
     :class:`TransientArmError` if a temporary ARM failure outlasted the retries.
     """
     started = _now()
     state = _start(config, gateway, mode=mode, trigger=trigger, change_sinks=change_sinks, run_id=run_id)
-    cluster = _wait_until_settled(gateway, cluster_id, settle_timeout, settle_wait)
-    outcome = _process(state, cluster)
+    cluster = gateway.get_cluster(cluster_id)
+    outcome = _process(state, cluster)  # a busy cluster is never written: this only reads
+    if outcome.status is Status.DEFERRED and settle_timeout > 0:
+        cluster = _wait_until_settled(gateway, cluster, settle_timeout, settle_wait)
+        outcome = _process(state, cluster)
     if outcome.error is not None and outcome.error.transient:
         raise outcome.error
     return _document(state, [outcome], started)
 
 
-def _wait_until_settled(gateway: Gateway, cluster_id: str, timeout: float, wait: tuple[float, float]) -> Cluster:
-    cluster = gateway.get_cluster(cluster_id)
-    if cluster.is_settled or timeout <= 0:
-        return cluster
+def _wait_until_settled(gateway: Gateway, cluster: Cluster, timeout: float, wait: tuple[float, float]) -> Cluster:
+    """Re-read the cluster, waiting ``wait[0]``, ``2*wait[0]``, ... (at most ``wait[1]``) in between."""
     started = datetime.now(UTC)
+    known = iter([cluster])  # the first attempt is the state already read: wait before reading again
+
+    def read() -> Cluster:
+        return next(known, None) or gateway.get_cluster(cluster.id)
+
     retrying = Retrying(
         retry=retry_if_result(lambda c: not c.is_settled),
         stop=stop_after_delay(timeout),
         wait=wait_exponential(multiplier=wait[0], min=wait[0], max=wait[1]),
     )
     try:
-        return retrying(gateway.get_cluster, cluster_id)
+        settled: Cluster = retrying(read)
     except RetryError as exc:
         last: Cluster = exc.last_attempt.result()
         waited = (datetime.now(UTC) - started).total_seconds()
-        raise ClusterBusyError(cluster_id, last.provisioning_state, waited) from None
+        raise ClusterBusyError(cluster.id, last.provisioning_state, waited) from None
+    return settled
 
 
 def _discover(

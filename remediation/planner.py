@@ -73,10 +73,10 @@ def plan(state: ClusterState, config: Config) -> Plan:
     if early is not None:
         return early
     verdict = evaluate(state, config)
+    if verdict.compliant:  # whatever the provisioning state: there is nothing to write
+        return Plan(status=Status.COMPLIANT, missing=())
     if not state.cluster.is_settled:
         return Plan(status=Status.DEFERRED, missing=verdict.missing, reason=Reason.CLUSTER_BUSY.value)
-    if verdict.compliant:
-        return Plan(status=Status.COMPLIANT, missing=())
 
     ours = find_ours(state.settings, config)
     others = tuple(s for s in state.settings if s is not ours)

@@ -75,16 +75,35 @@ def test_new_cluster_still_creating_is_remediated_once_it_has_settled(
 
     # The ARM requests of the event path for a brand-new cluster, in order.
     arm = [describe(r) for r in sim.arm_requests()]
-    reads_of_cluster = [a for a in arm if a.endswith("managedClusters/aks-new")]
-    assert len(reads_of_cluster) >= 2, "read while Creating, then again once settled"
-    assert arm[len(reads_of_cluster) :] == [
-        "GET Microsoft.ContainerService/managedClusters/aks-new/providers/Microsoft.Insights/diagnosticSettingsCategories",
-        "GET Microsoft.ContainerService/managedClusters/aks-new/providers/Microsoft.Insights/diagnosticSettings",
+    aks = "Microsoft.ContainerService/managedClusters/aks-new"
+    cluster = f"GET {aks}"
+    settings = f"GET {aks}/providers/Microsoft.Insights/diagnosticSettings"
+    assert arm == [
+        cluster,  # Creating: assessed as it is (nothing to wait for if it were already compliant)
+        f"{settings}Categories",
+        settings,
+        cluster,  # after the settle wait: Succeeded
+        settings,  # read again: the state may have changed while it provisioned
         "GET Microsoft.OperationalInsights/workspaces/law-aks-audit-westeurope",
-        "PUT Microsoft.ContainerService/managedClusters/aks-new/providers/Microsoft.Insights/diagnosticSettings/"
-        "aks-audit-remediation",
+        f"PUT {aks}/providers/Microsoft.Insights/diagnosticSettings/aks-audit-remediation",
     ]
     print("\nARM requests on the event path for a new cluster:", *arm, sep="\n  ")
+
+
+def test_busy_cluster_that_is_already_compliant_needs_no_wait(app_env: Any, functions: Functions) -> None:
+    sim = app_env
+    cid = sim.add_cluster(SUB, "rg-apps", "aks-upgrading", "westeurope", provisioning_state="Upgrading")
+    sim.put_setting(cid, "team", {"workspaceId": WORKSPACE, "logs": [{"categoryGroup": "allLogs", "enabled": True}]})
+
+    functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
+
+    assert [r.method for r in sim.arm_requests()] == [
+        "GET",
+        "GET",
+        "GET",
+        "GET",
+    ]  # cluster, categories, settings, workspace
+    assert sim.write_requests() == []
 
 
 def test_settled_new_cluster_takes_five_arm_requests(app_env: Any, functions: Functions) -> None:

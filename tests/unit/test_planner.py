@@ -212,6 +212,11 @@ def test_busy_cluster_is_deferred_with_what_is_missing(state):
     assert result.change is None
 
 
+def test_busy_but_compliant_cluster_is_compliant():
+    covered = setting("user", (group("allLogs"),), workspace_id=USER_WS)
+    assert plan(state_of(covered, cluster_state="Upgrading"), CONFIG).status is Status.COMPLIANT
+
+
 @pytest.mark.parametrize("state", ["Succeeded", "Failed", "Canceled", "succeeded"])
 def test_terminal_states_are_reconciled(state):
     assert plan(state_of(cluster_state=state), CONFIG).status is Status.NON_COMPLIANT
