@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit-test lint-infra deps deps-node deps-browser clean
+.PHONY: bench demo test lint typecheck unit-test lint-infra deps deps-node deps-browser clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: set PYTHON=/path/to/python3.11"; exit 2; }
@@ -47,3 +47,7 @@ test: lint typecheck lint-infra unit-test
 
 clean:
 	rm -rf $(VENV) .venv-infra node_modules .pytest_cache .mypy_cache .ruff_cache coverage.xml .coverage
+
+# Wall time and ARM request counts of report/apply against armsim with ARM-like latency.
+bench: $(STAMP)
+	$(PY) -m benchmarks.bench_sweep
