@@ -6,7 +6,7 @@
 - ``changes``: ``GET /api/changes``, the change ledger, newest first.
 
 Configuration is read and validated on first use and cached for the life of the worker
-process (``remediation.runtime``); all logic lives in ``remediation``.
+process (``remediation.app.runtime``); all logic lives in ``remediation``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import logging
 
 import azure.functions as func
 
-from remediation import http_api, telemetry
+from remediation.app import http_api, telemetry
+from remediation.app.event_handler import handle_event
+from remediation.app.runtime import get_runtime
+from remediation.app.sweep import sweep as run_sweep
 from remediation.config import ConfigError
-from remediation.event_handler import handle_event
-from remediation.runtime import get_runtime
-from remediation.sweep import sweep as run_sweep
 
 telemetry.configure()
 logger = logging.getLogger("remediation.function_app")

@@ -16,10 +16,10 @@ import time
 from collections import Counter
 
 from armsim import ArmSimulator
+from remediation.azure.gateway import ArmGateway
 from remediation.config import Mode, load_config
-from remediation.engine import reconcile_cluster, run
-from remediation.gateway import ArmGateway
-from remediation.model import Trigger
+from remediation.core.model import Trigger
+from remediation.engine.reconcile import reconcile_cluster, run
 
 SUBS = ("5a1f0000-0000-4000-8000-000000000001", "5a1f0000-0000-4000-8000-000000000002")
 REGIONS = ("eastus", "westeurope", "southeastasia")

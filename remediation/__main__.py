@@ -2,6 +2,6 @@
 
 import sys
 
-from remediation.cli import main
+from remediation.cli.main import main
 
 sys.exit(main())

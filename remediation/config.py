@@ -15,6 +15,9 @@ from typing import TypeVar
 
 from remediation.ids import ResourceIdError, WorkspaceId, parse_workspace_id
 
+# The most change records one read of the ledger returns (/api/changes?limit=).
+LEDGER_MAX_LIMIT = 1000
+
 DEFAULT_CATEGORIES = (
     "kube-audit",
     "kube-audit-admin",

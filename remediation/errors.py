@@ -44,3 +44,7 @@ class ClusterBusyError(RemediationError):
         )
         self.cluster_id = cluster_id
         self.state = state
+
+
+class LedgerError(RemediationError):
+    """The change ledger could not be read."""

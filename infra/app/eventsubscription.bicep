@@ -1,5 +1,5 @@
 // Subscription resource events -> the Event Grid-triggered function, filtered in Event Grid to
-// exactly what remediation/events.py handles (tests/infra asserts both lists), so unrelated
+// exactly what remediation/app/events.py handles (tests/infra asserts both lists), so unrelated
 // writes never wake the function. Undeliverable events are dead-lettered to blob storage with
 // the system topic's own identity (Storage Blob Data Contributor on the container, rbac.bicep).
 param functionAppName string

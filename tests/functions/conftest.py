@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from remediation.ledger import TableLedger
-from remediation.runtime import reset_runtime
+from remediation.app.runtime import reset_runtime
+from remediation.azure.ledger import TableLedger
 
 ROOT = Path(__file__).resolve().parents[2]
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite-table"

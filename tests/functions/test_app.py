@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from remediation.app.sweep import SweepFailedError
 from remediation.config import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS, ConfigError
-from remediation.sweep import SweepFailedError
 from tests.functions.conftest import SUB, indexed
 from tests.functions.helpers import timer
 
@@ -117,7 +117,7 @@ def test_sweep_remediates_and_logs_counts_and_run_id(
     with caplog.at_level(logging.INFO):
         functions["sweep"](timer())
     assert sim.get_setting(open_id, "aks-audit-remediation") is not None
-    summary = [r for r in caplog.records if r.name == "remediation.sweep" and r.getMessage().startswith("sweep ")]
+    summary = [r for r in caplog.records if r.name == "remediation.app.sweep" and r.getMessage().startswith("sweep ")]
     assert len(summary) == 1
     record = summary[0]
     assert record.trigger == "timer"  # type: ignore[attr-defined]
@@ -167,7 +167,7 @@ def test_sweep_with_invalid_configuration_raises_and_logs(
 
 
 def test_runtime_is_built_once_per_process(app_env: Any, functions: Functions, monkeypatch: pytest.MonkeyPatch) -> None:
-    from remediation.runtime import get_runtime
+    from remediation.app.runtime import get_runtime
 
     app_env.add_cluster(SUB, "rg-apps", "aks-a", "westeurope")
     functions["sweep"](timer())

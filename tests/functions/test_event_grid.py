@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from remediation.app.event_handler import EVENT_GRID_RESPONSE_TIMEOUT, SETTLE_TIMEOUT, handle_event
+from remediation.app.runtime import get_runtime
+from remediation.azure.ledger import TableLedger
 from remediation.errors import ClusterBusyError, TransientArmError
-from remediation.event_handler import EVENT_GRID_RESPONSE_TIMEOUT, SETTLE_TIMEOUT, handle_event
-from remediation.ledger import TableLedger
-from remediation.runtime import get_runtime
 from tests.functions.conftest import OTHER_SUB, SUB, WORKSPACE
 from tests.functions.helpers import (
     CLUSTER_WRITE,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from remediation.changes import ChangeEvent, ChangeRecord
-from remediation.ledger import TableLedger
+from remediation.azure.ledger import TableLedger
+from remediation.core.changes import ChangeEvent, ChangeRecord
 from tests.functions.conftest import OTHER_SUB, SUB
 from tests.functions.helpers import CLUSTER_WRITE, cluster_id, grid_event, http_get
 from tests.unit.test_render import _Collector, run_chromium

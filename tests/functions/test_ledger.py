@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from remediation.changes import ChangeEvent, ChangeLog, ChangeRecord
-from remediation.config import ConfigError
-from remediation.ledger import (
+from remediation.azure.ledger import (
     TableLedger,
     estate_partition,
     from_entity,
@@ -18,6 +16,9 @@ from remediation.ledger import (
     resource_partition,
     to_entities,
 )
+from remediation.config import ConfigError
+from remediation.core.changes import ChangeEvent, ChangeRecord
+from remediation.engine.changelog import ChangeLog
 
 SUB = "00000000-0000-0000-0000-00000000000a"
 C1 = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-1"

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from pycep import BicepParser
 
+from remediation.app.events import HANDLED_EVENT_TYPES, HANDLED_OPERATIONS
 from remediation.config import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS
-from remediation.events import HANDLED_EVENT_TYPES, HANDLED_OPERATIONS
 from remediation.permissions import REQUIRED_ACTIONS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from remediation.azure.gateway import ArmGateway
 from remediation.config import Config, Mode, load_config
-from remediation.engine import run
-from remediation.gateway import ArmGateway
-from remediation.model import Trigger
-from remediation.report import ReportDocument
+from remediation.core.model import Trigger
+from remediation.core.report import ReportDocument
+from remediation.engine.reconcile import run
 
 SUB_A = "aaaaaaaa-1111-4111-8111-000000000001"
 SUB_B = "bbbbbbbb-2222-4222-8222-000000000002"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from remediation.changes import CHANGES_LOGGER
+from remediation.engine.changelog import CHANGES_LOGGER
 
 from .conftest import REQUIRED, SUB_A, SUB_B, USER_RG, by_name, entries, region_ws, ws_id
 

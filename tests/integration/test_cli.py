@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from remediation.cli import main
+from remediation.cli.main import main
 
 from .conftest import REQUIRED, SUB_A, SUB_B, entries, ws_id
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
-from remediation.changes import CHANGES_LOGGER
+from remediation.engine.changelog import CHANGES_LOGGER
 
 from .conftest import REQUIRED, SUB_A, SUB_B, USER_RG, by_name, entries, region_ws, ws_id
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from remediation.events import (
+from remediation.app.events import (
     CLUSTER_WRITE,
     HANDLED_EVENT_TYPES,
     HANDLED_OPERATIONS,

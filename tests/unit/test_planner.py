@@ -6,10 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediation.compliance import evaluate
 from remediation.config import load_config
-from remediation.ids import ClusterId, id_key
-from remediation.model import (
+from remediation.core.compliance import evaluate
+from remediation.core.model import (
     ActionKind,
     CategoryMetadata,
     Cluster,
@@ -18,7 +17,8 @@ from remediation.model import (
     LogEntry,
     Status,
 )
-from remediation.planner import apply_change, plan, target_workspace
+from remediation.core.planner import apply_change, plan, target_workspace
+from remediation.ids import ClusterId, id_key
 
 SUB = "11111111-2222-3333-4444-555555555555"
 CLUSTER_ID = ClusterId(

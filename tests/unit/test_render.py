@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from remediation.render import CONTENT_TYPES, COST_NOTE, CSV_COLUMNS, FORMATS, render
-from remediation.report import ReportDocument, summarize
+from remediation.core.report import ReportDocument, summarize
+from remediation.output.render import CONTENT_TYPES, COST_NOTE, CSV_COLUMNS, FORMATS, render
 
 SUB_A = "00000000-0000-0000-0000-00000000000a"
 SUB_B = "00000000-0000-0000-0000-00000000000b"

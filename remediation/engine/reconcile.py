@@ -18,11 +18,9 @@ from typing import Protocol
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
-from remediation.changes import ChangeEvent, ChangeLog, ChangeRecord, ChangeSink
 from remediation.config import Config, Mode
-from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError
-from remediation.ids import id_key, parse_cluster_id
-from remediation.model import (
+from remediation.core.changes import ChangeEvent, ChangeRecord, ChangeSink
+from remediation.core.model import (
     ActionKind,
     CategoryMetadata,
     Cluster,
@@ -34,9 +32,12 @@ from remediation.model import (
     Status,
     Trigger,
 )
-from remediation.planner import find_ours, plan, precheck
-from remediation.report import ActionDoc, ClusterDoc, ErrorDoc, ReportDocument, WorkspaceDoc, summarize
-from remediation.workspaces import Once, WorkspaceGateway, WorkspaceResolver
+from remediation.core.planner import find_ours, plan, precheck
+from remediation.core.report import ActionDoc, ClusterDoc, ErrorDoc, ReportDocument, WorkspaceDoc, summarize
+from remediation.engine.changelog import ChangeLog
+from remediation.engine.workspaces import Once, WorkspaceGateway, WorkspaceResolver
+from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError
+from remediation.ids import id_key, parse_cluster_id
 
 logger = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from remediation.config import AcceptedDestinations, Config
+from remediation.core.model import CategoryMetadata, ClusterState, DiagnosticSetting, LogEntry, Verdict
 from remediation.ids import id_key
-from remediation.model import CategoryMetadata, ClusterState, DiagnosticSetting, LogEntry, Verdict
 
 
 def entry_covers(entry: LogEntry, metadata: CategoryMetadata) -> frozenset[str]:

@@ -16,10 +16,10 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from remediation.changes import ChangeSink
+from remediation.azure.ledger import TableLedger
 from remediation.config import Config, ConfigError, load_config
-from remediation.engine import Gateway
-from remediation.ledger import TableLedger
+from remediation.core.changes import ChangeSink
+from remediation.engine.reconcile import Gateway
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class Runtime:
 
 
 def _arm_gateway(config: Config) -> Gateway:
-    from remediation.gateway import ArmGateway
+    from remediation.azure.gateway import ArmGateway
 
     return ArmGateway.from_config(config)
 

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from remediation.changes import ChangeRecord
 from remediation.config import Mode, load_config
-from remediation.render import render
-from remediation.report import ReportDocument
+from remediation.core.changes import ChangeRecord
+from remediation.core.report import ReportDocument
+from remediation.output.render import render
 
 _DEMO_VARIABLES = ("REMEDIATION_SUBSCRIPTION_IDS", "REMEDIATION_WORKSPACE_ID", "REMEDIATION_MODE")
 
@@ -48,7 +48,7 @@ def run_demo(*, stdout: TextIO, stderr: TextIO, show_progress: bool = False) -> 
         stderr.write("error: the demo needs the armsim package from a source checkout (it is not deployed)\n")
         return 2
 
-    from remediation.cli import Progress, run_command
+    from remediation.cli.run import Progress, run_command
 
     with ArmSimulator() as sim:
         estate = build_demo_estate(sim)
@@ -119,7 +119,7 @@ def _what_changed(before: ReportDocument, after: ReportDocument, changes: list[C
             for k in before["summary"]
         ),
         "",
-        f"changes made by apply ({len(changes)}), each logged on 'remediation.changes':",
+        f"changes made by apply ({len(changes)}), each logged on 'remediation.engine.changelog':",
     ]
     for record in changes:
         target = record.resource_id.rsplit("/", 1)[-1]

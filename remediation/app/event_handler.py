@@ -22,12 +22,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from remediation.engine import reconcile_cluster
+from remediation.app.events import Decision, Ignore, Malformed, ReconcileCluster, classify
+from remediation.app.runtime import Runtime
+from remediation.core.model import Trigger
+from remediation.core.report import ReportDocument
+from remediation.engine.reconcile import reconcile_cluster
 from remediation.errors import ArmError, ClusterNotFoundError
-from remediation.events import Decision, Ignore, Malformed, ReconcileCluster, classify
-from remediation.model import Trigger
-from remediation.report import ReportDocument
-from remediation.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

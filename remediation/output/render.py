@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
-from remediation.report import (
+from remediation.core.report import (
     STATUS_ORDER,
     ActionDoc,
     ClusterDoc,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from remediation.engine import run
+from remediation.app.runtime import Runtime
+from remediation.core.model import Trigger
+from remediation.core.report import STATUS_ORDER, ReportDocument
+from remediation.engine.reconcile import run
 from remediation.errors import RemediationError
-from remediation.model import Trigger
-from remediation.report import STATUS_ORDER, ReportDocument
-from remediation.runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

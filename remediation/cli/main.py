@@ -12,17 +12,17 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from remediation import __version__
-from remediation.changes import CHANGES_LOGGER, ChangeSink
+from remediation.cli.run import Progress, ledger_sinks, run_command
 from remediation.config import Config, ConfigError, Mode, load_config, parse_subscription_ids
+from remediation.core.report import exit_code
+from remediation.engine.changelog import CHANGES_LOGGER
 from remediation.ids import ResourceIdError, parse_cluster_id
-from remediation.model import Trigger
-from remediation.render import render
-from remediation.report import ReportDocument, exit_code
+from remediation.output.render import render
 
 EXIT_USAGE = 2
 CLI_FORMATS = ("table", "json", "markdown")
@@ -148,54 +148,6 @@ def validate_scope(
     return subs, cluster_ids
 
 
-class Progress:
-    """A one-line progress indicator on an interactive stderr."""
-
-    def __init__(self, stream: TextIO, label: str, enabled: bool) -> None:
-        self._stream = stream
-        self._label = label
-        self._enabled = enabled
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self._enabled:
-            return
-        end = "\n" if done >= total else ""
-        self._stream.write(f"\r{self._label}: {done}/{total} clusters{end}")
-        self._stream.flush()
-
-
-def _ledger_sinks(env: Mapping[str, str]) -> list[ChangeSink]:
-    """The durable ledger when AzureWebJobsStorage is configured (the CLI records changes too)."""
-    from remediation.ledger import TableLedger
-
-    ledger = TableLedger.from_environment(env)
-    return [ledger.append] if ledger is not None else []
-
-
-def run_command(
-    config: Config,
-    *,
-    mode: Mode,
-    subscriptions: Sequence[str],
-    clusters: Sequence[str],
-    progress: Callable[[int, int], None] | None,
-    change_sinks: Sequence[ChangeSink] = (),
-) -> ReportDocument:
-    from remediation.engine import run
-    from remediation.gateway import ArmGateway
-
-    return run(
-        config,
-        ArmGateway.from_config(config),
-        mode=mode,
-        trigger=Trigger.CLI,
-        subscriptions=subscriptions,
-        clusters=clusters,
-        change_sinks=change_sinks,
-        progress=progress,
-    )
-
-
 def _emit(text: str, output: str | None, stdout: TextIO) -> None:
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -221,7 +173,7 @@ def main(
         return int(exc.code or 0)
     _configure_logging(args.log_format, args.verbose, stderr)
     if args.command == "demo":
-        from remediation.demo import run_demo
+        from remediation.cli.demo import run_demo
 
         if not args.verbose:  # the demo prints its own account of each step and change
             logging.getLogger("remediation").setLevel(logging.WARNING)
@@ -246,7 +198,7 @@ def main(
         subscriptions=subscriptions,
         clusters=clusters,
         progress=progress,
-        change_sinks=_ledger_sinks(environ),
+        change_sinks=ledger_sinks(environ),
     )
     _emit(render(document, args.format), args.output, stdout)
     return exit_code(document)

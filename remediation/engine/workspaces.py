@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
-from remediation.changes import ChangeEvent, ChangeLog, ChangeRecord
 from remediation.config import Config
+from remediation.core.changes import ChangeEvent, ChangeRecord
+from remediation.engine.changelog import ChangeLog
 from remediation.ids import WorkspaceId, id_key, workspace_ref
 
 T = TypeVar("T")

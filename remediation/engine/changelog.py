@@ -1,4 +1,4 @@
-"""The change log: one structured record per write, on logger ``remediation.changes``.
+"""The change log: one structured record per write, on logger ``remediation.engine.changelog``.
 
 Every write the product makes (resource group created, workspace created, setting
 created, setting updated) goes through :meth:`ChangeLog.record`, which logs exactly one
@@ -10,45 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
+from collections.abc import Sequence
 from typing import Any
+
+from remediation.core.changes import ChangeRecord, ChangeSink
 
 CHANGES_LOGGER = "remediation.changes"
 logger = logging.getLogger(CHANGES_LOGGER)
-
-
-class ChangeEvent(StrEnum):
-    RESOURCE_GROUP_CREATED = "resource_group.created"
-    WORKSPACE_CREATED = "workspace.created"
-    SETTING_CREATED = "diagnostic_setting.created"
-    SETTING_UPDATED = "diagnostic_setting.updated"
-
-
-@dataclass(frozen=True)
-class ChangeRecord:
-    event: ChangeEvent
-    run_id: str
-    trigger: str
-    resource_id: str
-    cluster_id: str | None = None
-    setting_name: str | None = None
-    workspace_id: str | None = None
-    categories_before: tuple[str, ...] = ()
-    categories_after: tuple[str, ...] = ()
-    timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["event"] = self.event.value
-        data["categories_before"] = list(self.categories_before)
-        data["categories_after"] = list(self.categories_after)
-        return data
-
-
-ChangeSink = Callable[[ChangeRecord], None]
 
 
 class ChangeLog:

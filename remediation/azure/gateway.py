@@ -35,9 +35,9 @@ from azure.mgmt.resource.subscriptions import SubscriptionClient
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from remediation.config import Config
+from remediation.core.model import CategoryMetadata, Cluster, DiagnosticSetting, LogEntry, SettingChange
 from remediation.errors import ArmError, ClusterNotFoundError, NotFoundError, TransientArmError
 from remediation.ids import ClusterId, WorkspaceId, parse_cluster_id, workspace_ref
-from remediation.model import CategoryMetadata, Cluster, DiagnosticSetting, LogEntry, SettingChange
 
 logger = logging.getLogger(__name__)
 

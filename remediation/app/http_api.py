@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from remediation.app.runtime import Runtime
+from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
 from remediation.config import Config, ConfigError, Mode, parse_subscription_ids
-from remediation.engine import run
+from remediation.core.model import Trigger
+from remediation.engine.reconcile import run
+from remediation.errors import LedgerError
 from remediation.ids import ResourceIdError, parse_cluster_id
-from remediation.ledger import MAX_LIMIT, LedgerError
-from remediation.model import Trigger
-from remediation.render import CONTENT_TYPES, render
-from remediation.runtime import Runtime
+from remediation.output.render import CONTENT_TYPES, render
 
 logger = logging.getLogger(__name__)
 

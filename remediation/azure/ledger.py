@@ -41,8 +41,10 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from remediation.changes import ChangeRecord
 from remediation.config import FUNCTION_APP_SETTINGS, ConfigError
+from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
+from remediation.core.changes import ChangeRecord
+from remediation.errors import LedgerError
 from remediation.ids import id_key
 
 logger = logging.getLogger(__name__)
@@ -50,8 +52,6 @@ logger = logging.getLogger(__name__)
 STORAGE_SETTING = "AzureWebJobsStorage"
 TABLE_SETTING = "REMEDIATION_LEDGER_TABLE"
 DEFAULT_TABLE = next(s.default for s in FUNCTION_APP_SETTINGS if s.name == TABLE_SETTING)
-MAX_LIMIT = 1000
-
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _MAX_TICKS = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -134,7 +134,7 @@ def to_entities(record: ChangeRecord) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def from_entity(entity: Mapping[str, Any]) -> dict[str, Any]:
-    """A ledger entity as the change record's dict (the ``remediation.changes`` shape)."""
+    """A ledger entity as the change record's dict (the ``remediation.engine.changelog`` shape)."""
     out: dict[str, Any] = {}
     for name in _FIELDS:
         value = entity.get("recorded_at" if name == "timestamp" else name)
@@ -146,10 +146,6 @@ def from_entity(entity: Mapping[str, Any]) -> dict[str, Any]:
 
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-class LedgerError(RuntimeError):
-    """The ledger could not be read."""
 
 
 class TableLedger:

@@ -15,10 +15,9 @@ Rules (the README's "How compliance is decided" explains them to users):
 
 from __future__ import annotations
 
-from remediation.compliance import covered_by, entry_covers, evaluate, setting_covers, workspace_is_live
 from remediation.config import Config
-from remediation.ids import WorkspaceId, id_key, same_id, workspace_id_for
-from remediation.model import (
+from remediation.core.compliance import covered_by, entry_covers, evaluate, setting_covers, workspace_is_live
+from remediation.core.model import (
     MAX_SETTINGS_PER_RESOURCE,
     ActionKind,
     Cluster,
@@ -30,6 +29,7 @@ from remediation.model import (
     SettingChange,
     Status,
 )
+from remediation.ids import WorkspaceId, id_key, same_id, workspace_id_for
 
 SINK_CONFLICT = "sink-conflict"
 

@@ -1,0 +1,63 @@
+"""One CLI run: the engine against ARM, with progress on stderr and changes to the ledger.
+
+The command line (:mod:`remediation.cli.main`) and the demo both run through here; this module
+is the CLI's composition root (it builds the ARM gateway and the ledger).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TextIO
+
+from remediation.config import Config, Mode
+from remediation.core.changes import ChangeSink
+from remediation.core.model import Trigger
+from remediation.core.report import ReportDocument
+
+
+class Progress:
+    """A one-line progress indicator on an interactive stderr."""
+
+    def __init__(self, stream: TextIO, label: str, enabled: bool) -> None:
+        self._stream = stream
+        self._label = label
+        self._enabled = enabled
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        end = "\n" if done >= total else ""
+        self._stream.write(f"\r{self._label}: {done}/{total} clusters{end}")
+        self._stream.flush()
+
+
+def ledger_sinks(env: Mapping[str, str]) -> list[ChangeSink]:
+    """The durable ledger when AzureWebJobsStorage is configured (the CLI records changes too)."""
+    from remediation.azure.ledger import TableLedger
+
+    ledger = TableLedger.from_environment(env)
+    return [ledger.append] if ledger is not None else []
+
+
+def run_command(
+    config: Config,
+    *,
+    mode: Mode,
+    subscriptions: Sequence[str],
+    clusters: Sequence[str],
+    progress: Callable[[int, int], None] | None,
+    change_sinks: Sequence[ChangeSink] = (),
+) -> ReportDocument:
+    from remediation.azure.gateway import ArmGateway
+    from remediation.engine.reconcile import run
+
+    return run(
+        config,
+        ArmGateway.from_config(config),
+        mode=mode,
+        trigger=Trigger.CLI,
+        subscriptions=subscriptions,
+        clusters=clusters,
+        change_sinks=change_sinks,
+        progress=progress,
+    )
