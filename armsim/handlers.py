@@ -152,12 +152,13 @@ class Handler(BaseHTTPRequestHandler):
         if payload:
             self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if payload:
-            self.wfile.write(payload)
+        # Record before the response leaves: a client that has its answer finds its request in the log.
         record.status = response.status
         record.response = response.body
         self.sim.record(record)
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
 
     def _identity(self, query: dict[str, str]) -> Response:
         """App Service / Functions managed identity (``IDENTITY_ENDPOINT`` protocol, api-version 2019-08-01)."""

@@ -114,6 +114,9 @@ param remediationCloud string = 'AzureCloud'
 @description('REMEDIATION_ARM_ENDPOINT: overrides the ARM endpoint. Empty = from REMEDIATION_CLOUD.')
 param remediationArmEndpoint string = ''
 
+@description('REMEDIATION_DEADLINE_SECONDS: time budget of every run in seconds (1..86400). Empty = the budget of each trigger.')
+param remediationDeadlineSeconds string = ''
+
 @description('REMEDIATION_SCHEDULE: NCRONTAB schedule of the timer sweep (default hourly).')
 param remediationSchedule string = '0 0 * * * *'
 
@@ -157,6 +160,7 @@ var remediationAppSettings = {
   REMEDIATION_MAX_CONCURRENCY: remediationMaxConcurrency
   REMEDIATION_CLOUD: remediationCloud
   REMEDIATION_ARM_ENDPOINT: remediationArmEndpoint
+  REMEDIATION_DEADLINE_SECONDS: remediationDeadlineSeconds
   REMEDIATION_SCHEDULE: remediationSchedule
   REMEDIATION_LEDGER_TABLE: remediationLedgerTable
 }

@@ -7,6 +7,8 @@ variable that was wrong and what would be accepted.
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -114,6 +116,7 @@ class Config:
     max_concurrency: int
     cloud: Cloud
     arm_endpoint: str
+    deadline_seconds: float | None = None  # None: the trigger's own budget (remediation.deadline)
 
     @property
     def credential_scope(self) -> str:
@@ -185,6 +188,11 @@ SETTINGS: tuple[Setting, ...] = (
         "REMEDIATION_ARM_ENDPOINT",
         "",
         "overrides the ARM endpoint (sovereign/private clouds, the simulator); empty = from the cloud",
+    ),
+    Setting(
+        "REMEDIATION_DEADLINE_SECONDS",
+        "",
+        "time budget of every run in seconds (1..86400); empty = the trigger's own budget",
     ),
 )
 
@@ -270,8 +278,39 @@ def _parse_endpoint(raw: str, cloud: Cloud) -> str:
     return raw.rstrip("/")
 
 
+def _parse_deadline(raw: str) -> float | None:
+    name = "REMEDIATION_DEADLINE_SECONDS"
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, f"{raw!r} is not a number of seconds (1..86400)") from None
+    if not math.isfinite(value) or not 1 <= value <= 86_400:
+        raise ConfigError(name, f"{raw} is out of range (1..86400 seconds)")
+    return value
+
+
+SETTING_PREFIX = "REMEDIATION_"
+
+
+def check_unknown_settings(env: Mapping[str, str]) -> None:
+    """Raise :class:`ConfigError` for a ``REMEDIATION_*`` variable we do not know (a misspelling
+    would otherwise be ignored silently, e.g. widening the scope to every subscription)."""
+    known = set(ALL_SETTING_NAMES)
+    for name in sorted(env):
+        if not name.upper().startswith(SETTING_PREFIX) or name in known:
+            continue
+        # Compared without the shared prefix, which would make every name look alike.
+        suffixes = {k.removeprefix(SETTING_PREFIX): k for k in known if k.startswith(SETTING_PREFIX)}
+        close = difflib.get_close_matches(name.upper().removeprefix(SETTING_PREFIX), sorted(suffixes), n=1, cutoff=0.6)
+        hint = f"; did you mean {suffixes[close[0]]}?" if close else f"; known settings: {', '.join(sorted(known))}"
+        raise ConfigError(name, f"unknown setting{hint}")
+
+
 def load_config(env: Mapping[str, str]) -> Config:
     """Parse and validate every setting; raise :class:`ConfigError` on the first bad one."""
+    check_unknown_settings(env)
     workspace_raw = _get(env, "REMEDIATION_WORKSPACE_ID")
     workspace_id: WorkspaceId | None = None
     if workspace_raw:
@@ -318,6 +357,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         max_concurrency=_parse_int(env, "REMEDIATION_MAX_CONCURRENCY", 1, 64),
         cloud=cloud,
         arm_endpoint=_parse_endpoint(_get(env, "REMEDIATION_ARM_ENDPOINT"), cloud),
+        deadline_seconds=_parse_deadline(_get(env, "REMEDIATION_DEADLINE_SECONDS")),
     )
 
 

@@ -96,3 +96,23 @@ def test_invalid_value_is_an_error_naming_the_variable(variable, value, fragment
     assert caught.value.variable == variable
     assert str(caught.value).startswith(f"{variable}: ")
     assert fragment in str(caught.value)
+
+
+def test_deadline_seconds_is_optional_and_bounded():
+    assert load_config({}).deadline_seconds is None
+    assert load_config({"REMEDIATION_DEADLINE_SECONDS": "2.5"}).deadline_seconds == 2.5
+    for bad, message in (("0", "out of range"), ("nan", "out of range"), ("soon", "not a number")):
+        with pytest.raises(ConfigError, match=message) as caught:
+            load_config({"REMEDIATION_DEADLINE_SECONDS": bad})
+        assert caught.value.variable == "REMEDIATION_DEADLINE_SECONDS"
+
+
+def test_an_unknown_remediation_variable_is_an_error_naming_the_closest_known_one():
+    with pytest.raises(ConfigError) as caught:
+        load_config({"REMEDIATION_SUBSCRIPTION_ID": "aaaaaaaa-1111-4111-8111-000000000001"})
+    assert caught.value.variable == "REMEDIATION_SUBSCRIPTION_ID"
+    assert "unknown setting; did you mean REMEDIATION_SUBSCRIPTION_IDS?" in str(caught.value)
+    with pytest.raises(ConfigError, match=r"known settings: .*REMEDIATION_MODE"):
+        load_config({"REMEDIATION_XYZZY_PLUGH": "1"})
+    # Other variables are none of our business; our own names and the app-only ones are known.
+    assert load_config({"PATH": "/bin", "REMEDIATION_SCHEDULE": "0 0 * * * *"}).mode.value == "apply"
