@@ -1,4 +1,4 @@
-"""``python -m armsim [--port N] [--estate demo|empty]``: run the simulator in the foreground."""
+"""``python -m armsim [--port N] [--estate demo|empty] [--throttle] [--latency-ms N]``: run the simulator in the foreground."""
 
 from __future__ import annotations
 
@@ -19,9 +19,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--estate", choices=("demo", "empty"), default="demo", help="initial estate (default: demo)")
     parser.add_argument("--page-size", type=int, default=50, help="managed clusters per list page")
     parser.add_argument("--lro-polls", type=int, default=1, help="polls a workspace create stays InProgress")
+    parser.add_argument("--throttle", action="store_true", help="ARM's token buckets: 429 when a bucket is empty")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every ARM request")
     args = parser.parse_args(argv)
 
-    sim = ArmSimulator(port=args.port, page_size=args.page_size, lro_polls=args.lro_polls).start()
+    sim = ArmSimulator(
+        port=args.port,
+        page_size=args.page_size,
+        lro_polls=args.lro_polls,
+        throttle=args.throttle,
+        latency=args.latency_ms / 1000,
+    ).start()
     try:
         print(f"# armsim listening on {sim.base_url}; paste these lines into your shell:")
         for name, value in sim.env().items():

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from armsim.errors import FAULT_CODES, ArmError, bad_request
 from armsim.simulator import IDENTITY_PATH, WRITE_METHODS, Operation, RecordedRequest, _now, key, resource_type_of
+from armsim.throttle import Admission, throttled_message
 
 if TYPE_CHECKING:
     from armsim.simulator import ArmSimulator
@@ -57,6 +58,11 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "armsim/1.0"
     timeout = 30
+    # Answer in one segment, at once: TCP_NODELAY on the connection, and status line, headers and body
+    # buffered into a single write (flushed by handle_one_request). Without both, every response waits
+    # for the client's delayed ACK (about 40 ms on loopback) between the headers and the body.
+    disable_nagle_algorithm = True
+    wbufsize = 256 * 1024
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -107,6 +113,12 @@ class Handler(BaseHTTPRequestHandler):
             headers=dict(self.headers.items()),
             kind=kind,
         )
+        self._admission: Admission | None = None
+        if kind == "arm":
+            if self.sim.latency > 0:
+                time.sleep(self.sim.latency)
+            if self._throttled(record, path):
+                return
         fault = self.sim.take_fault(self.command, path, kind)
         if fault is not None:
             if fault.latency:
@@ -134,6 +146,24 @@ class Handler(BaseHTTPRequestHandler):
                 response = Response(exc.status, exc.body(), exc.headers)
         self._send(record, response)
 
+    def _throttled(self, record: RecordedRequest, path: str) -> bool:
+        """ARM's token bucket for this caller: take a token, or answer 429 TooManyRequests."""
+        sim = self.sim
+        caller = sim.principal_of(self.headers.get("Authorization"))
+        principal = caller[0] if caller else ""
+        record.principal = caller[0] if caller else None
+        segments = [s for s in path.split("/") if s]
+        subscription = segments[1] if len(segments) >= 2 and segments[0].lower() == "subscriptions" else None
+        admit = sim.throttle.admit if caller else sim.throttle.peek
+        self._admission = admit(
+            method=self.command, subscription_id=subscription, tenant_id=sim.tenant_id, principal=principal
+        )
+        if self._admission.allowed:
+            return False
+        error = ArmError(429, "TooManyRequests", throttled_message(self._admission, principal, sim.tenant_id))
+        self._send(record, Response(429, error.body()))
+        return True
+
     def _send(self, record: RecordedRequest, response: Response) -> None:
         payload = b""
         if response.body is not None and self.command != "HEAD":
@@ -142,17 +172,16 @@ class Handler(BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
         self.send_header("x-ms-request-id", request_id)
         self.send_header("x-ms-correlation-request-id", request_id)
-        if record.kind == "arm":
-            remaining = "x-ms-ratelimit-remaining-subscription-" + (
-                "writes" if self.command in WRITE_METHODS else "reads"
-            )
-            self.send_header(remaining, "11999")
+        if self._admission is not None:
+            for name, value in self._admission.headers.items():
+                self.send_header(name, value)
         for name, value in (response.headers or {}).items():
             self.send_header(name, value)
         if payload:
             self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         # Record before the response leaves: a client that has its answer finds its request in the log.
+        record.answered = time.monotonic()
         record.status = response.status
         record.response = response.body
         self.sim.record(record)
@@ -177,7 +206,7 @@ class Handler(BaseHTTPRequestHandler):
                 "expires_on": str(expires_on),
                 "resource": resource,
                 "token_type": "Bearer",
-                "client_id": self.sim.principal_id,
+                "client_id": self.sim.client_id,
             },
         )
 

@@ -6,6 +6,7 @@ handshake runs in the worker thread. Routing, validation and error shapes live i
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import json
@@ -25,9 +26,11 @@ from typing import Any
 
 from armsim.categories import MANAGED_CLUSTER_TYPE, CategoryTable
 from armsim.specs import shared_validator
+from armsim.throttle import Throttle
 from armsim.tls import write_self_signed
 
 IDENTITY_PATH = "/msi/token"
+_monotonic = time.monotonic
 WRITE_METHODS = frozenset({"PUT", "PATCH", "POST", "DELETE"})
 
 
@@ -62,6 +65,9 @@ class RecordedRequest:
     kind: str  # "arm" or "identity"
     response: Any = None  # parsed JSON response body, or None
     time: float = field(default_factory=time.time)
+    received: float = field(default_factory=_monotonic)  # request fully read (monotonic clock)
+    answered: float | None = None  # response about to be written (monotonic clock); None if dropped
+    principal: str | None = None  # object ID of the caller (from its token), when authenticated
 
     @property
     def is_write(self) -> bool:
@@ -119,14 +125,19 @@ class _Server(ThreadingHTTPServer):
             self.open_sockets.add(request)
         try:
             request.settimeout(30)
+            # No Nagle: a response (and the TLS handshake) goes out at once, not after the client's delayed ACK.
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             tls = self.context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError):
             self._forget(request)
             return
+        with self.sockets_lock:  # wrapping detached the plain socket: track the TLS one
+            self.open_sockets.discard(request)
+            self.open_sockets.add(tls)
         try:
             self.RequestHandlerClass(tls, client_address, self)
         finally:
-            self._forget(request)
+            self._forget(tls)
             with contextlib.suppress(OSError):
                 tls.close()
 
@@ -158,14 +169,20 @@ class ArmSimulator:
         host: str = "127.0.0.1",
         principal_id: str = "5b8a1e6c-0000-4000-8000-00000000a11d",
         tenant_id: str = "72f988bf-0000-4000-8000-000000000047",
+        client_id: str = "c11e7a5e-0000-4000-8000-00000000a11d",
+        throttle: bool = False,
+        latency: float = 0.0,
     ) -> None:
         self.page_size = page_size
         self.lro_polls = lro_polls
         self.lro_retry_after_ms = lro_retry_after_ms
         self.host = host
         self.port = port
-        self.principal_id = principal_id
+        self.principal_id = principal_id  # object ID of the managed identity the token endpoint serves
+        self.client_id = client_id  # its application (client) ID
         self.tenant_id = tenant_id
+        self.throttle = Throttle(enabled=throttle)  # ARM's token buckets; see armsim/throttle.py
+        self.latency = latency  # seconds added before answering every ARM request
         self.identity_header = secrets.token_hex(16)
         self.lock = threading.RLock()
         self.validator = shared_validator()
@@ -183,6 +200,7 @@ class ArmSimulator:
         self.operations: dict[str, Operation] = {}
         self.faults: list[Fault] = []
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (resource, expires_on)
+        self.token_principals: dict[str, tuple[str, str]] = {}  # token -> (object ID, client ID)
         self._requests: list[RecordedRequest] = []
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -591,12 +609,124 @@ class ArmSimulator:
             self._requests.append(request)
 
     # ------------------------------------------------------------------ tokens
-    def issue_token(self, resource: str, lifetime: int = 3600) -> tuple[str, int]:
-        token = "armsim." + secrets.token_urlsafe(32)
-        expires_on = int(time.time()) + lifetime
+    def issue_token(
+        self, resource: str, lifetime: int = 3600, *, principal_id: str | None = None, client_id: str | None = None
+    ) -> tuple[str, int]:
+        """A JWT-shaped access token (claims ``oid``, ``appid``, ``tid``, ``aud``; the signature is random).
+
+        By default for the managed identity the token endpoint serves; pass ``principal_id`` (and
+        ``client_id``) to act as another caller.
+        """
+        oid = principal_id or self.principal_id
+        appid = client_id or (self.client_id if principal_id is None else oid)
+        issued = int(time.time())
+        expires_on = issued + lifetime
+        claims = {
+            "aud": resource.removesuffix("/.default"),
+            "iss": f"https://sts.windows.net/{self.tenant_id}/",
+            "iat": issued,
+            "nbf": issued,
+            "exp": expires_on,
+            "appid": appid,
+            "appidacr": "2",
+            "idtyp": "app",
+            "oid": oid,
+            "sub": oid,
+            "tid": self.tenant_id,
+            "uti": secrets.token_urlsafe(16),
+            "ver": "1.0",
+        }
+        header = {"typ": "JWT", "alg": "RS256", "kid": "armsim"}
+        token = ".".join(
+            [_b64(header), _b64(claims), base64.urlsafe_b64encode(secrets.token_bytes(64)).decode().rstrip("=")]
+        )
         with self.lock:
             self.tokens[token] = (resource, float(expires_on))
+            self.token_principals[token] = (oid, appid)
         return token, expires_on
+
+    def principal_of(self, authorization: str | None) -> tuple[str, str] | None:
+        """(object ID, client ID) of a valid bearer token's caller, or None."""
+        if not authorization or not authorization.lower().startswith("bearer "):
+            return None
+        token = authorization[7:].strip()
+        with self.lock:
+            issued = self.tokens.get(token)
+            if issued is None or issued[1] < time.time():
+                return None
+            return self.token_principals.get(token)
+
+    def event_for(self, request: RecordedRequest) -> dict[str, Any]:
+        """The Event Grid event (schema: subscription system topic) that ARM publishes for a successful write
+        or delete armsim answered: ``eventType``, ``subject``, ``data`` with the caller's ``claims`` and
+        ``authorization`` (as in the official examples), ``id``, ``eventTime``, ``dataVersion``."""
+        if not request.is_write or request.status is None or request.status >= 300:
+            raise ValueError(f"{request.method} {request.path} answered {request.status}: ARM publishes no event")
+        caller = None
+        with self.lock:
+            caller = self.token_principals.get((request.headers.get("Authorization") or "")[7:].strip())
+        oid, appid = caller or ("", "")
+        delete = request.method == "DELETE"
+        resource_uri = request.path
+        parts = [p for p in resource_uri.split("/") if p]
+        lowered = [p.lower() for p in parts]
+        if "providers" in lowered:
+            i = len(lowered) - 1 - lowered[::-1].index("providers")
+            operation = "/".join([parts[i + 1], *parts[i + 2 :: 2]])
+        else:
+            operation = "Microsoft.Resources/subscriptions/resourceGroups"
+        operation += "/delete" if delete else "/write"
+        subscription_id = parts[1] if len(parts) > 1 else ""
+        return {
+            "id": str(uuid.uuid4()),
+            "eventType": "Microsoft.Resources.ResourceDeleteSuccess"
+            if delete
+            else "Microsoft.Resources.ResourceWriteSuccess",
+            "subject": resource_uri,
+            "eventTime": _now(),
+            "dataVersion": "2",
+            "topic": f"/subscriptions/{subscription_id}",
+            "data": {
+                "authorization": {
+                    "scope": resource_uri,
+                    "action": operation,
+                    "evidence": {"role": "armsim", "principalId": oid, "principalType": "ServicePrincipal"},
+                },
+                "claims": {
+                    "aud": self.base_url,
+                    "appid": appid,
+                    "appidacr": "2",
+                    "http://schemas.microsoft.com/identity/claims/objectidentifier": oid,
+                    "http://schemas.microsoft.com/identity/claims/tenantid": self.tenant_id,
+                    "ver": "1.0",
+                },
+                "correlationId": request.headers.get("x-ms-correlation-request-id") or str(uuid.uuid4()),
+                "resourceProvider": operation.split("/", 1)[0],
+                "resourceUri": resource_uri,
+                "operationName": operation,
+                "status": "Succeeded",
+                "subscriptionId": subscription_id,
+                "tenantId": self.tenant_id,
+            },
+        }
+
+
+def _b64(value: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def sequential_rounds(requests: Iterable[RecordedRequest]) -> int:
+    """How many requests of ``requests`` had to wait for one another: the longest chain in which each
+    request arrived after the previous one was answered (requests that overlap count once)."""
+    intervals = sorted(
+        ((r.received, r.answered) for r in requests if r.answered is not None), key=lambda interval: interval[1]
+    )
+    rounds, last_end = 0, float("-inf")
+    for start, end in intervals:
+        if start > last_end:
+            rounds += 1
+            last_end = end
+    return rounds
 
 
 def _now() -> str:

@@ -88,7 +88,9 @@ def test_default_credential_gets_a_token_from_the_identity_endpoint(sim: ArmSimu
     assert identity[0].query == {"api-version": "2019-08-01", "resource": sim.base_url}
     assert identity[0].headers["X-IDENTITY-HEADER"] == sim.identity_header
     arm = sim.arm_requests()[0]
-    assert arm.headers["Authorization"].startswith("Bearer armsim.")
+    token = arm.headers["Authorization"].removeprefix("Bearer ")
+    assert token in sim.tokens
+    assert arm.principal == sim.principal_id
 
 
 def test_invalid_token_is_401_with_challenge(sim: ArmSimulator, cluster: str) -> None:
