@@ -1,7 +1,5 @@
-"""Entry point: ``python -m remediation``."""
+"""Entry point: ``python -m remediation`` (the same as the ``aks-audit-remediation`` command)."""
 
-import sys
+from remediation.cli.main import run
 
-from remediation.cli.main import main
-
-sys.exit(main())
+run()

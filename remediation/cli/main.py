@@ -1,4 +1,4 @@
-"""``python -m remediation``: report (dry run), apply, and demo.
+"""``aks-audit-remediation`` (or ``python -m remediation``): report (dry run), apply, and demo.
 
 Exit codes: 0 all clusters compliant, remediated or excluded; 1 some non-compliant,
 deferred or blocked; 2 invalid usage or configuration (nothing read or written);
@@ -22,10 +22,10 @@ from remediation.config import Config, ConfigError, Mode, load_config, parse_sub
 from remediation.core.report import exit_code
 from remediation.engine.changelog import CHANGES_LOGGER
 from remediation.ids import ResourceIdError, parse_cluster_id
-from remediation.output.render import render
+from remediation.output.render import FORMATS, render
 
 EXIT_USAGE = 2
-CLI_FORMATS = ("table", "json", "markdown")
+CLI_FORMATS = FORMATS
 
 # Standard LogRecord attributes; everything else on a record came from ``extra``.
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName"}
@@ -56,7 +56,7 @@ class JsonLineFormatter(logging.Formatter):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m remediation",
+        prog="aks-audit-remediation",
         description="Keep AKS control-plane audit logs flowing to Log Analytics (CIS AKS 'Enable audit Logs').",
         epilog="Configuration comes from REMEDIATION_* environment variables; see the README.",
     )
@@ -202,3 +202,8 @@ def main(
     )
     _emit(render(document, args.format), args.output, stdout)
     return exit_code(document)
+
+
+def run() -> None:
+    """The ``aks-audit-remediation`` console script."""
+    sys.exit(main())
