@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -60,3 +61,13 @@ def sim_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., ArmSi
 def sim(sim_factory: Callable[..., ArmSimulator]) -> ArmSimulator:
     """A started ArmSimulator (page_size=50, lro_polls=1) with ``sim.env()`` applied."""
     return sim_factory()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logger_levels() -> Iterator[None]:
+    """The CLI sets logger levels (``remediation`` at WARNING, ...): give every test the levels it started with."""
+    names = [None, *logging.root.manager.loggerDict]
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
