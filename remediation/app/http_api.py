@@ -24,12 +24,12 @@ from remediation.core.model import Trigger
 from remediation.engine.reconcile import run
 from remediation.errors import LedgerError
 from remediation.ids import ResourceIdError, parse_cluster_id
-from remediation.output.render import CONTENT_TYPES, render
+from remediation.output.render import CONTENT_TYPES, FORMATS, render
 
 logger = logging.getLogger(__name__)
 
 JSON = "application/json"
-REPORT_FORMATS: tuple[str, ...] = ("json", "markdown", "html", "csv")
+REPORT_FORMATS: tuple[str, ...] = FORMATS  # the same renderers as the CLI; table is plain text
 DEFAULT_LIMIT = 100
 # ``code`` carries the function key when it is passed in the query string.
 _ALWAYS_ALLOWED = frozenset({"code"})

@@ -61,6 +61,7 @@ def test_report_json_is_a_dry_run_even_in_apply_mode(estate: Any, functions: Fun
         ("html", "text/html; charset=utf-8", lambda body: body.count('<tr class="cluster"') == 2),
         ("csv", "text/csv; charset=utf-8", lambda body: len(list(csv.DictReader(io.StringIO(body)))) == 2),
         ("JSON", "application/json", lambda body: json.loads(body)["summary"]["clusters"] == 2),
+        ("table", "text/plain; charset=utf-8", lambda body: "aks-open" in body and "aks-busy" in body),
     ],
 )
 def test_report_formats(estate: Any, functions: Functions, fmt: str, content_type: str, check: Any) -> None:

@@ -1,0 +1,79 @@
+"""What every renderer shares: the formats, content types, status colours, the cost note and
+the wording of a cluster's planned or applied change. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+from remediation.core.report import STATUS_ORDER, ClusterDoc, ReportDocument, SummaryDoc
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    MARKDOWN = "markdown"
+    HTML = "html"
+    CSV = "csv"
+
+
+CONTENT_TYPES: Mapping[str, str] = {
+    Format.TABLE.value: "text/plain; charset=utf-8",
+    Format.JSON.value: "application/json",
+    Format.MARKDOWN.value: "text/markdown; charset=utf-8",
+    Format.HTML.value: "text/html; charset=utf-8",
+    Format.CSV.value: "text/csv; charset=utf-8",
+}
+
+FORMATS: tuple[str, ...] = tuple(f.value for f in Format)
+
+# The largest AKS log category (every get/list/watch) and its cheaper write-only subset.
+COSTLY_CATEGORY = "kube-audit"
+CHEAPER_CATEGORY = "kube-audit-admin"
+COST_NOTE = (
+    f"{COSTLY_CATEGORY} is by far the largest AKS log category: it records every request, "
+    f"including each get, list and watch. {CHEAPER_CATEGORY} is its write-only subset and is "
+    "what Microsoft recommends when cost matters. Change REMEDIATION_CATEGORIES to choose."
+)
+
+STATUS_COLOURS: Mapping[str, str] = {
+    "compliant": "#2e7d32",
+    "non_compliant": "#c62828",
+    "remediated": "#1565c0",
+    "excluded": "#757575",
+    "deferred": "#ef6c00",
+    "blocked": "#6a1b9a",
+    "failed": "#000000",
+}
+
+
+def summary_line(summary: SummaryDoc) -> str:
+    counts = ", ".join(f"{summary[name]} {name.replace('_', '-')}" for name in STATUS_ORDER if summary[name])
+    return f"{summary['clusters']} clusters" + (f": {counts}" if counts else "")
+
+
+def action_verb(document: ReportDocument, cluster: ClusterDoc) -> str:
+    """'would create' in a dry run, 'created' once applied, 'planned create' if apply did not get there."""
+    action = cluster["action"]
+    if action is None:
+        return ""
+    if document["mode"] == "report":
+        return f"would {action['kind']}"
+    if cluster["status"] == "remediated":
+        return f"{action['kind']}d"
+    return f"planned {action['kind']}"
+
+
+def action_text(document: ReportDocument, cluster: ClusterDoc) -> str:
+    action = cluster["action"]
+    if action is None:
+        return "-"
+    return f"{action_verb(document, cluster)} {action['setting_name']} -> {last_segment(action['workspace_id'])}"
+
+
+def last_segment(resource_id: str) -> str:
+    return resource_id.rstrip("/").rsplit("/", 1)[-1] if resource_id else "(to be resolved)"
+
+
+def joined(items: Iterable[str], sep: str = ",") -> str:
+    return sep.join(items)

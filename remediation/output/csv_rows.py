@@ -1,0 +1,53 @@
+"""``csv``: one row per cluster with a header row; list fields joined with ``;``; cells that a
+spreadsheet would run as a formula are prefixed with ``'``."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from remediation.core.report import ReportDocument
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "id",
+    "name",
+    "subscription_id",
+    "resource_group",
+    "location",
+    "status",
+    "missing_categories",
+    "reason",
+    "action_kind",
+    "setting_name",
+    "workspace_id",
+    "categories",
+)
+
+
+def _cell(value: str) -> str:
+    """Neutralise spreadsheet formulas (OWASP CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def render_csv(document: ReportDocument) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for c in document["clusters"]:
+        action = c["action"]
+        row = (
+            c["id"],
+            c["name"],
+            c["subscription_id"],
+            c["resource_group"],
+            c["location"],
+            c["status"],
+            ";".join(c["missing_categories"]),
+            c["reason"] or "",
+            action["kind"] if action else "",
+            action["setting_name"] if action else "",
+            action["workspace_id"] if action else "",
+            ";".join(action["categories"]) if action else "",
+        )
+        writer.writerow([_cell(str(v)) for v in row])
+    return buffer.getvalue()
