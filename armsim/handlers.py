@@ -371,6 +371,9 @@ class Dispatcher:
             raise ArmError(404, "SubscriptionNotFound", f"The subscription '{self.segments[1]}' could not be found.")
         path_key = key(self.path)
         denied = sub_key in sim.forbidden_subscriptions or any(_under(path_key, f) for f in sim.forbidden_resources)
+        if not denied and sim.forbidden_actions:
+            action = self._action_name().lower()
+            denied = any(a == action and _under(path_key, scope) for a, scope in sim.forbidden_actions)
         if denied:
             raise ArmError(
                 403,

@@ -41,11 +41,15 @@ def key(resource_id: str) -> str:
 
 
 def resource_type_of(resource_id: str) -> str:
-    """``microsoft.containerservice/managedclusters`` for a cluster ID (lower case)."""
+    """``microsoft.containerservice/managedclusters`` for a cluster ID (lower case), as in ARM's action names."""
     parts = [p for p in resource_id.split("/") if p]
     lowered = [p.lower() for p in parts]
     if "providers" not in lowered:
-        return "microsoft.resources/resourcegroups" if len(parts) == 4 else "microsoft.resources/subscriptions"
+        return (
+            "microsoft.resources/subscriptions/resourcegroups"
+            if len(parts) == 4
+            else "microsoft.resources/subscriptions"
+        )
     i = len(lowered) - 1 - lowered[::-1].index("providers")
     namespace = lowered[i + 1]
     types = lowered[i + 2 :: 2]
@@ -195,6 +199,7 @@ class ArmSimulator:
         self.workspaces: dict[str, dict[str, Any]] = {}
         self.diagnostic_settings: dict[str, dict[str, dict[str, Any]]] = {}  # resource key -> name.lower() -> json
         self.forbidden_resources: set[str] = set()
+        self.forbidden_actions: set[tuple[str, str]] = set()  # (action lower-case, scope key)
         self.locks: set[str] = set()
         self.category_tables: dict[str, CategoryTable] = {MANAGED_CLUSTER_TYPE: CategoryTable.aks()}
         self.operations: dict[str, Operation] = {}
@@ -480,6 +485,12 @@ class ArmSimulator:
     def forbid_resource(self, resource_id: str) -> None:
         with self.lock:
             self.forbidden_resources.add(key(resource_id))
+
+    def forbid_action(self, action: str, scope: str) -> None:
+        """Answer 403 AuthorizationFailed to ``action`` (e.g. ``Microsoft.Resources/subscriptions/
+        resourceGroups/write``) on ``scope`` and below, as a role without that action would."""
+        with self.lock:
+            self.forbidden_actions.add((action.lower(), key(scope)))
 
     def lock_resource(self, resource_id: str) -> None:
         with self.lock:

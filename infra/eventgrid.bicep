@@ -1,5 +1,6 @@
 // Step 2 of the deployment (azd postdeploy hook, or by hand after the code is published):
-// the event subscription that sends this subscription's resource events to on_resource_event.
+// the event subscription that sends this subscription's resource events to on_resource_event and,
+// in estate mode, one in every other covered subscription delivering across subscriptions.
 // Event Grid validates an AzureFunction endpoint on creation, so the function must exist first.
 targetScope = 'subscription'
 
@@ -9,8 +10,8 @@ param resourceGroupName string
 @description('Function app name (main.bicep output AZURE_FUNCTION_APP_NAME).')
 param functionAppName string
 
-@description('Event Grid system topic name (main.bicep output EVENTGRID_SYSTEM_TOPIC_NAME).')
-param systemTopicName string
+@description('Event Grid system topic name (main.bicep output EVENTGRID_SYSTEM_TOPIC_NAME; empty in estate mode).')
+param systemTopicName string = ''
 
 @description('Storage account that receives dead-lettered events (main.bicep output STORAGE_ACCOUNT_NAME).')
 param storageAccountName string
@@ -31,7 +32,19 @@ param maxDeliveryAttempts int = 30
 @maxValue(1440)
 param eventTimeToLiveInMinutes int = 1440
 
-module eventSubscription 'app/eventsubscription.bicep' = {
+@description('Estate mode (main.bicep output EVENTGRID_ESTATE_SUBSCRIPTION_IDS): comma-separated covered subscriptions. Empty = this subscription only.')
+param estateSubscriptionIds string = ''
+
+@description('Estate mode (output EVENTGRID_ESTATE_RESOURCE_GROUP): resource group of the system topic in each covered subscription.')
+param estateResourceGroupName string = 'rg-aks-audit-remediation-events'
+
+@description('Estate mode (output EVENTGRID_ESTATE_TOPIC_NAME): system topic name in each covered subscription.')
+param estateSystemTopicName string = 'evgt-aks-audit-remediation'
+
+var estateList = empty(estateSubscriptionIds) ? [] : split(replace(estateSubscriptionIds, ' ', ''), ',')
+
+// Per-subscription mode: the topic in the app's resource group.
+module eventSubscription 'app/eventsubscription.bicep' = if (empty(estateList)) {
   name: 'eventSubscription'
   scope: resourceGroup(resourceGroupName)
   params: {
@@ -45,4 +58,22 @@ module eventSubscription 'app/eventsubscription.bicep' = {
   }
 }
 
-output EVENT_SUBSCRIPTION_NAME string = eventSubscription.outputs.name
+// Estate mode: every covered subscription's topic delivers to the function in this subscription.
+module estateEventSubscriptions 'app/eventsubscription.bicep' = [for id in estateList: {
+  name: 'eventSubscription-${uniqueString(id)}'
+  scope: resourceGroup(id, estateResourceGroupName)
+  params: {
+    functionAppName: functionAppName
+    functionName: functionName
+    systemTopicName: estateSystemTopicName
+    storageAccountName: storageAccountName
+    deadLetterContainerName: deadLetterContainerName
+    maxDeliveryAttempts: maxDeliveryAttempts
+    eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+    appSubscriptionId: subscription().subscriptionId
+    appResourceGroupName: resourceGroupName
+  }
+}]
+
+output EVENT_SUBSCRIPTION_NAME string = 'aks-audit-remediation'
+output EVENT_SUBSCRIPTION_COUNT int = empty(estateList) ? 1 : length(estateList)

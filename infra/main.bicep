@@ -1,5 +1,10 @@
 // aks-audit-remediation: everything the Function app needs, in one subscription-scope deployment.
-// The Event Grid event subscription is deployed afterwards by eventgrid.bicep (see hooks/postdeploy.sh):
+// Two shapes (infra/README.md):
+// - per subscription (estateSubscriptionIds empty): the app covers the subscription it is deployed in;
+// - estate (estateSubscriptionIds = a list): this subscription is the hub that runs the one app, and
+//   app/coverage.bicep is deployed with scope: subscription(id) into every covered subscription
+//   (role assignments, the audit-workspace resource group, an Event Grid system topic).
+// The Event Grid event subscriptions are deployed afterwards by eventgrid.bicep (hooks/postdeploy.sh):
 // Event Grid validates the AzureFunction endpoint, so the function code must exist first.
 targetScope = 'subscription'
 
@@ -36,8 +41,37 @@ param logAnalyticsName string = ''
 @description('Event Grid system topic for this subscription. Empty = generated.')
 param systemTopicName string = ''
 
-@description('Name of the custom role definition created at subscription scope.')
+@description('Name of the subscription-wide custom role (unique in the tenant).')
 param customRoleName string = 'AKS audit log remediation'
+
+@description('Name of the custom role assigned on the audit-workspace resource group only (unique in the tenant).')
+param workspaceRoleName string = 'AKS audit log remediation (workspaces)'
+
+@description('Location of the audit-workspace resource group(s) this deployment pre-creates. Empty = location. If a group already exists, give its location.')
+param workspaceResourceGroupLocation string = ''
+
+// ---------------------------------------------------------------------------------------------
+// Estate mode
+// ---------------------------------------------------------------------------------------------
+@description('Estate mode: comma-separated GUIDs of every subscription the app covers (this one included only if listed). Empty = this subscription only. Sets REMEDIATION_SUBSCRIPTION_IDS.')
+param estateSubscriptionIds string = ''
+
+@description('Estate mode: resource group created in each covered subscription (other than this one) for its Event Grid system topic.')
+param estateEventsResourceGroupName string = 'rg-aks-audit-remediation-events'
+
+@description('Estate mode: name of the Event Grid system topic in each covered subscription (other than this one).')
+param estateSystemTopicName string = 'evgt-aks-audit-remediation'
+
+// ---------------------------------------------------------------------------------------------
+// Alerts
+// ---------------------------------------------------------------------------------------------
+@description('E-mail address the alert rules notify (through the action group). Empty = the rules exist without notifications.')
+param alertEmail string = ''
+
+@description('How long without a sweep (or without a sweep of one subscription) before an alert fires, in minutes. Default: two hourly schedules and a half.')
+@minValue(15)
+@maxValue(2880)
+param sweepOverdueMinutes int = 150
 
 @description('Maximum instances of the Flex Consumption app (40..1000).')
 @minValue(40)
@@ -144,9 +178,26 @@ var appName = empty(functionAppName) ? '${abbrs.functionApp}${resourceToken}' : 
 var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
 var deadLetterContainerName = 'eventgrid-deadletter'
 
+// The covered subscriptions: the estate list, or this subscription alone.
+var estateList = empty(estateSubscriptionIds) ? [] : split(replace(estateSubscriptionIds, ' ', ''), ',')
+var coveredSubscriptions = empty(estateList) ? [
+  subscription().subscriptionId
+] : estateList
+var coveredScopes = [for id in coveredSubscriptions: '/subscriptions/${id}']
+// REMEDIATION_WORKSPACE_ID set: one workspace, whose resource group gets the workspace role instead.
+var singleWorkspace = !empty(auditWorkspaceId)
+var singleWorkspaceSubscriptionId = singleWorkspace ? split(auditWorkspaceId, '/')[2] : ''
+var singleWorkspaceResourceGroup = singleWorkspace ? split(auditWorkspaceId, '/')[4] : ''
+var roleAssignableScopes = union([
+  subscription().id
+], coveredScopes, singleWorkspace ? [
+  '/subscriptions/${singleWorkspaceSubscriptionId}'
+] : [])
+var workspaceGroupLocation = empty(workspaceResourceGroupLocation) ? location : workspaceResourceGroupLocation
+
 // Every REMEDIATION_* app setting, each from its parameter (tests/infra asserts names and defaults).
 var remediationAppSettings = {
-  REMEDIATION_SUBSCRIPTION_IDS: remediationSubscriptionIds
+  REMEDIATION_SUBSCRIPTION_IDS: empty(estateList) ? remediationSubscriptionIds : join(coveredSubscriptions, ',')
   REMEDIATION_CATEGORIES: remediationCategories
   REMEDIATION_SETTING_NAME: remediationSettingName
   REMEDIATION_WORKSPACE_ID: auditWorkspaceId
@@ -215,7 +266,9 @@ module functionApp 'app/function.bicep' = {
   }
 }
 
-module systemTopic 'app/systemtopic.bicep' = {
+// Per-subscription mode only: in estate mode every covered subscription gets its topic from
+// coverage.bicep (Event Grid allows one system topic per source subscription).
+module systemTopic 'app/systemtopic.bicep' = if (empty(estateList)) {
   name: 'systemTopic'
   scope: rg
   params: {
@@ -233,16 +286,77 @@ module rbac 'app/rbac.bicep' = {
     deadLetterContainerName: deadLetterContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     functionPrincipalId: functionApp.outputs.principalId
-    systemTopicPrincipalId: systemTopic.outputs.principalId
+    systemTopicPrincipalId: empty(estateList) ? systemTopic.outputs.principalId : ''
   }
 }
 
-// The least-privilege custom role at subscription scope, assigned to the function's identity.
-module remediationRole 'app/remediation-role.bicep' = {
-  name: 'remediationRole'
+// The two least-privilege custom roles (remediation/permissions.py, per scope), defined once here.
+module remediationRoles 'app/remediation-roles.bicep' = {
+  name: 'remediationRoles'
   params: {
-    roleName: customRoleName
+    subscriptionRoleName: customRoleName
+    workspaceRoleName: workspaceRoleName
+    assignableScopes: roleAssignableScopes
+  }
+}
+
+// Every covered subscription: role assignments, the audit-workspace resource group, and (for one
+// other than this) an Event Grid system topic that may dead-letter to this app's storage.
+module coverage 'app/coverage.bicep' = [for id in coveredSubscriptions: {
+  name: 'aksAuditCoverage-${uniqueString(id, environmentName)}'
+  scope: subscription(id)
+  params: {
+    tags: tags
+    location: location
     principalId: functionApp.outputs.principalId
+    subscriptionRoleDefinitionName: remediationRoles.outputs.subscriptionRoleName
+    workspaceRoleDefinitionName: remediationRoles.outputs.workspaceRoleName
+    perRegionWorkspaces: !singleWorkspace
+    workspaceResourceGroupName: remediationWorkspaceResourceGroup
+    workspaceResourceGroupLocation: workspaceGroupLocation
+    withSystemTopic: !empty(estateList)
+    eventsResourceGroupName: estateEventsResourceGroupName
+    systemTopicName: estateSystemTopicName
+    appSubscriptionId: subscription().subscriptionId
+    appResourceGroupName: rg.name
+    storageAccountName: storage.outputs.name
+    deadLetterContainerName: deadLetterContainerName
+  }
+}]
+
+// REMEDIATION_WORKSPACE_ID: that workspace's resource group, pre-created, with the workspace role.
+module singleWorkspaceGroup 'app/workspace-group.bicep' = if (singleWorkspace) {
+  name: 'aksAuditWorkspaceGroup-${uniqueString(auditWorkspaceId)}'
+  scope: subscription(singleWorkspace ? singleWorkspaceSubscriptionId : subscription().subscriptionId)
+  params: {
+    name: singleWorkspaceResourceGroup
+    location: workspaceGroupLocation
+    tags: tags
+    principalId: functionApp.outputs.principalId
+    roleDefinitionName: remediationRoles.outputs.workspaceRoleName
+  }
+}
+
+// Alert rules, their action group, and the estate workbook, on the app's telemetry.
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    alertEmail: alertEmail
+    sweepOverdueMinutes: sweepOverdueMinutes
+  }
+}
+
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
 }
 
@@ -257,5 +371,10 @@ output FUNCTION_APP_PRINCIPAL_ID string = functionApp.outputs.principalId
 output REPORT_URL string = 'https://${functionApp.outputs.defaultHostName}/api/report'
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output DEADLETTER_CONTAINER_NAME string = deadLetterContainerName
-output EVENTGRID_SYSTEM_TOPIC_NAME string = systemTopic.outputs.name
-output CUSTOM_ROLE_DEFINITION_ID string = remediationRole.outputs.roleDefinitionId
+output EVENTGRID_SYSTEM_TOPIC_NAME string = empty(estateList) ? systemTopic.outputs.name : ''
+output CUSTOM_ROLE_DEFINITION_ID string = remediationRoles.outputs.subscriptionRoleDefinitionId
+output WORKSPACE_ROLE_DEFINITION_ID string = remediationRoles.outputs.workspaceRoleDefinitionId
+// Estate mode, for eventgrid.bicep: the covered subscriptions and where their system topics are.
+output EVENTGRID_ESTATE_SUBSCRIPTION_IDS string = join(estateList, ',')
+output EVENTGRID_ESTATE_RESOURCE_GROUP string = estateEventsResourceGroupName
+output EVENTGRID_ESTATE_TOPIC_NAME string = estateSystemTopicName

@@ -1,33 +1,79 @@
-"""The ARM actions this product needs: the single source for the custom role in infra/.
+"""The ARM actions this product needs, each with the scope it is granted at and why.
 
-Each action sits next to the reason it is needed. ``tests/infra`` asserts that the role
-definition in ``infra/`` grants exactly :data:`REQUIRED_ACTIONS`.
+The single source for the two custom roles in ``infra/`` (``tests/infra`` asserts that each
+role grants exactly the actions of its scope here, no more, no less):
+
+- :attr:`Scope.SUBSCRIPTION`: assigned on every covered subscription. Reading clusters,
+  their diagnostic settings and category metadata, writing our own setting, reading the
+  subscriptions, checking that any setting's destination workspace still exists.
+- :attr:`Scope.WORKSPACE_RESOURCE_GROUP`: assigned only on the resource group that holds the
+  audit workspaces (``REMEDIATION_WORKSPACE_RESOURCE_GROUP`` in each covered subscription, or
+  the group of ``REMEDIATION_WORKSPACE_ID``). Creating workspaces and linking settings to them.
+
+``infra/`` pre-creates the workspace resource group, so creating resource groups is not part
+of the runtime role: the code still creates the group when the identity may (someone granted
+more), and otherwise reports the clusters ``blocked`` with ARM's ``AuthorizationFailed``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 
-ACTIONS: Mapping[str, str] = {
-    # gateway.list_subscriptions: the scope when REMEDIATION_SUBSCRIPTION_IDS is empty.
-    "Microsoft.Resources/subscriptions/read": "list the subscriptions in scope",
-    # gateway.list_clusters / get_cluster.
-    "Microsoft.ContainerService/managedClusters/read": "list and read AKS clusters",
-    # gateway.list_settings / get_setting.
-    "Microsoft.Insights/diagnosticSettings/read": "read the clusters' diagnostic settings",
-    # gateway.create_or_update_setting (only the setting named REMEDIATION_SETTING_NAME).
-    "Microsoft.Insights/diagnosticSettings/write": "create or update our own diagnostic setting",
-    # gateway.list_categories: category-group membership (audit, allLogs).
-    "Microsoft.Insights/diagnosticSettingsCategories/read": "read which categories each category group holds",
-    # gateway.get_resource_group / begin_create_resource_group.
-    "Microsoft.Resources/subscriptions/resourceGroups/read": "check the workspace resource group exists",
-    "Microsoft.Resources/subscriptions/resourceGroups/write": "create the workspace resource group when missing",
-    # gateway.get_workspace: whether a setting's destination still exists.
-    "Microsoft.OperationalInsights/workspaces/read": "check that a setting's workspace exists",
-    # gateway.begin_create_workspace.
-    "Microsoft.OperationalInsights/workspaces/write": "create per-region audit workspaces",
-    # ARM checks this when a diagnostic setting links to a workspace (LinkedAuthorizationFailed otherwise).
-    "Microsoft.OperationalInsights/workspaces/sharedKeys/action": "link a diagnostic setting to the workspace",
+
+class Scope(StrEnum):
+    """Where a role holding these actions is assigned."""
+
+    SUBSCRIPTION = "subscription"
+    WORKSPACE_RESOURCE_GROUP = "workspace-resource-group"
+
+
+ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
+    Scope.SUBSCRIPTION: {
+        # gateway.list_subscriptions: the scope when REMEDIATION_SUBSCRIPTION_IDS is empty.
+        "Microsoft.Resources/subscriptions/read": "list the subscriptions in scope",
+        # gateway.list_clusters / get_cluster.
+        "Microsoft.ContainerService/managedClusters/read": "list and read AKS clusters",
+        # gateway.list_settings.
+        "Microsoft.Insights/diagnosticSettings/read": "read the clusters' diagnostic settings",
+        # gateway.write_setting (only the setting named REMEDIATION_SETTING_NAME); on the cluster.
+        "Microsoft.Insights/diagnosticSettings/write": "create or update our own diagnostic setting on a cluster",
+        # gateway.get_category_metadata: category-group membership (audit, allLogs).
+        "Microsoft.Insights/diagnosticSettingsCategories/read": "read which categories each category group holds",
+        # gateway.workspace_exists: any setting's destination, wherever it lives in the subscription.
+        "Microsoft.OperationalInsights/workspaces/read": "check that a setting's destination workspace exists",
+        # gateway.create_workspace polls the Azure-AsyncOperation URL, which is subscription-level:
+        # /subscriptions/{id}/providers/Microsoft.OperationalInsights/locations/{region}/operationStatuses/{op}.
+        "Microsoft.OperationalInsights/locations/operationStatuses/read": (
+            "poll a workspace creation (the status URL is at subscription level, outside the resource group)"
+        ),
+    },
+    Scope.WORKSPACE_RESOURCE_GROUP: {
+        # gateway.resource_group_exists: the group infra pre-creates.
+        "Microsoft.Resources/subscriptions/resourceGroups/read": "check the workspace resource group exists",
+        # gateway.create_workspace.
+        "Microsoft.OperationalInsights/workspaces/write": "create the per-region audit workspaces",
+        # ARM checks it on the linked workspace when a diagnostic setting points at it
+        # (LinkedAuthorizationFailed without it). The code never reads keys.
+        "Microsoft.OperationalInsights/workspaces/sharedKeys/action": (
+            "link a diagnostic setting to an audit workspace (ARM checks it on the destination)"
+        ),
+    },
 }
 
-REQUIRED_ACTIONS: tuple[str, ...] = tuple(sorted(ACTIONS))
+
+def actions(scope: Scope) -> tuple[str, ...]:
+    """The actions granted at ``scope``, sorted."""
+    return tuple(sorted(ACTIONS_BY_SCOPE[scope]))
+
+
+def reason(action: str) -> str:
+    """Why ``action`` is needed (KeyError for an action we do not use)."""
+    for granted in ACTIONS_BY_SCOPE.values():
+        if action in granted:
+            return granted[action]
+    raise KeyError(action)
+
+
+# Every action at any scope, sorted (an action appears at one scope only; tests/infra checks).
+REQUIRED_ACTIONS: tuple[str, ...] = tuple(sorted({a for granted in ACTIONS_BY_SCOPE.values() for a in granted}))

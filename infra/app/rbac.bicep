@@ -1,6 +1,6 @@
 // Every role assignment on resources in the app's resource group, each named
 // guid(scope, principal, role) and scoped to the one resource that needs it.
-// The subscription-scope assignment of the custom role lives in remediation-role.bicep:
+// The custom roles' assignments live in coverage.bicep and workspace-access.bicep:
 // a Bicep file can only place extension resources at its own target scope.
 param storageAccountName string
 param deadLetterContainerName string
@@ -9,7 +9,7 @@ param applicationInsightsName string
 @description('Principal ID of the function app system-assigned identity.')
 param functionPrincipalId string
 
-@description('Principal ID of the Event Grid system topic system-assigned identity.')
+@description('Principal ID of the Event Grid system topic system-assigned identity. Empty in estate mode (each covered subscription\'s topic gets its role from deadletter-access.bicep).')
 param systemTopicPrincipalId string
 
 // Storage Blob Data Owner: the Functions host keeps its keys, timer-trigger leases and the Flex
@@ -87,7 +87,7 @@ resource functionMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-
   }
 }
 
-resource systemTopicDeadLetterWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource systemTopicDeadLetterWriter 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(systemTopicPrincipalId)) {
   name: guid(deadLetterContainer.id, systemTopicPrincipalId, storageBlobDataContributorRoleId)
   scope: deadLetterContainer
   properties: {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # azd postdeploy hook (and step 2 of the manual path): create the Event Grid event subscription
-# once the function code is deployed. Event Grid validates an AzureFunction endpoint when the
+# (one per covered subscription in estate mode) once the function code is deployed. Event Grid validates an AzureFunction endpoint when the
 # subscription is created, so this cannot be part of main.bicep.
 #
 # Reads the outputs of main.bicep, which azd exports to hooks as environment variables.
@@ -15,10 +15,13 @@ require() {
   fi
 }
 
-for name in AZURE_LOCATION AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME EVENTGRID_SYSTEM_TOPIC_NAME \
-  STORAGE_ACCOUNT_NAME DEADLETTER_CONTAINER_NAME; do
+for name in AZURE_LOCATION AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME STORAGE_ACCOUNT_NAME DEADLETTER_CONTAINER_NAME; do
   require "$name"
 done
+# Per-subscription mode: the topic in the app's resource group. Estate mode: one per covered subscription.
+if [ -z "${EVENTGRID_ESTATE_SUBSCRIPTION_IDS:-}" ]; then
+  require EVENTGRID_SYSTEM_TOPIC_NAME
+fi
 
 script_dir=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 template="$script_dir/../eventgrid.bicep"
@@ -38,9 +41,12 @@ while :; do
     --parameters \
       resourceGroupName="$AZURE_RESOURCE_GROUP" \
       functionAppName="$AZURE_FUNCTION_APP_NAME" \
-      systemTopicName="$EVENTGRID_SYSTEM_TOPIC_NAME" \
+      systemTopicName="${EVENTGRID_SYSTEM_TOPIC_NAME:-}" \
       storageAccountName="$STORAGE_ACCOUNT_NAME" \
       deadLetterContainerName="$DEADLETTER_CONTAINER_NAME" \
+      estateSubscriptionIds="${EVENTGRID_ESTATE_SUBSCRIPTION_IDS:-}" \
+      estateResourceGroupName="${EVENTGRID_ESTATE_RESOURCE_GROUP:-rg-aks-audit-remediation-events}" \
+      estateSystemTopicName="${EVENTGRID_ESTATE_TOPIC_NAME:-evgt-aks-audit-remediation}" \
     --output none; then
     echo "postdeploy: Event Grid subscription ready"
     exit 0

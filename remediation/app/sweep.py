@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from remediation.app.runtime import Runtime
 from remediation.core.model import Trigger
 from remediation.core.report import STATUS_ORDER, ReportDocument
+from remediation.core.signals import Signal, needing_attention, subscription_summaries
 from remediation.engine.reconcile import run
 from remediation.errors import RemediationError
 
@@ -31,6 +33,7 @@ def sweep(runtime: Runtime, *, past_due: bool = False) -> ReportDocument:
     summary = document["summary"]
     counts: dict[str, int] = {name: summary[name] for name in STATUS_ORDER}
     fields: dict[str, object] = {
+        "event": Signal.SWEEP_COMPLETED.value,
         "run_id": document["run_id"],
         "trigger": Trigger.TIMER.value,
         "mode": document["mode"],
@@ -47,6 +50,7 @@ def sweep(runtime: Runtime, *, past_due: bool = False) -> ReportDocument:
         len(document["errors"]),
         extra=fields,
     )
+    log_signals(document, runtime.config.subscription_ids)
     for error in document["errors"]:
         logger.warning(
             "sweep %s: %s: %s: %s",
@@ -60,3 +64,35 @@ def sweep(runtime: Runtime, *, past_due: bool = False) -> ReportDocument:
         codes = ", ".join(sorted({e["code"] for e in document["errors"]}))
         raise SweepFailedError(f"sweep {document['run_id']} could read nothing ({codes}); see the errors logged above")
     return document
+
+
+def log_signals(document: ReportDocument, subscription_ids: Iterable[str] = ()) -> None:
+    """The records infra's alerts and workbook query: per subscription, and per cluster needing a person."""
+    base = {"run_id": document["run_id"], "trigger": Trigger.TIMER.value, "mode": document["mode"]}
+    for record in subscription_summaries(document, subscription_ids):
+        logger.info(
+            "sweep %s: subscription %s: %d clusters, failed=%d, blocked=%d; %d errors",
+            document["run_id"],
+            record["subscription_id"],
+            record["clusters"],
+            record["failed"],
+            record["blocked"],
+            record["errors"],
+            extra={**base, "event": Signal.SWEEP_SUBSCRIPTION.value, **record},
+        )
+    for cluster in needing_attention(document):
+        logger.warning(
+            "sweep %s: cluster %s is %s (%s)",
+            document["run_id"],
+            cluster["id"],
+            cluster["status"],
+            cluster["reason"] or "-",
+            extra={
+                **base,
+                "event": Signal.CLUSTER_ATTENTION.value,
+                "cluster_id": cluster["id"],
+                "subscription_id": cluster["subscription_id"].lower(),
+                "status": cluster["status"],
+                "reason": cluster["reason"] or "",
+            },
+        )

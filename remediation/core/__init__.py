@@ -1,4 +1,5 @@
-"""The decision core: the observed-state model, compliance, the planner, change records and the report document.
+"""The decision core: the observed-state model, compliance, the planner, change records, the report document
+and the signals (the log records infra's alerts and workbook query).
 
 Pure functions and values, no I/O, no Azure SDK, no logging; anything may import it, it imports only ``config``.
 """

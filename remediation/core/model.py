@@ -31,6 +31,11 @@ class Reason(StrEnum):
     CLUSTER_NOT_FOUND = "cluster-not-found"
 
 
+# ARM's answers to a write we may not make: the cluster needs a person (a role, a pre-created
+# resource group), so it is ``blocked`` with ARM's code, not ``failed``.
+PERMISSION_DENIED_CODES: frozenset[str] = frozenset({"AuthorizationFailed", "LinkedAuthorizationFailed"})
+
+
 class ActionKind(StrEnum):
     CREATE = "create"
     UPDATE = "update"

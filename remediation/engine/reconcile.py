@@ -21,6 +21,7 @@ from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wa
 from remediation.config import Config, Mode
 from remediation.core.changes import ChangeEvent, ChangeRecord, ChangeSink
 from remediation.core.model import (
+    PERMISSION_DENIED_CODES,
     ActionKind,
     CategoryMetadata,
     Cluster,
@@ -290,7 +291,19 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
         if state.mode is Mode.REPORT:
             state.workspaces.plan(decided.change.workspace_id, cluster.location)
             return ClusterOutcome(cluster, Status.NON_COMPLIANT, decided.missing, None, decided.change)
-        return _remediate(state, cluster, decided, settings)
+        try:
+            return _remediate(state, cluster, decided, settings)
+        except ArmError as exc:
+            if exc.code not in PERMISSION_DENIED_CODES:
+                raise
+            logger.warning(
+                "cluster %s blocked: %s",
+                cluster.id,
+                exc,
+                extra={"run_id": state.run_id, "trigger": state.trigger.value, "cluster_id": cluster.id},
+            )
+            state.add_error(cluster.id, exc)
+            return ClusterOutcome(cluster, Status.BLOCKED, decided.missing, exc.code, None, exc)
     except ArmError as exc:
         logger.warning(
             "cluster %s failed: %s",

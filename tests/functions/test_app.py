@@ -117,7 +117,7 @@ def test_sweep_remediates_and_logs_counts_and_run_id(
     with caplog.at_level(logging.INFO):
         functions["sweep"](timer())
     assert sim.get_setting(open_id, "aks-audit-remediation") is not None
-    summary = [r for r in caplog.records if r.name == "remediation.app.sweep" and r.getMessage().startswith("sweep ")]
+    summary = [r for r in caplog.records if getattr(r, "event", None) == "sweep.completed"]
     assert len(summary) == 1
     record = summary[0]
     assert record.trigger == "timer"  # type: ignore[attr-defined]

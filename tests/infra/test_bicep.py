@@ -6,6 +6,7 @@ No Bicep compiler runs here, so these tests also stand in for the checks it woul
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from pycep import BicepParser
 
 from remediation.app.events import HANDLED_EVENT_TYPES, HANDLED_OPERATIONS
 from remediation.config import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS
-from remediation.permissions import REQUIRED_ACTIONS
+from remediation.permissions import ACTIONS_BY_SCOPE, REQUIRED_ACTIONS, Scope, actions
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -89,6 +90,13 @@ def strings(node: Any) -> Iterator[str]:
     return (item for item in walk(node) if isinstance(item, str))
 
 
+def body(config: dict[str, Any]) -> dict[str, Any]:
+    """The body of a resource or module declaration, through ``if (...)`` and ``[for ...]`` wrappers."""
+    while "loop_type" in config or ("condition" in config and isinstance(config.get("config"), dict)):
+        config = config["config"]
+    return config
+
+
 def resources_of_type(resource_type: str) -> list[tuple[str, str, dict[str, Any]]]:
     found = []
     for path in BICEP_FILES:
@@ -102,7 +110,7 @@ def resources_of_type(resource_type: str) -> list[tuple[str, str, dict[str, Any]
 def one_resource(resource_type: str) -> dict[str, Any]:
     found = resources_of_type(resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {[(f, n) for f, n, _ in found]}"
-    return found[0][2]["config"]
+    return body(found[0][2]["config"])
 
 
 def is_subscription_id(node: Any) -> bool:
@@ -124,7 +132,15 @@ def is_subscription_id(node: Any) -> bool:
 
 def test_infra_has_the_expected_templates() -> None:
     names = {str(p.relative_to(INFRA)) for p in BICEP_FILES}
-    assert {"main.bicep", "eventgrid.bicep", "app/rbac.bicep", "app/remediation-role.bicep"} <= names
+    assert {
+        "main.bicep",
+        "eventgrid.bicep",
+        "app/rbac.bicep",
+        "app/remediation-roles.bicep",
+        "app/coverage.bicep",
+        "app/alerts.bicep",
+        "app/workbook.bicep",
+    } <= names
 
 
 @pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: str(p.relative_to(INFRA)))
@@ -145,7 +161,7 @@ def test_modules_exist_and_receive_only_declared_parameters(path: Path) -> None:
         target = (path.parent / module["detail"]["path"]).resolve()
         assert target.is_file(), f"{name}: {target} does not exist"
         declared = tree(str(target.relative_to(INFRA)))["parameters"]
-        passed = set(module["config"].get("params", {}))
+        passed = set(body(module["config"]).get("params", {}))
         assert passed <= set(declared), f"{name}: undeclared parameters {passed - set(declared)}"
         required = {p for p, spec in declared.items() if "default" not in spec}
         assert required <= passed, f"{name}: missing required parameters {required - passed}"
@@ -156,35 +172,107 @@ def test_modules_exist_and_receive_only_declared_parameters(path: Path) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def test_custom_role_holds_exactly_the_required_actions() -> None:
-    role = one_resource("Microsoft.Authorization/roleDefinitions")
+def _role(name: str) -> dict[str, Any]:
+    return body(tree("app/remediation-roles.bicep")["resources"][name]["config"])
+
+
+ROLE_OF_SCOPE = {Scope.SUBSCRIPTION: "subscriptionRole", Scope.WORKSPACE_RESOURCE_GROUP: "workspaceRole"}
+
+
+@pytest.mark.parametrize("scope", list(Scope))
+def test_each_custom_role_holds_exactly_the_actions_of_its_scope(scope: Scope) -> None:
+    role = _role(ROLE_OF_SCOPE[scope])
     permissions = role["properties"]["permissions"]
     assert len(permissions) == 1
-    actions = permissions[0]["actions"]
-    assert len(actions) == len(set(actions)), "duplicate actions"
-    assert sorted(actions) == sorted(REQUIRED_ACTIONS)
-    assert not any("*" in action for action in actions)
+    granted = permissions[0]["actions"]
+    assert len(granted) == len(set(granted)), "duplicate actions"
+    assert sorted(granted) == list(actions(scope))
+    assert not any("*" in action for action in granted)
     for other in ("notActions", "dataActions", "notDataActions"):
         assert permissions[0].get(other, []) == []
     assert role["properties"]["type"] == "CustomRole"
-    scopes = role["properties"]["assignableScopes"]
-    assert len(scopes) == 1 and is_subscription_id(scopes[0])
+    assert role["properties"]["assignableScopes"] == "assignableScopes"
 
 
-def test_custom_role_is_assigned_to_the_function_at_subscription_scope() -> None:
-    role_file = tree("app/remediation-role.bicep")
-    assert role_file["globals"]["scope"]["value"] == "subscription"
-    assignments = [
-        r["config"] for r in role_file["resources"].values() if r["type"] == "Microsoft.Authorization/roleAssignments"
-    ]
-    assert len(assignments) == 1
-    assignment = assignments[0]
-    assert "scope" not in assignment, "assigned at the template's own (subscription) scope"
+def test_the_two_roles_are_all_the_custom_roles_and_split_the_actions() -> None:
+    assert len(resources_of_type("Microsoft.Authorization/roleDefinitions")) == 2
+    by_scope = [set(ACTIONS_BY_SCOPE[s]) for s in Scope]
+    assert not set.intersection(*by_scope), "an action granted at two scopes"
+    assert set().union(*by_scope) == set(REQUIRED_ACTIONS)
+
+
+def test_least_privilege_by_scope() -> None:
+    subscription_wide = set(actions(Scope.SUBSCRIPTION))
+    workspace_group = set(actions(Scope.WORKSPACE_RESOURCE_GROUP))
+    # Writing workspaces and linking to them (sharedKeys) only where the audit workspaces live.
+    for action in (
+        "Microsoft.OperationalInsights/workspaces/write",
+        "Microsoft.OperationalInsights/workspaces/sharedKeys/action",
+    ):
+        assert action in workspace_group and action not in subscription_wide
+    # infra pre-creates the workspace resource group: no resource group writes at all.
+    assert not any(a.lower().startswith("microsoft.resources/subscriptions/resourcegroups/") and not a.endswith("/read")
+                   for a in REQUIRED_ACTIONS)  # fmt: skip
+    assert not any(a.endswith(("/delete", "listKeys/action")) for a in REQUIRED_ACTIONS)
+    assert "Microsoft.OperationalInsights/locations/operationStatuses/read" in subscription_wide
+
+
+def test_roles_are_defined_once_assignable_in_every_covered_subscription() -> None:
+    main = tree("main.bicep")
+    params = body(main["modules"]["remediationRoles"]["config"])["params"]
+    assert params["assignableScopes"] == "roleAssignableScopes"
+    assert "scope" not in body(main["modules"]["remediationRoles"]["config"]), "in the app's subscription"
+    covered = main["variables"]["coveredScopes"]["value"]
+    assert covered["loop_type"]["detail"]["array_name"] == "coveredSubscriptions"
+    assert covered["config"] == "/subscriptions/${id}"
+    scopes = main["variables"]["roleAssignableScopes"]["value"]["function"]
+    assert scopes["type"] == "union"
+    assert "coveredScopes" in scopes["parameters"].values()
+
+
+def test_subscription_role_is_assigned_on_each_covered_subscription() -> None:
+    coverage = tree("app/coverage.bicep")
+    assert coverage["globals"]["scope"]["value"] == "subscription"
+    assignment = body(coverage["resources"]["subscriptionRoleAssignment"]["config"])
+    assert "scope" not in assignment, "at the covered subscription itself"
     assert assignment["properties"]["principalType"] == "ServicePrincipal"
-    assert {"remediationRole", "id"} <= accessed_properties(assignment["properties"]["roleDefinitionId"])
-    main = tree("main.bicep")["modules"]["remediationRole"]["config"]
-    assert "scope" not in main, "deployed at subscription scope"
-    assert {"functionApp", "principalId"} <= accessed_properties(main["params"]["principalId"])
+    assert assignment["properties"]["roleDefinitionId"] == "subscriptionRoleId"
+    role_id = coverage["variables"]["subscriptionRoleId"]["value"]["function"]
+    assert role_id["type"] == "subscription_resource_id"
+    assert role_id["parameters"]["resource_name_1"] == "subscriptionRoleDefinitionName"
+    main = tree("main.bicep")["modules"]["coverage"]["config"]
+    assert main["loop_type"]["detail"]["array_name"] == "coveredSubscriptions"
+    config = body(main)
+    assert config["scope"]["function"] == {"type": "subscription", "parameters": {"subscription_id": "id"}}
+    assert {"functionApp", "principalId"} <= accessed_properties(config["params"]["principalId"])
+    assert {"remediationRoles", "subscriptionRoleName"} <= accessed_properties(
+        config["params"]["subscriptionRoleDefinitionName"]
+    )
+
+
+def test_workspace_role_is_assigned_only_on_the_pre_created_workspace_group() -> None:
+    group_file = tree("app/workspace-group.bicep")
+    group = body(group_file["resources"]["workspaceGroup"]["config"])
+    assert group["name"] == "name"
+    access = body(group_file["modules"]["access"]["config"])
+    assert access["scope"] == "workspaceGroup"
+    assert access["params"]["roleDefinitionName"] == "roleDefinitionName"
+    assignment = body(tree("app/workspace-access.bicep")["resources"]["workspaceRoleAssignment"]["config"])
+    assert "scope" not in assignment, "at the module's scope: the workspace resource group"
+    assert assignment["properties"]["roleDefinitionId"] == "roleDefinitionId"
+    # Per covered subscription: REMEDIATION_WORKSPACE_RESOURCE_GROUP; or the group of REMEDIATION_WORKSPACE_ID.
+    coverage = tree("app/coverage.bicep")["modules"]["workspaceGroup"]["config"]
+    assert coverage["condition"] == "perRegionWorkspaces"
+    assert body(coverage)["params"]["name"] == "workspaceResourceGroupName"
+    assert {"remediationRoles", "workspaceRoleName"} <= accessed_properties(
+        body(tree("main.bicep")["modules"]["coverage"]["config"])["params"]["workspaceRoleDefinitionName"]
+    )
+    main = tree("main.bicep")
+    coverage_params = body(main["modules"]["coverage"]["config"])["params"]
+    assert coverage_params["workspaceResourceGroupName"] == "remediationWorkspaceResourceGroup"
+    single = main["modules"]["singleWorkspaceGroup"]["config"]
+    assert single["condition"] == "singleWorkspace"
+    assert body(single)["params"]["name"] == "singleWorkspaceResourceGroup"
 
 
 def test_data_plane_roles_are_the_expected_ones_on_single_resources() -> None:
@@ -195,7 +283,7 @@ def test_data_plane_roles_are_the_expected_ones_on_single_resources() -> None:
     for name, resource in rbac["resources"].items():
         if resource["type"] != "Microsoft.Authorization/roleAssignments":
             continue
-        config = resource["config"]
+        config = body(resource["config"])
         role_ref = config["properties"]["roleDefinitionId"]["function"]
         assert role_ref["type"] == "subscription_resource_id"
         assert role_ref["parameters"]["resource_type"] == "Microsoft.Authorization/roleDefinitions"
@@ -213,9 +301,34 @@ def test_data_plane_roles_are_the_expected_ones_on_single_resources() -> None:
         assert config["properties"]["principalType"] == "ServicePrincipal"
         seen[role_id] = scope
     assert seen == EXPECTED_DATA_ROLES
-    # Every assignment in the whole of infra/ is either in rbac.bicep or the custom role's one.
+    # The app's own topic exists only in per-subscription mode; so does its dead-letter assignment.
+    assert rbac["resources"]["systemTopicDeadLetterWriter"]["config"]["condition"] is not None
+    # Every assignment in the whole of infra/ is in rbac.bicep, or one of the custom roles', or the
+    # dead-letter role of a covered subscription's topic.
     everywhere = resources_of_type("Microsoft.Authorization/roleAssignments")
-    assert {f for f, _, _ in everywhere} == {"app/rbac.bicep", "app/remediation-role.bicep"}
+    assert {f for f, _, _ in everywhere} == {
+        "app/rbac.bicep",
+        "app/coverage.bicep",
+        "app/workspace-access.bicep",
+        "app/deadletter-access.bicep",
+    }
+
+
+def test_covered_subscription_topics_dead_letter_to_the_app_storage_with_their_identity() -> None:
+    access = tree("app/deadletter-access.bicep")
+    assignment = body(access["resources"]["topicDeadLetter"]["config"])
+    assert assignment["scope"] == "deadLetterContainer"
+    role = assignment["properties"]["roleDefinitionId"]["function"]["parameters"]["resource_name_1"]
+    assert access["variables"][role]["value"] == "ba92f5b4-2d11-453d-a403-e96b0029c9fe"  # Blob Data Contributor
+    assert assignment["properties"]["principalId"] == "systemTopicPrincipalId"
+    coverage = tree("app/coverage.bicep")["modules"]
+    dead_letter = coverage["deadLetterAccess"]["config"]
+    assert dead_letter["condition"] == "withSystemTopic"
+    assert body(dead_letter)["scope"]["function"] == {
+        "type": "resource_group",
+        "parameters": {"resource_group_name": "appResourceGroupName", "subscription_id": "appSubscriptionId"},
+    }
+    assert coverage["systemTopic"]["config"]["condition"] == "withSystemTopic"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,6 +397,13 @@ def test_every_remediation_setting_comes_from_a_parameter_with_the_documented_de
     settings = main["variables"]["remediationAppSettings"]["value"]
     assert set(settings) == set(ALL_SETTING_NAMES)
     for name, reference in settings.items():
+        if name == "REMEDIATION_SUBSCRIPTION_IDS":
+            # Estate mode sets it from the covered list; otherwise from its parameter.
+            operands = reference["operator"]["operands"]
+            assert operands["condition"]["function"] == {"type": "empty", "parameters": {"item_to_test": "estateList"}}
+            assert operands["false_value"]["function"]["type"] == "join"
+            assert operands["false_value"]["function"]["parameters"]["input_array"] == "coveredSubscriptions"
+            reference = operands["true_value"]
         assert reference in main["parameters"], f"{name} must be set from a parameter, got {reference!r}"
         if name == "REMEDIATION_WORKSPACE_ID":
             assert reference == "auditWorkspaceId"
@@ -463,3 +583,111 @@ def test_postdeploy_hook_fails_clearly_without_outputs() -> None:
     )
     assert result.returncode == 2
     assert "AZURE_LOCATION is not set" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Estate mode
+# ---------------------------------------------------------------------------------------------
+
+
+def test_estate_list_defaults_to_this_subscription_only() -> None:
+    main = tree("main.bicep")
+    assert main["parameters"]["estateSubscriptionIds"]["default"] == ""
+    estate = main["variables"]["estateList"]["value"]["operator"]["operands"]
+    assert estate["condition"]["function"]["parameters"] == {"item_to_test": "estateSubscriptionIds"}
+    assert estate["true_value"] == []
+    assert estate["false_value"]["function"]["type"] == "split"
+    covered = main["variables"]["coveredSubscriptions"]["value"]["operator"]["operands"]
+    assert covered["condition"]["function"]["parameters"] == {"item_to_test": "estateList"}
+    (only,) = covered["true_value"]
+    assert accessed_properties(only) >= {"subscriptionId"}
+    assert covered["false_value"] == "estateList"
+
+
+def test_estate_mode_gives_each_covered_subscription_its_topic_and_no_topic_in_the_hub() -> None:
+    main = tree("main.bicep")
+    hub_topic = main["modules"]["systemTopic"]["config"]
+    assert hub_topic["condition"]["function"] == {"type": "empty", "parameters": {"item_to_test": "estateList"}}
+    params = body(main["modules"]["coverage"]["config"])["params"]
+    assert params["withSystemTopic"]["operator"]["type"] == "not"
+    assert params["systemTopicName"] == "estateSystemTopicName"
+    assert params["eventsResourceGroupName"] == "estateEventsResourceGroupName"
+    assert {"rg", "name"} <= accessed_properties(params["appResourceGroupName"])
+    assert {"storage", "name"} <= accessed_properties(params["storageAccountName"])
+    coverage = tree("app/coverage.bicep")
+    assert coverage["resources"]["eventsGroup"]["config"]["condition"] == "withSystemTopic"
+    topic = body(coverage["modules"]["systemTopic"]["config"])
+    assert topic["scope"] == "eventsGroup"
+    assert topic["params"]["name"] == "systemTopicName"
+
+
+def test_estate_event_subscriptions_deliver_across_subscriptions_to_the_hub() -> None:
+    events = tree("eventgrid.bicep")
+    assert events["modules"]["eventSubscription"]["config"]["condition"]["function"]["parameters"] == {
+        "item_to_test": "estateList"
+    }
+    estate = events["modules"]["estateEventSubscriptions"]["config"]
+    assert estate["loop_type"]["detail"] == {"item_name": "id", "array_name": "estateList"}
+    config = body(estate)
+    assert config["scope"]["function"] == {
+        "type": "resource_group",
+        "parameters": {"resource_group_name": "estateResourceGroupName", "subscription_id": "id"},
+    }
+    params = config["params"]
+    assert params["systemTopicName"] == "estateSystemTopicName"
+    assert params["appResourceGroupName"] == "resourceGroupName"
+    assert accessed_properties(params["appSubscriptionId"]) >= {"subscriptionId"}
+    # The endpoint and the dead-letter account are looked up in the hub's subscription and group.
+    module = tree("app/eventsubscription.bicep")["resources"]
+    for name in ("site", "storage"):
+        assert module[name]["config"]["scope"]["function"] == {
+            "type": "resource_group",
+            "parameters": {"resource_group_name": "appResourceGroupName", "subscription_id": "appSubscriptionId"},
+        }
+    # main.bicep's outputs feed eventgrid.bicep's estate parameters through the hook.
+    outputs = tree("main.bicep")["outputs"]
+    assert outputs["EVENTGRID_ESTATE_RESOURCE_GROUP"]["value"] == "estateEventsResourceGroupName"
+    assert outputs["EVENTGRID_ESTATE_TOPIC_NAME"]["value"] == "estateSystemTopicName"
+    hook = _hook()
+    assert 'estateSubscriptionIds="${EVENTGRID_ESTATE_SUBSCRIPTION_IDS:-}"' in hook
+    assert 'estateResourceGroupName="${EVENTGRID_ESTATE_RESOURCE_GROUP:-' in hook
+    assert 'estateSystemTopicName="${EVENTGRID_ESTATE_TOPIC_NAME:-' in hook
+    # Same defaults on both sides.
+    main_params = tree("main.bicep")["parameters"]
+    assert (
+        events["parameters"]["estateResourceGroupName"]["default"]
+        == main_params["estateEventsResourceGroupName"]["default"]
+    )
+    assert events["parameters"]["estateSystemTopicName"]["default"] == main_params["estateSystemTopicName"]["default"]
+
+
+def test_estate_parameters_are_wired_for_azd() -> None:
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert parameters["estateSubscriptionIds"]["value"] == "${AKS_AUDIT_ESTATE_SUBSCRIPTION_IDS=}"
+    assert parameters["alertEmail"]["value"] == "${AKS_AUDIT_ALERT_EMAIL=}"
+    declared = tree("main.bicep")["parameters"]
+    assert set(parameters) <= set(declared)
+
+
+def test_management_group_hook_is_valid_and_a_no_op_without_a_group() -> None:
+    hook = INFRA / "hooks" / "estate-subscriptions.sh"
+    assert hook.stat().st_mode & 0o111, "executable"
+    subprocess.run(["sh", "-n", str(hook)], check=True)
+    result = subprocess.run(["sh", str(hook)], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
+    assert result.returncode == 0 and "nothing to do" in result.stdout
+    assert "AKS_AUDIT_ESTATE_SUBSCRIPTION_IDS" in hook.read_text()
+
+
+@pytest.mark.parametrize("scope", list(Scope))
+def test_readme_lists_each_role_with_exactly_its_actions_and_reasons(scope: Scope) -> None:
+    readme = (INFRA / "README.md").read_text()
+    heading = {
+        Scope.SUBSCRIPTION: "**`AKS audit log remediation`, assigned on every covered subscription**",
+        Scope.WORKSPACE_RESOURCE_GROUP: "**`AKS audit log remediation (workspaces)`, assigned only on the audit-workspace",
+    }[scope]
+    section = readme[readme.index(heading) :]
+    table = section[section.index("| Action | Why |") :].split("\n\n", 1)[0]
+    rows = dict(re.findall(r"^\| `([^`]+)` \| (.+) \|$", table, re.MULTILINE))
+    assert set(rows) == set(actions(scope))
+    for action, why in rows.items():
+        assert why.startswith(ACTIONS_BY_SCOPE[scope][action]), action

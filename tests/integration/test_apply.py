@@ -291,3 +291,36 @@ def test_scope_lock_fails_one_cluster_not_the_others(estate, sweep):
     assert by_name(doc)["aks-locked"]["reason"] == "ScopeLocked"
     assert by_name(doc)["aks-free"]["status"] == "remediated"
     assert [e["code"] for e in doc["errors"]] == ["ScopeLocked"]
+
+
+def test_workspace_group_we_may_not_create_blocks_the_clusters_with_arms_code(estate, sweep):
+    # The runtime role has no resourceGroups/write: infra pre-creates the group. If it is missing,
+    # ARM refuses to create it (and to read it: the workspace role is assigned on the group, which
+    # does not exist); the clusters that need it are blocked with ARM's code, nothing is written,
+    # the others go on.
+    estate.add_subscription(SUB_B, "dev")
+    estate.add_workspace(SUB_A, "rg-aks-audit-logs", "law-aks-audit-eastus", "eastus")
+    group = f"/subscriptions/{SUB_B}/resourceGroups/rg-aks-audit-logs"
+    estate.forbid_action("Microsoft.Resources/subscriptions/resourceGroups/read", group)
+    estate.forbid_action("Microsoft.Resources/subscriptions/resourceGroups/write", group)
+    blocked = estate.add_cluster(SUB_B, "rg-app", "aks-b", "eastus")
+    fine = estate.add_cluster(SUB_A, "rg-app", "aks-a", "eastus")
+
+    doc = sweep("apply", REMEDIATION_SUBSCRIPTION_IDS=f"{SUB_A},{SUB_B}")
+
+    cluster = by_name(doc)["aks-b"]
+    assert (cluster["status"], cluster["reason"]) == ("blocked", "AuthorizationFailed")
+    assert cluster["missing_categories"] == REQUIRED
+    assert ours(estate, blocked) is None
+    assert not estate.resource_group_exists(SUB_B, "rg-aks-audit-logs")
+    assert [e["code"] for e in doc["errors"]] == ["AuthorizationFailed"]
+    assert by_name(doc)["aks-a"]["status"] == "remediated" and ours(estate, fine) is not None
+    assert doc["summary"]["blocked"] == 1 and doc["summary"]["failed"] == 0
+
+
+def test_workspace_group_is_still_created_when_the_identity_may(estate, sweep):
+    estate.add_subscription(SUB_B, "dev")
+    estate.add_cluster(SUB_B, "rg-app", "aks-b", "westus")
+    doc = sweep("apply", REMEDIATION_SUBSCRIPTION_IDS=f"{SUB_A},{SUB_B}")
+    assert by_name(doc)["aks-b"]["status"] == "remediated"
+    assert estate.resource_group_exists(SUB_B, "rg-aks-audit-logs")
