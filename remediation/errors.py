@@ -34,6 +34,18 @@ class TransientArmError(ArmError):
     """A temporary ARM failure (429, 5xx, timeout, operation in progress) outlasted our retries."""
 
 
+class CredentialError(ArmError):
+    """No token could be had: no credential is available, or the identity endpoint failed.
+
+    The message says what was tried and what to do ("run `az login`", "check the managed
+    identity"); ``transient`` is true when the identity endpoint answered 429/5xx or not at all.
+    """
+
+
+class WorkspaceFailedError(ArmError):
+    """The target workspace's provisioningState is Failed (or Canceled): it is not used."""
+
+
 class ClusterBusyError(RemediationError):
     """The cluster did not reach a terminal provisioning state within the allowed time."""
 
@@ -48,3 +60,7 @@ class ClusterBusyError(RemediationError):
 
 class LedgerError(RemediationError):
     """The change ledger could not be read."""
+
+
+class LedgerWriteError(RemediationError):
+    """A change record could not be written (wholly or in part) to the ledger."""

@@ -21,13 +21,18 @@ class ResourceIdError(ValueError):
 
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _NAME = r"[^/\s]+"
+# Resource group names (common-types: ^[-\w\._\(\)]+$, at most 90) may not end with a period;
+# AKS cluster names follow the managedClusters spec's resourceName pattern. A name such as "."
+# or ".." would be a dot segment that HTTP clients remove from the URL.
+_RG_NAME = r"[-\w._()]{0,89}[-\w_()]"
+_CLUSTER_NAME = r"[a-zA-Z0-9](?:[-_a-zA-Z0-9]{0,61}[a-zA-Z0-9])?"
 _CLUSTER = re.compile(
-    rf"^/subscriptions/(?P<sub>{_GUID})/resourceGroups/(?P<rg>{_NAME})"
-    rf"/providers/Microsoft\.ContainerService/managedClusters/(?P<name>{_NAME})/?$",
+    rf"^/subscriptions/(?P<sub>{_GUID})/resourceGroups/(?P<rg>{_RG_NAME})"
+    rf"/providers/Microsoft\.ContainerService/managedClusters/(?P<name>{_CLUSTER_NAME})/?$",
     re.IGNORECASE,
 )
 _WORKSPACE = re.compile(
-    rf"^/subscriptions/(?P<sub>{_GUID})/resourceGroups/(?P<rg>{_NAME})"
+    rf"^/subscriptions/(?P<sub>{_GUID})/resourceGroups/(?P<rg>{_RG_NAME})"
     rf"/providers/Microsoft\.OperationalInsights/workspaces/(?P<name>[A-Za-z0-9][A-Za-z0-9-]{{2,61}}[A-Za-z0-9])/?$",
     re.IGNORECASE,
 )

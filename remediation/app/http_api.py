@@ -143,8 +143,13 @@ def parse_rfc3339(value: str) -> datetime:
     value = re.sub(r" (\d{2}:\d{2})$", r"+\1", value.strip())
     if not _RFC3339.match(value):
         raise ValueError(value)
-    moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-    return moment.astimezone(UTC)
+    try:
+        moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00")).astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 lies before datetime.min in UTC
+        raise ValueError(value) from None
+    if moment.year < 1970:  # the ledger's keys count from the Unix epoch
+        raise ValueError(value)
+    return moment
 
 
 def parse_changes_request(url: str, params: Mapping[str, str]) -> ChangesRequest:
@@ -162,7 +167,9 @@ def parse_changes_request(url: str, params: Mapping[str, str]) -> ChangesRequest
             since = parse_rfc3339(since_raw)
         except ValueError:
             raise ApiError(
-                400, "InvalidSince", f"since {since_raw!r} is not an RFC 3339 time, e.g. 2025-01-31T12:00:00Z"
+                400,
+                "InvalidSince",
+                f"since {since_raw!r} is not an RFC 3339 time from 1970 on, e.g. 2025-01-31T12:00:00Z",
             ) from None
     limit_raw = _single(url, params, "limit")
     limit = DEFAULT_LIMIT

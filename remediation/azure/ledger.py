@@ -26,8 +26,10 @@ rows. ``since`` turns into an upper bound on RowKey (and on the month partition)
 ambiguous failure) overwrites the same two rows instead of adding duplicates.
 
 Lists (categories) are stored as JSON strings. Retries of single requests are configured
-on the SDK client (bounded); :meth:`TableLedger.append` raises when they are exhausted and
-:class:`remediation.changes.ChangeLog` then logs the full record at ERROR.
+on the SDK client (bounded); the two rows of a record are written independently, and
+:meth:`TableLedger.append` raises when either could not be written:
+:class:`remediation.engine.changelog.ChangeLog` then logs the full record at ERROR and the
+run reports the failure (an error with scope ``ledger``; the CLI exits 3).
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ import hashlib
 import json
 import logging
 import re
-import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -44,7 +45,7 @@ from typing import Any
 from remediation.config import FUNCTION_APP_SETTINGS, ConfigError
 from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
 from remediation.core.changes import ChangeRecord
-from remediation.errors import LedgerError
+from remediation.errors import LedgerError, LedgerWriteError
 from remediation.ids import id_key
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ _CLIENT_OPTIONS: Mapping[str, Any] = {
     "retry_backoff_factor": 0.5,
     "retry_backoff_max": 4,
     "connection_timeout": 5,
-    "read_timeout": 15,
+    "read_timeout": 10,
 }
 _FIELDS = (
     "event",
@@ -155,8 +156,6 @@ class TableLedger:
         self._service = service
         self.table_name = table_name
         self._table = service.get_table_client(table_name)
-        self._ready = False
-        self._lock = threading.Lock()
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> TableLedger | None:
@@ -195,20 +194,33 @@ class TableLedger:
         credential = DefaultAzureCredential(managed_identity_client_id=client_id)
         return cls(TableServiceClient(endpoint=endpoint, credential=credential, **_CLIENT_OPTIONS), table_name)
 
-    def _ensure_table(self) -> None:
-        if self._ready:
-            return
-        with self._lock:
-            if not self._ready:
-                self._service.create_table_if_not_exists(self.table_name)
-                self._ready = True
-
     def append(self, record: ChangeRecord) -> None:
-        """Write the record (a :data:`remediation.changes.ChangeSink`); raises once the client's retries are spent."""
-        self._ensure_table()
-        for entity in to_entities(record):
-            self._table.upsert_entity(entity)
+        """Write the record (a :data:`remediation.core.changes.ChangeSink`).
+
+        Its two rows are written independently, each with the client's bounded retries: a
+        failure of one does not keep the other from being tried. Raises
+        :class:`LedgerWriteError` naming the rows that could not be written.
+        """
+        failed: list[str] = []
+        for which, entity in zip(("resource", "estate"), to_entities(record), strict=True):
+            try:
+                self._upsert(entity)
+            except Exception as exc:  # noqa: BLE001 - the other row is still tried
+                failed.append(f"{which} row ({type(exc).__name__}: {_first_line(str(exc))})")
+        if failed:
+            raise LedgerWriteError(f"table {self.table_name}: could not write the {' and the '.join(failed)}")
         logger.debug("change record %s written to table %s", record.event.value, self.table_name)
+
+    def _upsert(self, entity: dict[str, Any]) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            self._table.upsert_entity(entity)
+        except ResourceNotFoundError:
+            # The table does not exist yet (first record ever): create it, then write again. No
+            # lock: creating an existing table is harmless, and a slow service holds no one up.
+            self._service.create_table_if_not_exists(self.table_name)
+            self._table.upsert_entity(entity)
 
     def list_changes(
         self, cluster_id: str | None = None, since: datetime | None = None, limit: int = 100
@@ -244,3 +256,7 @@ class TableLedger:
     def close(self) -> None:
         self._table.close()
         self._service.close()
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else ""

@@ -29,6 +29,8 @@ class Reason(StrEnum):
     CLUSTER_BUSY = "cluster-busy"
     SETTING_LIMIT_REACHED = "setting-limit-reached"
     CLUSTER_NOT_FOUND = "cluster-not-found"
+    DEADLINE = "deadline"
+    WORKSPACE_FAILED = "workspace-failed"
 
 
 # ARM's answers to a write we may not make: the cluster needs a person (a role, a pre-created
@@ -49,6 +51,22 @@ class Trigger(StrEnum):
 
 
 MAX_SETTINGS_PER_RESOURCE = 5
+WORKSPACE_USABLE_STATE = "succeeded"
+WORKSPACE_FAILED_STATES = frozenset({"failed", "canceled", "deleting"})
+
+
+@dataclass(frozen=True)
+class Creation:
+    """What an attempt to create a resource found out.
+
+    ``created`` is True only when our request made the resource (a 409 or a lost race means
+    someone else did: nothing is recorded as created); ``state`` is its provisioningState
+    when we stopped looking (a workspace is used only when it is ``Succeeded``).
+    """
+
+    id: str
+    created: bool
+    state: str = "Succeeded"
 
 
 @dataclass(frozen=True)

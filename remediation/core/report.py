@@ -58,6 +58,7 @@ class SummaryDoc(TypedDict):
     deferred: int
     blocked: int
     failed: int
+    unreadable_subscriptions: int  # subscriptions whose clusters could not be listed (see errors)
 
 
 class ReportDocument(TypedDict):
@@ -73,7 +74,7 @@ class ReportDocument(TypedDict):
     errors: list[ErrorDoc]
 
 
-def summarize(clusters: list[ClusterDoc]) -> SummaryDoc:
+def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) -> SummaryDoc:
     counts = dict.fromkeys(STATUS_ORDER, 0)
     for cluster in clusters:
         counts[cluster["status"]] += 1
@@ -86,13 +87,15 @@ def summarize(clusters: list[ClusterDoc]) -> SummaryDoc:
         deferred=counts["deferred"],
         blocked=counts["blocked"],
         failed=counts["failed"],
+        unreadable_subscriptions=unreadable_subscriptions,
     )
 
 
 def exit_code(document: ReportDocument) -> int:
-    """3 if anything failed or a subscription could not be read; 1 if work remains; else 0."""
+    """3 if anything failed, a subscription could not be read or the ledger missed a record;
+    1 if work remains; else 0."""
     summary = document["summary"]
-    if summary["failed"] or document["errors"]:
+    if summary["failed"] or summary.get("unreadable_subscriptions") or document["errors"]:
         return 3
     if summary["non_compliant"] or summary["deferred"] or summary["blocked"]:
         return 1

@@ -3,6 +3,11 @@
 ``run`` sweeps a scope (subscriptions or named clusters); ``reconcile_cluster`` handles
 the single cluster an event names, waiting for it to settle first. A failure on one
 cluster or one subscription is recorded in the report and never stops the others.
+
+Every run has a :class:`~remediation.deadline.Deadline` (the trigger's budget, or
+``REMEDIATION_DEADLINE_SECONDS``); the gateway draws every wait from it. A cluster the run
+has no time left for is reported ``deferred`` with reason ``deadline`` and nothing is
+written to it; the run then ends normally.
 """
 
 from __future__ import annotations
@@ -15,8 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
-
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_exponential
 
 from remediation.config import Config, Mode
 from remediation.core.changes import ChangeEvent, ChangeRecord, ChangeSink
@@ -35,9 +38,10 @@ from remediation.core.model import (
 )
 from remediation.core.planner import find_ours, plan, precheck
 from remediation.core.report import ActionDoc, ClusterDoc, ErrorDoc, ReportDocument, WorkspaceDoc, summarize
+from remediation.deadline import Deadline, DeadlineExceeded
 from remediation.engine.changelog import ChangeLog
 from remediation.engine.workspaces import Once, WorkspaceGateway, WorkspaceResolver
-from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError
+from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError, WorkspaceFailedError
 from remediation.ids import id_key, parse_cluster_id
 
 logger = logging.getLogger(__name__)
@@ -47,9 +51,15 @@ Progress = Callable[[int, int], None]
 # Waiting for a cluster to settle on the event path: 2 s, 4 s, 8 s, then every 15 s.
 SETTLE_WAIT_MIN = 2.0
 SETTLE_WAIT_MAX = 15.0
+# Kept from the settle wait for the work after it (reads, workspace, the write, the records).
+SETTLE_WORK_RESERVE = 5.0
+# A wait is started only when this much time is left after it for the read that follows.
+READ_RESERVE = 1.0
 
 
 class Gateway(WorkspaceGateway, Protocol):
+    def bounded(self, deadline: Deadline) -> Gateway: ...
+
     def list_subscriptions(self) -> list[str]: ...
 
     def list_clusters(self, subscription_id: str) -> list[Cluster]: ...
@@ -71,6 +81,7 @@ class ClusterOutcome:
     reason: str | None = None
     change: SettingChange | None = None
     error: ArmError | None = None
+    note: str = ""
 
 
 @dataclass
@@ -82,13 +93,26 @@ class _Run:
     run_id: str
     changes: ChangeLog
     workspaces: WorkspaceResolver
-    metadata: Once = field(default_factory=lambda: Once(remember_failures=False))
+    deadline: Deadline
+    # One caller per subscription reads the category metadata (retrying within the budget);
+    # its waiters share the answer, a transient failure included, instead of each retrying in
+    # turn. A permanent failure (403 or 404 on that one cluster) lets the next cluster try.
+    metadata: Once = field(default_factory=lambda: Once(remember_failure=_shared_failure))
     errors: list[ErrorDoc] = field(default_factory=list)
+    unreadable_subscriptions: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_error(self, scope: str, error: ArmError) -> None:
         with self.lock:
             self.errors.append(ErrorDoc(scope=scope, code=error.code, message=error.message))
+
+    def add_deadline_error(self, scope: str, exc: DeadlineExceeded) -> None:
+        with self.lock:
+            self.errors.append(ErrorDoc(scope=scope, code="DeadlineExceeded", message=str(exc)))
+
+
+def _shared_failure(exc: Exception) -> bool:
+    return isinstance(exc, DeadlineExceeded) or (isinstance(exc, ArmError) and exc.transient)
 
 
 def _now() -> str:
@@ -103,11 +127,14 @@ def _start(
     trigger: Trigger,
     change_sinks: Sequence[ChangeSink],
     run_id: str | None,
+    deadline: Deadline | None,
 ) -> _Run:
     run_id = run_id or uuid.uuid4().hex
-    changes = ChangeLog(change_sinks)
+    deadline = deadline or Deadline.for_trigger(trigger.value, config.deadline_seconds)
+    gateway = gateway.bounded(deadline)
+    changes = ChangeLog(change_sinks, deadline=deadline)
     resolver = WorkspaceResolver(gateway, config, changes, run_id=run_id, trigger=trigger.value)
-    return _Run(config, gateway, mode, trigger, run_id, changes, resolver)
+    return _Run(config, gateway, mode, trigger, run_id, changes, resolver, deadline)
 
 
 def run(
@@ -121,27 +148,35 @@ def run(
     change_sinks: Sequence[ChangeSink] = (),
     run_id: str | None = None,
     progress: Progress | None = None,
+    deadline: Deadline | None = None,
 ) -> ReportDocument:
-    """Reconcile (or, in report mode, only assess) every cluster in scope."""
+    """Reconcile (or, in report mode, only assess) every cluster in scope, within ``deadline``
+    (default: the trigger's budget or ``REMEDIATION_DEADLINE_SECONDS``)."""
     started = _now()
-    state = _start(config, gateway, mode=mode, trigger=trigger, change_sinks=change_sinks, run_id=run_id)
+    state = _start(
+        config, gateway, mode=mode, trigger=trigger, change_sinks=change_sinks, run_id=run_id, deadline=deadline
+    )
     logger.info(
-        "run %s started (%s, trigger %s)",
+        "run %s started (%s, trigger %s, deadline in %.0f s)",
         state.run_id,
         mode.value,
         trigger.value,
+        state.deadline.remaining(),
         extra={"run_id": state.run_id, "trigger": trigger.value},
     )
-    with ThreadPoolExecutor(max_workers=config.max_concurrency, thread_name_prefix="remediation") as pool:
-        targets, outcomes = _discover(state, pool, subscriptions=subscriptions, clusters=clusters)
-        total = len(targets) + len(outcomes)
-        if progress:
-            progress(0, total)
-        for outcome in pool.map(lambda c: _process(state, c), targets):
-            outcomes.append(outcome)
+    try:
+        with ThreadPoolExecutor(max_workers=config.max_concurrency, thread_name_prefix="remediation") as pool:
+            targets, outcomes = _discover(state, pool, subscriptions=subscriptions, clusters=clusters)
+            total = len(targets) + len(outcomes)
             if progress:
-                progress(len(outcomes), total)
-    document = _document(state, outcomes, started)
+                progress(0, total)
+            for outcome in pool.map(lambda c: _process(state, c), targets):
+                outcomes.append(outcome)
+                if progress:
+                    progress(len(outcomes), total)
+        document = _document(state, outcomes, started)
+    finally:
+        state.changes.close()
     logger.info(
         "run %s finished: %s",
         state.run_id,
@@ -162,6 +197,7 @@ def reconcile_cluster(
     settle_timeout: float = 0.0,
     run_id: str | None = None,
     settle_wait: tuple[float, float] = (SETTLE_WAIT_MIN, SETTLE_WAIT_MAX),
+    deadline: Deadline | None = None,
 ) -> ReportDocument:
     """Reconcile one cluster once it has settled.
 
@@ -170,41 +206,43 @@ def reconcile_cluster(
     with bounded backoff until its state is terminal, then reconciled.
 
     Raises :class:`ClusterNotFoundError` if it does not exist, :class:`ClusterBusyError`
-    if it is still provisioning after ``settle_timeout`` seconds, and
-    :class:`TransientArmError` if a temporary ARM failure outlasted the retries.
+    if it is still provisioning after ``settle_timeout`` seconds (or when the budget would not
+    allow the next wait), :class:`TransientArmError` if a temporary ARM failure outlasted the
+    retries, and :class:`DeadlineExceeded` if the run's budget ran out.
     """
     started = _now()
-    state = _start(config, gateway, mode=mode, trigger=trigger, change_sinks=change_sinks, run_id=run_id)
-    cluster = gateway.get_cluster(cluster_id)
-    outcome = _process(state, cluster)  # a busy cluster is never written: this only reads
-    if outcome.status is Status.DEFERRED and settle_timeout > 0:
-        cluster = _wait_until_settled(gateway, cluster, settle_timeout, settle_wait)
-        outcome = _process(state, cluster)
-    if outcome.error is not None and outcome.error.transient:
-        raise outcome.error
-    return _document(state, [outcome], started)
-
-
-def _wait_until_settled(gateway: Gateway, cluster: Cluster, timeout: float, wait: tuple[float, float]) -> Cluster:
-    """Re-read the cluster, waiting ``wait[0]``, ``2*wait[0]``, ... (at most ``wait[1]``) in between."""
-    started = datetime.now(UTC)
-    known = iter([cluster])  # the first attempt is the state already read: wait before reading again
-
-    def read() -> Cluster:
-        return next(known, None) or gateway.get_cluster(cluster.id)
-
-    retrying = Retrying(
-        retry=retry_if_result(lambda c: not c.is_settled),
-        stop=stop_after_delay(timeout),
-        wait=wait_exponential(multiplier=wait[0], min=wait[0], max=wait[1]),
+    state = _start(
+        config, gateway, mode=mode, trigger=trigger, change_sinks=change_sinks, run_id=run_id, deadline=deadline
     )
     try:
-        settled: Cluster = retrying(read)
-    except RetryError as exc:
-        last: Cluster = exc.last_attempt.result()
-        waited = (datetime.now(UTC) - started).total_seconds()
-        raise ClusterBusyError(cluster.id, last.provisioning_state, waited) from None
-    return settled
+        cluster = state.gateway.get_cluster(cluster_id)
+        outcome = _process(state, cluster)  # a busy cluster is never written: this only reads
+        if outcome.status is Status.DEFERRED and outcome.reason == Reason.CLUSTER_BUSY.value and settle_timeout > 0:
+            budget = state.deadline.child(min(settle_timeout, state.deadline.remaining() - SETTLE_WORK_RESERVE))
+            cluster = _wait_until_settled(state.gateway, cluster, budget, settle_wait)
+            outcome = _process(state, cluster)
+        if outcome.error is not None and outcome.error.transient:
+            raise outcome.error
+        if outcome.status is Status.DEFERRED and outcome.reason == Reason.DEADLINE.value:
+            raise DeadlineExceeded(f"cluster {cluster.id}: {outcome.note or 'no time left'}")
+        return _document(state, [outcome], started)
+    finally:
+        state.changes.close()
+
+
+def _wait_until_settled(gateway: Gateway, cluster: Cluster, budget: Deadline, wait: tuple[float, float]) -> Cluster:
+    """Re-read the cluster, waiting ``wait[0]``, ``2*wait[0]``, ... (at most ``wait[1]``) in between.
+
+    A wait is started only when the read after it still fits in ``budget``: the limit is
+    checked before waiting, not after."""
+    delay = wait[0]
+    while not cluster.is_settled:
+        if not budget.can_wait(delay + min(READ_RESERVE, delay)):
+            raise ClusterBusyError(cluster.id, cluster.provisioning_state, budget.budget - budget.remaining())
+        budget.sleep(delay)
+        cluster = gateway.get_cluster(cluster.id)
+        delay = min(delay * 2, wait[1])
+    return cluster
 
 
 def _discover(
@@ -232,15 +270,24 @@ def _discover(
             logger.warning("could not list subscriptions: %s", exc, extra={"run_id": state.run_id})
             state.add_error("/subscriptions", exc)
             return [], []
+        except DeadlineExceeded as exc:
+            state.add_deadline_error("/subscriptions", exc)
+            return [], []
 
     def list_one(subscription_id: str) -> list[Cluster]:
         try:
             return state.gateway.list_clusters(subscription_id)
-        except ArmError as exc:
+        except (ArmError, DeadlineExceeded) as exc:
             logger.warning(
                 "could not list clusters of subscription %s: %s", subscription_id, exc, extra={"run_id": state.run_id}
             )
-            state.add_error(f"/subscriptions/{subscription_id}", exc)
+            scope = f"/subscriptions/{subscription_id}"
+            if isinstance(exc, ArmError):
+                state.add_error(scope, exc)
+            else:
+                state.add_deadline_error(scope, exc)
+            with state.lock:
+                state.unreadable_subscriptions.add(subscription_id)
             return []
 
     listed: dict[str, Cluster] = {}
@@ -256,6 +303,8 @@ def _read_named_cluster(state: _Run, cluster_id: str) -> Cluster | ArmError:
     except ArmError as exc:
         state.add_error(cluster_id, exc)
         return exc
+    except DeadlineExceeded as exc:
+        return ArmError(Reason.DEADLINE.value, str(exc))
 
 
 def _unreadable(cluster_id: str, error: ArmError) -> ClusterOutcome:
@@ -268,6 +317,8 @@ def _unreadable(cluster_id: str, error: ArmError) -> ClusterOutcome:
         location="",
         provisioning_state="",
     )
+    if error.code == Reason.DEADLINE.value:
+        return ClusterOutcome(cluster, Status.DEFERRED, (), Reason.DEADLINE.value, note=error.message)
     reason = Reason.CLUSTER_NOT_FOUND.value if isinstance(error, ClusterNotFoundError) else error.code
     return ClusterOutcome(cluster, Status.FAILED, (), reason, None, error)
 
@@ -278,6 +329,9 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
     early = precheck(cluster, config)
     if early is not None:
         return ClusterOutcome(cluster, early.status, early.missing, early.reason)
+    if state.deadline.expired:
+        return ClusterOutcome(cluster, Status.DEFERRED, (), Reason.DEADLINE.value, note="no time left")
+    missing: tuple[str, ...] = ()
     try:
         metadata: CategoryMetadata = state.metadata.get(
             cluster.subscription_id, lambda: state.gateway.get_category_metadata(cluster)
@@ -286,6 +340,7 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
         workspaces = {id_key(s.workspace_id) for s in settings if s.workspace_id}
         missing_workspaces = frozenset(w for w in workspaces if not state.workspaces.exists(w))
         decided = plan(ClusterState(cluster, settings, metadata, missing_workspaces), config)
+        missing = decided.missing
         if decided.change is None:
             return ClusterOutcome(cluster, decided.status, decided.missing, decided.reason)
         if state.mode is Mode.REPORT:
@@ -304,6 +359,22 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
             )
             state.add_error(cluster.id, exc)
             return ClusterOutcome(cluster, Status.BLOCKED, decided.missing, exc.code, None, exc)
+    except DeadlineExceeded as exc:
+        logger.warning(
+            "cluster %s deferred: %s",
+            cluster.id,
+            exc,
+            extra={"run_id": state.run_id, "trigger": state.trigger.value, "cluster_id": cluster.id},
+        )
+        return ClusterOutcome(cluster, Status.DEFERRED, missing, Reason.DEADLINE.value, note=str(exc))
+    except WorkspaceFailedError as exc:
+        logger.warning(
+            "cluster %s blocked: %s",
+            cluster.id,
+            exc,
+            extra={"run_id": state.run_id, "trigger": state.trigger.value, "cluster_id": cluster.id},
+        )
+        return ClusterOutcome(cluster, Status.BLOCKED, missing, Reason.WORKSPACE_FAILED.value, error=exc)
     except ArmError as exc:
         logger.warning(
             "cluster %s failed: %s",
@@ -370,6 +441,15 @@ def _document(state: _Run, outcomes: Iterable[ClusterOutcome], started: str) -> 
     ordered = sorted(outcomes, key=lambda o: (o.cluster.subscription_id, id_key(o.cluster.id)))
     clusters = [_cluster_doc(o) for o in ordered]
     workspaces = [WorkspaceDoc(id=w.id, location=w.location, action=w.action) for w in state.workspaces.outcomes]
+    errors = list(state.errors)
+    for failure in state.changes.failures:
+        errors.append(
+            ErrorDoc(
+                scope="ledger",
+                code="LedgerWriteFailed",
+                message=f"{failure.record.event.value} {failure.record.resource_id}: {failure.error}",
+            )
+        )
     return ReportDocument(
         schema_version=1,
         mode=state.mode.value,
@@ -377,8 +457,8 @@ def _document(state: _Run, outcomes: Iterable[ClusterOutcome], started: str) -> 
         started_at=started,
         finished_at=_now(),
         required_categories=list(state.config.categories),
-        summary=summarize(clusters),
+        summary=summarize(clusters, unreadable_subscriptions=len(state.unreadable_subscriptions)),
         clusters=clusters,
         workspaces=workspaces,
-        errors=sorted(state.errors, key=lambda e: (e["scope"].lower(), e["code"])),
+        errors=sorted(errors, key=lambda e: (e["scope"].lower(), e["code"])),
     )

@@ -2,19 +2,27 @@
 
 Many clusters may need the same workspace at the same moment; the first one resolves it
 and the others wait for that answer (a failure is remembered too, so a broken workspace
-costs one attempt per run, not one per cluster).
+costs one attempt per run, not one per cluster, and waiters are not retried one by one).
+
+A workspace is used only when its provisioningState is ``Succeeded``: one still being
+created is waited for within the run's deadline (then the cluster is deferred, reason
+``deadline``), one that is ``Failed`` blocks its clusters (``workspace-failed``). A workspace
+or resource group is recorded as created only when our request created it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
 from remediation.config import Config
 from remediation.core.changes import ChangeEvent, ChangeRecord
+from remediation.core.model import WORKSPACE_FAILED_STATES, WORKSPACE_USABLE_STATE, Creation
+from remediation.deadline import DeadlineExceeded
 from remediation.engine.changelog import ChangeLog
+from remediation.errors import WorkspaceFailedError
 from remediation.ids import WorkspaceId, id_key, workspace_ref
 
 T = TypeVar("T")
@@ -24,15 +32,19 @@ WorkspaceAction = Literal["reused", "created", "would_create"]
 
 
 class WorkspaceGateway(Protocol):
-    def workspace_exists(self, workspace_id: str) -> bool: ...
+    def workspace_state(self, workspace_id: str) -> str | None: ...
+
+    def wait_for_workspace(self, workspace_id: str, state: str) -> str: ...
 
     def resource_group_exists(self, subscription_id: str, name: str) -> bool: ...
 
-    def create_resource_group(self, subscription_id: str, name: str, location: str, tags: dict[str, str]) -> str: ...
+    def create_resource_group(
+        self, subscription_id: str, name: str, location: str, tags: Mapping[str, str]
+    ) -> Creation: ...
 
     def create_workspace(
-        self, workspace_id: WorkspaceId, *, location: str, retention_days: int, tags: dict[str, str]
-    ) -> str: ...
+        self, workspace_id: WorkspaceId, *, location: str, retention_days: int, tags: Mapping[str, str]
+    ) -> Creation: ...
 
 
 @dataclass(frozen=True)
@@ -45,12 +57,12 @@ class WorkspaceOutcome:
 class Once:
     """Compute a value per key exactly once, even when asked from many threads at once.
 
-    A failure is remembered and re-raised to every later caller, unless ``remember_failures``
-    is false: then the next caller tries again.
+    A failure is remembered and re-raised to every later caller when ``remember_failure``
+    says so (default: always); otherwise the next caller tries again.
     """
 
-    def __init__(self, *, remember_failures: bool = True) -> None:
-        self._remember_failures = remember_failures
+    def __init__(self, *, remember_failure: Callable[[Exception], bool] = lambda exc: True) -> None:
+        self._remember_failure = remember_failure
         self._lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._results: dict[str, tuple[bool, object]] = {}
@@ -63,7 +75,7 @@ class Once:
                 try:
                     self._results[key] = (True, compute())
                 except Exception as exc:
-                    if not self._remember_failures:
+                    if not self._remember_failure(exc):
                         raise
                     self._results[key] = (False, exc)
             ok, value = self._results[key]
@@ -83,7 +95,7 @@ class WorkspaceResolver:
         self._changes = changes
         self._run_id = run_id
         self._trigger = trigger
-        self._exists = Once()
+        self._states = Once()
         self._ensured = Once()
         self._groups = Once()
         self._lock = threading.Lock()
@@ -94,9 +106,13 @@ class WorkspaceResolver:
         with self._lock:
             return sorted(self._outcomes.values(), key=lambda o: id_key(o.id))
 
+    def state(self, workspace_id: str) -> str | None:
+        """The workspace's provisioningState as first read in this run (None: it does not exist)."""
+        return self._states.get(id_key(workspace_id), lambda: self._gateway.workspace_state(workspace_id))
+
     def exists(self, workspace_id: str) -> bool:
         """Whether the workspace exists (checked once per run; 403 counts as existing)."""
-        return self._exists.get(id_key(workspace_id), lambda: self._gateway.workspace_exists(workspace_id))
+        return self.state(workspace_id) is not None
 
     def plan(self, workspace_id: WorkspaceId, location: str) -> WorkspaceOutcome:
         """Dry run: would this workspace be reused or created?"""
@@ -104,45 +120,62 @@ class WorkspaceResolver:
         return self._remember(WorkspaceOutcome(workspace_id, location, action))
 
     def ensure(self, workspace_id: WorkspaceId, location: str, *, cluster_id: str) -> WorkspaceOutcome:
-        """Make sure the workspace exists, creating it (and its resource group) if it does not."""
+        """Make sure the workspace exists and is ``Succeeded``, creating it (and its resource group) if
+        it does not. Raises :class:`WorkspaceFailedError` or :class:`DeadlineExceeded` otherwise."""
         return self._ensured.get(id_key(workspace_id), lambda: self._ensure(workspace_id, location, cluster_id))
 
     def _ensure(self, workspace_id: WorkspaceId, location: str, cluster_id: str) -> WorkspaceOutcome:
-        if self.exists(workspace_id):
-            return self._remember(WorkspaceOutcome(workspace_id, location, "reused"))
-        ref = workspace_ref(workspace_id)
-        self._groups.get(
-            f"{ref.subscription_id}/{ref.resource_group.lower()}",
-            lambda: self._ensure_group(ref.subscription_id, ref.resource_group, location, cluster_id),
-        )
-        created_id = self._gateway.create_workspace(
-            workspace_id,
-            location=location,
-            retention_days=self._config.workspace_retention_days,
-            tags=dict(MANAGED_BY_TAG),
-        )
-        self._changes.record(
-            ChangeRecord(
-                event=ChangeEvent.WORKSPACE_CREATED,
-                run_id=self._run_id,
-                trigger=self._trigger,
-                resource_id=created_id or workspace_id,
-                cluster_id=cluster_id,
-                workspace_id=workspace_id,
+        state = self.state(workspace_id)
+        action: WorkspaceAction = "reused"
+        if state is None:
+            ref = workspace_ref(workspace_id)
+            self._groups.get(
+                f"{ref.subscription_id}/{ref.resource_group.lower()}",
+                lambda: self._ensure_group(ref.subscription_id, ref.resource_group, location, cluster_id),
             )
-        )
-        return self._remember(WorkspaceOutcome(workspace_id, location, "created"))
+            creation = self._gateway.create_workspace(
+                workspace_id,
+                location=location,
+                retention_days=self._config.workspace_retention_days,
+                tags=dict(MANAGED_BY_TAG),
+            )
+            if creation.created:
+                # Recorded as soon as it exists, whatever its creation's polling says next.
+                self._changes.record(
+                    ChangeRecord(
+                        event=ChangeEvent.WORKSPACE_CREATED,
+                        run_id=self._run_id,
+                        trigger=self._trigger,
+                        resource_id=creation.id or workspace_id,
+                        cluster_id=cluster_id,
+                        workspace_id=workspace_id,
+                    )
+                )
+                action = "created"
+            state = creation.state
+        elif state.lower() != WORKSPACE_USABLE_STATE and state.lower() not in WORKSPACE_FAILED_STATES:
+            state = self._gateway.wait_for_workspace(workspace_id, state)
+        outcome = self._remember(WorkspaceOutcome(workspace_id, location, action))
+        if state.lower() in WORKSPACE_FAILED_STATES:
+            raise WorkspaceFailedError(
+                "WorkspaceFailed", f"workspace {workspace_id} is {state}: it is not used; fix or delete it", status=None
+            )
+        if state.lower() != WORKSPACE_USABLE_STATE:
+            raise DeadlineExceeded(f"workspace {workspace_id} is still {state}")
+        return outcome
 
     def _ensure_group(self, subscription_id: str, name: str, location: str, cluster_id: str) -> None:
         if self._gateway.resource_group_exists(subscription_id, name):
             return
-        group_id = self._gateway.create_resource_group(subscription_id, name, location, dict(MANAGED_BY_TAG))
+        creation = self._gateway.create_resource_group(subscription_id, name, location, dict(MANAGED_BY_TAG))
+        if not creation.created:
+            return
         self._changes.record(
             ChangeRecord(
                 event=ChangeEvent.RESOURCE_GROUP_CREATED,
                 run_id=self._run_id,
                 trigger=self._trigger,
-                resource_id=group_id or f"/subscriptions/{subscription_id}/resourceGroups/{name}",
+                resource_id=creation.id or f"/subscriptions/{subscription_id}/resourceGroups/{name}",
                 cluster_id=cluster_id,
             )
         )

@@ -64,6 +64,7 @@ def test_report_json_is_the_schema_1_document_and_exit_1(estate):
         "deferred",
         "blocked",
         "failed",
+        "unreadable_subscriptions",
     }
     (cluster,) = doc["clusters"]
     assert set(cluster) == CLUSTER_KEYS

@@ -168,7 +168,7 @@ def test_persistent_failure_fails_the_cluster_with_arm_code(estate, sweep):
     estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
     estate.add_cluster(SUB_A, "rg-app", "aks-2", "eastus")
     estate.inject_fault(
-        method="GET",
+        method="PUT",
         path_contains="aks-1/providers/Microsoft.Insights/diagnosticSettings",
         status=500,
         retry_after=0,
@@ -178,6 +178,8 @@ def test_persistent_failure_fails_the_cluster_with_arm_code(estate, sweep):
     doc = sweep("apply")
 
     assert by_name(doc)["aks-1"]["status"] == "failed"
+    assert by_name(doc)["aks-1"]["reason"] == "InternalServerError"
+    assert estate.get_setting(by_name(doc)["aks-1"]["id"], "aks-audit-remediation") is None
     assert by_name(doc)["aks-2"]["status"] == "remediated"
     assert [e["scope"].rsplit("/", 1)[-1] for e in doc["errors"]] == ["aks-1"]
 
