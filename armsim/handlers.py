@@ -374,6 +374,8 @@ class Dispatcher:
         if not denied and sim.forbidden_actions:
             action = self._action_name().lower()
             denied = any(a == action and _under(path_key, scope) for a, scope in sim.forbidden_actions)
+        if not denied:
+            denied = not sim.is_granted(self._action_name(), path_key)
         if denied:
             raise ArmError(
                 403,
@@ -417,7 +419,12 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ subscriptions & resource groups
     def list_subscriptions(self) -> Response:
-        return Response(200, {"value": [dict(v) for v in self.sim.subscriptions.values()]})
+        visible = [
+            dict(v)
+            for k, v in self.sim.subscriptions.items()
+            if self.sim.is_granted("Microsoft.Resources/subscriptions/read", k)
+        ]
+        return Response(200, {"value": visible})
 
     def get_subscription(self, sub: str) -> Response:
         return Response(200, dict(self.sim.subscriptions[key(f"/subscriptions/{sub}")]))
@@ -711,7 +718,8 @@ class Dispatcher:
         wk = key(str(workspace_id))
         parts = wk.split("/")
         sub_key = "/".join(parts[:3])
-        if sub_key in sim.forbidden_subscriptions or any(_under(wk, f) for f in sim.forbidden_resources):
+        linked_denied = sub_key in sim.forbidden_subscriptions or any(_under(wk, f) for f in sim.forbidden_resources)
+        if linked_denied or not sim.is_granted("Microsoft.OperationalInsights/workspaces/sharedKeys/action", wk):
             raise ArmError(
                 403,
                 "LinkedAuthorizationFailed",

@@ -200,6 +200,9 @@ class ArmSimulator:
         self.diagnostic_settings: dict[str, dict[str, dict[str, Any]]] = {}  # resource key -> name.lower() -> json
         self.forbidden_resources: set[str] = set()
         self.forbidden_actions: set[tuple[str, str]] = set()  # (action lower-case, scope key)
+        # Role assignments of the caller, as (actions lower-case, scope key). None = RBAC not modelled
+        # (every action allowed unless forbidden above); once grant() is called, only granted actions.
+        self.role_grants: list[tuple[frozenset[str], str]] | None = None
         self.locks: set[str] = set()
         self.category_tables: dict[str, CategoryTable] = {MANAGED_CLUSTER_TYPE: CategoryTable.aks()}
         self.operations: dict[str, Operation] = {}
@@ -491,6 +494,28 @@ class ArmSimulator:
         resourceGroups/write``) on ``scope`` and below, as a role without that action would."""
         with self.lock:
             self.forbidden_actions.add((action.lower(), key(scope)))
+
+    def grant(self, actions: Iterable[str], scope: str) -> None:
+        """Model a role assignment: ``actions`` (exact names, no wildcards) at ``scope`` and below.
+        From the first call on, every ARM request needs its action granted at a scope containing
+        its path (``<resource type>/read|write|delete``), a diagnostic setting's workspace needs
+        ``Microsoft.OperationalInsights/workspaces/sharedKeys/action`` (LinkedAuthorizationFailed),
+        and listing subscriptions returns those where ``Microsoft.Resources/subscriptions/read`` is granted."""
+        with self.lock:
+            if self.role_grants is None:
+                self.role_grants = []
+            self.role_grants.append((frozenset(a.lower() for a in actions), key(scope)))
+
+    def is_granted(self, action: str, resource_id: str) -> bool:
+        """True when RBAC is not modelled, or ``action`` is granted at a scope containing ``resource_id``."""
+        grants = self.role_grants
+        if grants is None:
+            return True
+        target = key(resource_id)
+        wanted = action.lower()
+        return any(
+            wanted in actions and (target == scope or target.startswith(scope + "/")) for actions, scope in grants
+        )
 
     def lock_resource(self, resource_id: str) -> None:
         with self.lock:
