@@ -35,8 +35,10 @@ NEEDED: dict[str, tuple[str, str] | None] = {
     "Microsoft.OperationalInsights/workspaces/read": ("failed", "LinkedResourceNotFound"),
     "Microsoft.Resources/subscriptions/resourceGroups/read": ("blocked", "AuthorizationFailed"),
     "Microsoft.OperationalInsights/workspaces/write": ("blocked", "AuthorizationFailed"),
-    # The PUT is accepted; polling the Azure-AsyncOperation URL is refused.
-    "Microsoft.OperationalInsights/locations/operationStatuses/read": ("blocked", "AuthorizationFailed"),
+    # The PUT is accepted; polling the Azure-AsyncOperation URL is refused. The gateway falls back to
+    # re-reading the workspace until the run's deadline; armsim advances a creation only when it is
+    # polled, so the workspace stays Creating and the cluster is deferred to the next run.
+    "Microsoft.OperationalInsights/locations/operationStatuses/read": ("deferred", "deadline"),
     "Microsoft.OperationalInsights/workspaces/sharedKeys/action": ("blocked", "LinkedAuthorizationFailed"),
 }
 
