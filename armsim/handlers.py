@@ -121,8 +121,18 @@ class Handler(BaseHTTPRequestHandler):
                 return
         fault = self.sim.take_fault(self.command, path, kind)
         if fault is not None:
+            if fault.hang:  # an endpoint that accepts the request and never answers
+                self.sim.record(record)
+                self.sim.stopping.wait()
+                self.close_connection = True
+                return
             if fault.latency:
                 time.sleep(fault.latency)
+            if fault.before is not None:
+                fault.before()
+            if fault.apply_first and kind == "arm":
+                # The request takes effect; only its answer is lost (or replaced by the fault's).
+                record.applied = self._dispatch(path, query, body, body_error).status
             if fault.drop_connection:
                 self.sim.record(record)
                 self.close_connection = True
@@ -137,14 +147,14 @@ class Handler(BaseHTTPRequestHandler):
                     headers["Retry-After"] = _number(fault.retry_after)
                 self._send(record, Response(fault.status, ArmError(fault.status, code, message).body(), headers))
                 return
-        if kind == "identity":
-            response = self._identity(query)
-        else:
-            try:
-                response = Dispatcher(self.sim, self.command, path, query, body, body_error, self.headers).run()
-            except ArmError as exc:
-                response = Response(exc.status, exc.body(), exc.headers)
+        response = self._identity(query) if kind == "identity" else self._dispatch(path, query, body, body_error)
         self._send(record, response)
+
+    def _dispatch(self, path: str, query: dict[str, str], body: Any, body_error: str | None) -> Response:
+        try:
+            return Dispatcher(self.sim, self.command, path, query, body, body_error, self.headers).run()
+        except ArmError as exc:
+            return Response(exc.status, exc.body(), exc.headers)
 
     def _throttled(self, record: RecordedRequest, path: str) -> bool:
         """ARM's token bucket for this caller: take a token, or answer 429 TooManyRequests."""
@@ -491,6 +501,11 @@ class Dispatcher:
         found = self.sim.workspaces.get(key(self.path))
         if found is None:
             raise _not_found("Microsoft.OperationalInsights/workspaces", name, rg)
+        # A creation goes on whether or not anyone polls its operation: a read of the workspace
+        # advances it like a poll (so a client that lost the operation URL still sees it finish).
+        for op in list(self.sim.operations.values()):
+            if op.resource_key == key(self.path) and op.status == "InProgress":
+                self._advance(op.id)
         return Response(200, dict(found))
 
     def delete_workspace(self, sub: str, rg: str, name: str) -> Response:
@@ -554,7 +569,7 @@ class Dispatcher:
         op = self.sim.operations.get(op_id)
         if op is None:
             raise ArmError(404, "OperationNotFound", f"The operation '{op_id}' was not found.")
-        if op.status == "InProgress":
+        if op.status == "InProgress" and self.sim.lro_outcome != "never":
             if op.remaining > 0:
                 op.remaining -= 1
             else:
@@ -562,6 +577,9 @@ class Dispatcher:
                 workspace = self.sim.workspaces.get(op.resource_key)
                 if workspace is None:
                     op.status = "Failed"
+                elif self.sim.lro_outcome == "Failed":
+                    op.status = "Failed"
+                    workspace["properties"]["provisioningState"] = "Failed"
                 else:
                     workspace["properties"]["provisioningState"] = "Succeeded"
         return op
@@ -575,7 +593,13 @@ class Dispatcher:
         else:
             body["endTime"] = _now()
         if op.status == "Failed":
-            body["error"] = {"code": "ResourceNotFound", "message": "The workspace was deleted while it was created."}
+            if op.resource_key in self.sim.workspaces:
+                body["error"] = {"code": "InternalServerError", "message": "The workspace could not be provisioned."}
+            else:
+                body["error"] = {
+                    "code": "ResourceNotFound",
+                    "message": "The workspace was deleted while it was created.",
+                }
         return Response(200, body, headers)
 
     def operation_result(self, op_id: str) -> Response:

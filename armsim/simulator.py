@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -72,6 +72,7 @@ class RecordedRequest:
     received: float = field(default_factory=_monotonic)  # request fully read (monotonic clock)
     answered: float | None = None  # response about to be written (monotonic clock); None if dropped
     principal: str | None = None  # object ID of the caller (from its token), when authenticated
+    applied: int | None = None  # apply_first faults: the status the request had when carried out
 
     @property
     def is_write(self) -> bool:
@@ -89,12 +90,18 @@ class Fault:
     latency: float
     code: str | None = None
     message: str | None = None
+    apply_first: bool = False  # carry the request out, then answer with the fault (response lost)
+    hang: bool = False  # never answer (until the simulator stops)
+    identity: bool = False  # match the managed-identity token endpoint instead of ARM
+    before: Callable[[], None] | None = None  # run when the fault strikes (e.g. a rival creates the resource)
 
     def matches(self, method: str, path: str, kind: str) -> bool:
         if self.times is not None and self.times <= 0:
             return False
         if self.method and self.method.upper() != method.upper():
             return False
+        if self.identity:
+            return kind == "identity"
         if self.path_contains is None:
             return kind == "arm"
         return self.path_contains.lower() in path.lower()
@@ -179,6 +186,10 @@ class ArmSimulator:
     ) -> None:
         self.page_size = page_size
         self.lro_polls = lro_polls
+        # How workspace creations end: "Succeeded", "Failed" (the workspace is left Failed) or
+        # "never" (the operation stays InProgress and the workspace Creating).
+        self.lro_outcome = "Succeeded"
+        self.stopping = threading.Event()  # set by stop(): hung requests give up
         self.lro_retry_after_ms = lro_retry_after_ms
         self.host = host
         self.port = port
@@ -238,6 +249,7 @@ class ArmSimulator:
     def stop(self) -> None:
         if self._server is None:
             return
+        self.stopping.set()
         self._server.shutdown()
         self._server.close_all()
         self._server.server_close()
@@ -601,9 +613,33 @@ class ArmSimulator:
         latency: float = 0.0,
         code: str | None = None,
         message: str | None = None,
+        apply_first: bool = False,
+        hang: bool = False,
+        identity: bool = False,
+        before: Callable[[], None] | None = None,
     ) -> Fault:
-        """Answer the next ``times`` matching ARM requests with ``status`` (None: answer normally after latency)."""
-        fault = Fault(method, path_contains, status, retry_after, times, drop_connection, latency, code, message)
+        """Answer the next ``times`` matching ARM requests with ``status`` (None: answer normally after latency).
+
+        ``apply_first``: carry the request out (a write takes effect), then answer ``status`` or drop the
+        connection: the response is lost. ``hang``: never answer (until :meth:`stop`). ``identity``: the
+        fault is on the managed-identity token endpoint instead of ARM. ``before``: called when the
+        fault strikes, before anything else (e.g. a rival creates the resource this request creates).
+        """
+        fault = Fault(
+            method,
+            path_contains,
+            status,
+            retry_after,
+            times,
+            drop_connection,
+            latency,
+            code,
+            message,
+            apply_first,
+            hang,
+            identity,
+            before,
+        )
         with self.lock:
             self.faults.append(fault)
         return fault

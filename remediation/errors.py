@@ -64,3 +64,20 @@ class LedgerError(RemediationError):
 
 class LedgerWriteError(RemediationError):
     """A change record could not be written (wholly or in part) to the ledger."""
+
+
+class UnknownCategoriesError(RemediationError):
+    """Configured categories (REMEDIATION_CATEGORIES) that ARM's category metadata does not know.
+
+    Found before the first write; the run stops (CLI exit code 2).
+    """
+
+    def __init__(self, unknown: list[str], valid: list[str]) -> None:
+        super().__init__(
+            f"REMEDIATION_CATEGORIES: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
+            f"{'a log category' if len(unknown) == 1 else 'log categories'} of AKS clusters; "
+            f"valid: {', '.join(valid)}"
+        )
+        self.variable = "REMEDIATION_CATEGORIES"
+        self.unknown = unknown
+        self.valid = valid

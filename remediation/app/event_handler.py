@@ -10,7 +10,10 @@ outcome, so that Event Grid's at-least-once delivery does the right thing:
 - cluster deleted meanwhile (404), or a permanent ARM error: logged, return (the sweep reports it).
 - cluster still provisioning after :data:`SETTLE_TIMEOUT`: raise, so Event Grid redelivers
   with its own backoff (10 s, 30 s, 1 min, 5 min, ...); the timer sweep is the safety net.
-- transient ARM failure that outlasted our retries: raise, so Event Grid redelivers.
+- transient ARM failure that outlasted our retries (an identity-endpoint failure too), or the
+  event's time budget ran out (:class:`~remediation.deadline.DeadlineExceeded`, e.g. a
+  workspace still being created): raise, so Event Grid redelivers.
+- a configured category ARM does not know: ERROR log, return (a redelivery cannot help).
 - duplicates and out-of-order deliveries: the engine compares the observed state with the
   plan and writes nothing when the cluster is already compliant.
 """
@@ -26,8 +29,9 @@ from remediation.app.events import Decision, Ignore, Malformed, ReconcileCluster
 from remediation.app.runtime import Runtime
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
+from remediation.deadline import DeadlineExceeded
 from remediation.engine.reconcile import reconcile_cluster
-from remediation.errors import ArmError, ClusterNotFoundError
+from remediation.errors import ArmError, ClusterNotFoundError, UnknownCategoriesError
 
 logger = logging.getLogger(__name__)
 
@@ -113,10 +117,24 @@ def _reconcile(
         logger.info("cluster %s no longer exists; nothing to do", decision.cluster_id, extra=fields)
         return EventOutcome(decision, note="cluster-not-found")
     except ArmError as exc:
-        if exc.transient:
+        if exc.transient:  # the identity endpoint's 429/5xx too: Event Grid redelivers
+            logger.warning("cluster %s: %s; Event Grid will redeliver", decision.cluster_id, exc, extra=fields)
             raise
         logger.error("cluster %s could not be read: %s", decision.cluster_id, exc, extra=fields)
         return EventOutcome(decision, note=exc.code)
+    except DeadlineExceeded as exc:
+        logger.warning(
+            "cluster %s: the event's time budget ran out (%s); Event Grid will redeliver",
+            decision.cluster_id,
+            exc,
+            extra={**fields, "status": "deferred", "reason": "deadline"},
+        )
+        raise
+    except UnknownCategoriesError as exc:
+        logger.error(
+            "invalid configuration: %s; nothing written", exc, extra={**fields, "config_variable": exc.variable}
+        )
+        return EventOutcome(decision, note="unknown-categories")
     _log_result(document, fields)
     return EventOutcome(decision, document)
 

@@ -1,8 +1,9 @@
 """``aks-audit-remediation`` (or ``python -m remediation``): report (dry run), apply, and demo.
 
-Exit codes: 0 all clusters compliant, remediated or excluded; 1 some non-compliant,
-deferred or blocked; 2 invalid usage or configuration (nothing read or written);
-3 some cluster failed or some subscription could not be read.
+Exit codes (:mod:`remediation.cli.exit_codes`): 0 all clusters compliant, remediated or
+excluded; 1 some non-compliant, deferred or blocked; 2 invalid usage or configuration
+(nothing written); 3 some cluster failed, some subscription could not be read, the ledger
+missed a record, or no credential; 4 internal error.
 """
 
 from __future__ import annotations
@@ -12,19 +13,23 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from remediation import __version__
+from remediation.cli.exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_USAGE
 from remediation.cli.run import Progress, ledger_sinks, run_command
 from remediation.config import Config, ConfigError, Mode, load_config, parse_subscription_ids
-from remediation.core.report import exit_code
+from remediation.core.report import ReportDocument, exit_code
 from remediation.engine.changelog import CHANGES_LOGGER
+from remediation.errors import UnknownCategoriesError
 from remediation.ids import ResourceIdError, parse_cluster_id
+from remediation.output.common import escape_control
 from remediation.output.render import FORMATS, render
 
-EXIT_USAGE = 2
+CREDENTIAL_CODES = frozenset({"CredentialUnavailable", "CredentialFailed"})
 CLI_FORMATS = FORMATS
 
 # Standard LogRecord attributes; everything else on a record came from ``extra``.
@@ -33,6 +38,14 @@ _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message",
 
 class UsageError(Exception):
     """Invalid command-line input: exit code 2, nothing read or written."""
+
+
+class TextFormatter(logging.Formatter):
+    """Text log lines with control characters escaped: free text from ARM (a policy's deny
+    message) can neither forge a log line nor send escape sequences to the terminal."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return escape_control(super().formatMessage(record))
 
 
 class JsonLineFormatter(logging.Formatter):
@@ -100,7 +113,7 @@ def _configure_logging(log_format: str, verbose: bool, stream: TextIO) -> None:
     if log_format == "json":
         handler.setFormatter(JsonLineFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, "_remediation_cli", False):
@@ -148,6 +161,23 @@ def validate_scope(
     return subs, cluster_ids
 
 
+def validate_output(output: str | None) -> None:
+    """``--output`` must name a file we can write, checked before anything is read or written."""
+    if not output:
+        return
+    path = Path(output)
+    if path.is_dir():
+        raise UsageError(f"--output: {output} is a directory; give a file path")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UsageError(f"--output: directory {parent} does not exist")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"--output: {output} is not writable")
+    elif not os.access(parent, os.W_OK):
+        raise UsageError(f"--output: cannot create a file in {parent}")
+
+
 def _emit(text: str, output: str | None, stdout: TextIO) -> None:
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -180,10 +210,23 @@ def main(
 
         return run_demo(stdout=stdout, stderr=stderr, show_progress=not args.no_progress and stderr.isatty())
     try:
+        return _run(args, environ, stdout, stderr)
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback only with -v
+        if args.verbose:
+            traceback.print_exc(file=stderr)
+        stderr.write(
+            f"error: internal error: {type(exc).__name__}: {escape_control(str(exc))}"
+            f"{'' if args.verbose else ' (run with -v for the traceback)'}\n"
+        )
+        return EXIT_INTERNAL
+
+
+def _run(args: argparse.Namespace, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
+    try:
+        validate_output(args.output)
         config = load_config(environ)
         subscriptions, clusters = validate_scope(config, args.subscription, args.cluster)
-        if args.output and Path(args.output).is_dir():
-            raise UsageError(f"--output: {args.output} is a directory; give a file path")
+        sinks = ledger_sinks(environ)
     except ConfigError as exc:
         stderr.write(f"error: invalid configuration: {exc}\n")
         return EXIT_USAGE
@@ -192,16 +235,34 @@ def main(
         return EXIT_USAGE
     mode = Mode(args.command)
     progress = Progress(stderr, "report" if mode is Mode.REPORT else "apply", not args.no_progress and stderr.isatty())
-    document = run_command(
-        config,
-        mode=mode,
-        subscriptions=subscriptions,
-        clusters=clusters,
-        progress=progress,
-        change_sinks=ledger_sinks(environ),
-    )
+    try:
+        document = run_command(
+            config,
+            mode=mode,
+            subscriptions=subscriptions,
+            clusters=clusters,
+            progress=progress,
+            change_sinks=sinks,
+        )
+    except UnknownCategoriesError as exc:
+        stderr.write(f"error: invalid configuration: {exc}\n")
+        return EXIT_USAGE
+    credential = _credential_error(document)
+    if credential is not None and not document["clusters"]:
+        stderr.write(f"error: {escape_control(credential)}\n")
+        return EXIT_FAILED
     _emit(render(document, args.format), args.output, stdout)
+    if credential is not None:
+        stderr.write(f"error: {escape_control(credential)}\n")
     return exit_code(document)
+
+
+def _credential_error(document: ReportDocument) -> str | None:
+    """The one message of a credential failure (every subscription reports the same one)."""
+    for error in document["errors"]:
+        if error["code"] in CREDENTIAL_CODES:
+            return error["message"]
+    return None
 
 
 def run() -> None:

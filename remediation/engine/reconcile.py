@@ -41,7 +41,13 @@ from remediation.core.report import ActionDoc, ClusterDoc, ErrorDoc, ReportDocum
 from remediation.deadline import Deadline, DeadlineExceeded
 from remediation.engine.changelog import ChangeLog
 from remediation.engine.workspaces import Once, WorkspaceGateway, WorkspaceResolver
-from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError, WorkspaceFailedError
+from remediation.errors import (
+    ArmError,
+    ClusterBusyError,
+    ClusterNotFoundError,
+    UnknownCategoriesError,
+    WorkspaceFailedError,
+)
 from remediation.ids import id_key, parse_cluster_id
 
 logger = logging.getLogger(__name__)
@@ -167,6 +173,7 @@ def run(
     try:
         with ThreadPoolExecutor(max_workers=config.max_concurrency, thread_name_prefix="remediation") as pool:
             targets, outcomes = _discover(state, pool, subscriptions=subscriptions, clusters=clusters)
+            _check_categories(state, pool, targets)
             total = len(targets) + len(outcomes)
             if progress:
                 progress(0, total)
@@ -216,6 +223,7 @@ def reconcile_cluster(
     )
     try:
         cluster = state.gateway.get_cluster(cluster_id)
+        _check_categories(state, None, [cluster])
         outcome = _process(state, cluster)  # a busy cluster is never written: this only reads
         if outcome.status is Status.DEFERRED and outcome.reason == Reason.CLUSTER_BUSY.value and settle_timeout > 0:
             budget = state.deadline.child(min(settle_timeout, state.deadline.remaining() - SETTLE_WORK_RESERVE))
@@ -297,6 +305,41 @@ def _discover(
     return sorted(listed.values(), key=lambda c: id_key(c.id)), []
 
 
+def _metadata(state: _Run, cluster: Cluster) -> CategoryMetadata:
+    result: CategoryMetadata = state.metadata.get(
+        cluster.subscription_id, lambda: state.gateway.get_category_metadata(cluster)
+    )
+    return result
+
+
+def _check_categories(state: _Run, pool: ThreadPoolExecutor | None, targets: Sequence[Cluster]) -> None:
+    """Before the first write: every configured category must be one ARM knows for AKS clusters.
+
+    The metadata is read once per subscription (and cached for the run); a subscription whose
+    metadata cannot be read is left to the per-cluster work, which reports it.
+    Raises :class:`UnknownCategoriesError`.
+    """
+    first: dict[str, Cluster] = {}
+    for cluster in targets:
+        if precheck(cluster, state.config) is None:
+            first.setdefault(cluster.subscription_id, cluster)
+
+    def read(cluster: Cluster) -> CategoryMetadata | None:
+        try:
+            return _metadata(state, cluster)
+        except (ArmError, DeadlineExceeded):
+            return None
+
+    found = pool.map(read, first.values()) if pool is not None else map(read, first.values())
+    for metadata in found:
+        if metadata is None or not metadata.categories:
+            continue
+        known = {c.lower() for c in metadata.categories}
+        unknown = [c for c in state.config.categories if c.lower() not in known]
+        if unknown:
+            raise UnknownCategoriesError(unknown, sorted(metadata.categories))
+
+
 def _read_named_cluster(state: _Run, cluster_id: str) -> Cluster | ArmError:
     try:
         return state.gateway.get_cluster(cluster_id)
@@ -333,9 +376,7 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
         return ClusterOutcome(cluster, Status.DEFERRED, (), Reason.DEADLINE.value, note="no time left")
     missing: tuple[str, ...] = ()
     try:
-        metadata: CategoryMetadata = state.metadata.get(
-            cluster.subscription_id, lambda: state.gateway.get_category_metadata(cluster)
-        )
+        metadata = _metadata(state, cluster)
         settings = state.gateway.list_settings(cluster)
         workspaces = {id_key(s.workspace_id) for s in settings if s.workspace_id}
         missing_workspaces = frozenset(w for w in workspaces if not state.workspaces.exists(w))

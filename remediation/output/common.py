@@ -3,6 +3,7 @@ the wording of a cluster's planned or applied change. Pure."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
@@ -49,7 +50,9 @@ STATUS_COLOURS: Mapping[str, str] = {
 
 def summary_line(summary: SummaryDoc) -> str:
     counts = ", ".join(f"{summary[name]} {name.replace('_', '-')}" for name in STATUS_ORDER if summary[name])
-    return f"{summary['clusters']} clusters" + (f": {counts}" if counts else "")
+    unreadable = summary.get("unreadable_subscriptions", 0)
+    tail = f"; {unreadable} subscription{'s' if unreadable != 1 else ''} could not be read" if unreadable else ""
+    return f"{summary['clusters']} clusters" + (f": {counts}" if counts else "") + tail
 
 
 def action_verb(document: ReportDocument, cluster: ClusterDoc) -> str:
@@ -77,3 +80,13 @@ def last_segment(resource_id: str) -> str:
 
 def joined(items: Iterable[str], sep: str = ",") -> str:
     return sep.join(items)
+
+
+# C0 and C1 control characters (and DEL): a newline in an ARM error message would forge a log
+# line, an escape sequence would reach the terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escape_control(text: str) -> str:
+    """``text`` with every control character written as a visible escape (``\\n``, ``\\x1b``)."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from remediation.core.report import ReportDocument
-from remediation.output.common import COST_NOTE, COSTLY_CATEGORY, action_text, joined, summary_line
+from remediation.output.common import COST_NOTE, COSTLY_CATEGORY, action_text, escape_control, joined, summary_line
 
 
 def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    rows = [[escape_control(str(cell)) for cell in row] for row in rows]
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
     lines = []
     for row in (header, *rows):
@@ -51,7 +52,7 @@ def render_table(document: ReportDocument) -> str:
         ]
     if document["errors"]:
         lines += ["", "errors:"]
-        lines += [f"  {e['scope']}: {e['code']}: {e['message']}" for e in document["errors"]]
+        lines += [escape_control(f"  {e['scope']}: {e['code']}: {e['message']}") for e in document["errors"]]
     if COSTLY_CATEGORY in document["required_categories"]:
         lines += ["", f"note: {COST_NOTE}"]
     return "\n".join(lines) + "\n"
