@@ -676,6 +676,7 @@ def test_management_group_hook_is_valid_and_a_no_op_without_a_group() -> None:
     result = subprocess.run(["sh", str(hook)], env={"PATH": "/usr/bin:/bin"}, capture_output=True, text=True)
     assert result.returncode == 0 and "nothing to do" in result.stdout
     assert "AKS_AUDIT_ESTATE_SUBSCRIPTION_IDS" in hook.read_text()
+    assert "run: ./infra/hooks/estate-subscriptions.sh" in (ROOT / "azure.yaml").read_text()
 
 
 @pytest.mark.parametrize("scope", list(Scope))
