@@ -67,13 +67,5 @@ def actions(scope: Scope) -> tuple[str, ...]:
     return tuple(sorted(ACTIONS_BY_SCOPE[scope]))
 
 
-def reason(action: str) -> str:
-    """Why ``action`` is needed (KeyError for an action we do not use)."""
-    for granted in ACTIONS_BY_SCOPE.values():
-        if action in granted:
-            return granted[action]
-    raise KeyError(action)
-
-
 # Every action at any scope, sorted (an action appears at one scope only; tests/infra checks).
 REQUIRED_ACTIONS: tuple[str, ...] = tuple(sorted({a for granted in ACTIONS_BY_SCOPE.values() for a in granted}))
