@@ -1,4 +1,4 @@
-"""The demo estate: two subscriptions, three regions, thirteen clusters covering every case the product handles.
+"""The demo estate: two subscriptions, three regions, sixteen clusters covering every case the product handles.
 
 Deterministic: fixed GUIDs and names. With the product's defaults (categories kube-audit, kube-audit-admin,
 kube-apiserver, kube-controller-manager, kube-scheduler; setting ``aks-audit-remediation``; per-region
@@ -8,6 +8,7 @@ workspaces ``rg-aks-audit-logs/law-aks-audit-<region>``; accepted destinations `
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -42,6 +43,11 @@ class DemoEstate:
     creating: str  # DEV southeastasia: provisioningState Creating
     deleted_workspace_user: str  # DEV westeurope: user setting pointing at a deleted workspace
     no_settings_dev: str  # DEV eastus: only a metrics setting, no logs (needs a new workspace in DEV)
+    # flow verification: the records in the workspaces (armsim's query API)
+    secops_workspace: str  # PROD: a workspace the function may not query (403)
+    quiet: str  # PROD eastus: compliant for 3 days, no record ever arrived (silent)
+    fresh: str  # PROD westeurope: compliant since 20 minutes ago, nothing yet (pending)
+    hidden: str  # PROD eastus: compliant, its workspace cannot be queried (unknown)
 
     @property
     def clusters(self) -> tuple[str, ...]:
@@ -59,6 +65,9 @@ class DemoEstate:
             self.creating,
             self.deleted_workspace_user,
             self.no_settings_dev,
+            self.quiet,
+            self.fresh,
+            self.hidden,
         )
 
 
@@ -149,6 +158,53 @@ def build_demo_estate(sim: ArmSimulator) -> DemoEstate:
         {"workspaceId": dev_ws, "metrics": [{"category": "AllMetrics", "enabled": True}]},
     )
 
+    # Flow verification. aks-eu-core's records all arrive (flowing); aks-eu-search's allLogs
+    # setting (AzureDiagnostics mode) never produced a kube-audit record (partial); the platform
+    # team's quiet cluster has sent nothing for 3 days (silent); a setting made 20 minutes ago
+    # has nothing yet (pending); the security team's workspace refuses our query (unknown).
+    now = datetime.now(UTC)
+    gb = 1_000_000_000
+    volumes = {
+        "kube-audit": 18 * gb,
+        "kube-audit-admin": 1.2 * gb,
+        "kube-apiserver": 3 * gb,
+        "kube-controller-manager": 0.4 * gb,
+        "kube-scheduler": 0.2 * gb,
+    }
+    for category, billed in volumes.items():
+        sim.ingest(platform_ws, compliant, category, last_seen=now - timedelta(minutes=4), billed_bytes=int(billed))
+    for category in ("kube-audit-admin", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "guard"):
+        sim.ingest(
+            platform_ws,
+            all_logs,
+            category,
+            last_seen=now - timedelta(minutes=9),
+            billed_bytes=int(volumes.get(category, 0.1 * gb) / 3),
+            mode="azure-diagnostics",
+        )
+    quiet = sim.add_cluster(PROD, "rg-ops", "aks-ops-quiet", "eastus")
+    sim.put_setting(
+        quiet,
+        "platform-audit",
+        {"workspaceId": platform_ws, "logAnalyticsDestinationType": "Dedicated", "logs": _logs(*REQUIRED)},
+        last_modified_at=now - timedelta(days=3),
+    )
+    fresh = sim.add_cluster(PROD, "rg-eu-core", "aks-eu-fresh", "westeurope")
+    sim.put_setting(
+        fresh,
+        "platform-audit",
+        {"workspaceId": platform_ws, "logAnalyticsDestinationType": "Dedicated", "logs": _logs(*REQUIRED)},
+        last_modified_at=now - timedelta(minutes=20),
+    )
+    secops_ws = sim.add_workspace(PROD, "rg-security", "law-secops", "eastus")
+    sim.forbid_resource(secops_ws)
+    hidden = sim.add_cluster(PROD, "rg-security", "aks-sec-tools", "eastus")
+    sim.put_setting(
+        hidden,
+        "secops-audit",
+        {"workspaceId": secops_ws, "logAnalyticsDestinationType": "Dedicated", "logs": _logs(*REQUIRED)},
+    )
+
     return DemoEstate(
         prod_subscription=PROD,
         dev_subscription=DEV,
@@ -169,4 +225,8 @@ def build_demo_estate(sim: ArmSimulator) -> DemoEstate:
         creating=creating,
         deleted_workspace_user=orphan,
         no_settings_dev=no_settings_dev,
+        secops_workspace=secops_ws,
+        quiet=quiet,
+        fresh=fresh,
+        hidden=hidden,
     )

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from armsim.errors import FAULT_CODES, ArmError, bad_request
+from armsim.logs import LOGS_PREFIX, LogsDispatcher
+from armsim.logs import error_body as logs_error_body
 from armsim.simulator import IDENTITY_PATH, WRITE_METHODS, Operation, RecordedRequest, _now, key, resource_type_of
 from armsim.throttle import Admission, throttled_message
 
@@ -103,7 +105,7 @@ class Handler(BaseHTTPRequestHandler):
                 body = json.loads(raw)
             except ValueError as exc:
                 body_error = str(exc)
-        kind = "identity" if key(path) == IDENTITY_PATH else "arm"
+        kind = "identity" if key(path) == IDENTITY_PATH else "logs" if key(path).startswith(LOGS_PREFIX) else "arm"
         record = RecordedRequest(
             method=self.command,
             path=path,
@@ -147,7 +149,16 @@ class Handler(BaseHTTPRequestHandler):
                     headers["Retry-After"] = _number(fault.retry_after)
                 self._send(record, Response(fault.status, ArmError(fault.status, code, message).body(), headers))
                 return
-        response = self._identity(query) if kind == "identity" else self._dispatch(path, query, body, body_error)
+        if kind == "identity":
+            response = self._identity(query)
+        elif kind == "logs":
+            try:
+                status, answer = LogsDispatcher(self.sim, self.command, path, body, body_error, self.headers).run()
+                response = Response(status, answer)
+            except ArmError as exc:
+                response = Response(exc.status, logs_error_body(exc), exc.headers)
+        else:
+            response = self._dispatch(path, query, body, body_error)
         self._send(record, response)
 
     def _dispatch(self, path: str, query: dict[str, str], body: Any, body_error: str | None) -> Response:
@@ -718,8 +729,9 @@ class Dispatcher:
             )
         self._check_workspace_link(props.get("workspaceId"))
         self._check_sink_reuse(existing, name, props, table)
-        stored_name = existing[name.lower()]["name"] if name.lower() in existing else name
-        stored = sim.setting_json(resource, stored_name, props)
+        previous = existing.get(name.lower())
+        stored_name = previous["name"] if previous else name
+        stored = sim.setting_json(resource, stored_name, props, previous=previous)
         existing[name.lower()] = stored
         return Response(200, stored)
 

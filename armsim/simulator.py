@@ -20,11 +20,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from armsim.categories import MANAGED_CLUSTER_TYPE, CategoryTable
+from armsim.logs import AZURE_DIAGNOSTICS, RESOURCE_SPECIFIC, Ingested
 from armsim.specs import shared_validator
 from armsim.throttle import Throttle
 from armsim.tls import write_self_signed
@@ -66,7 +68,7 @@ class RecordedRequest:
     status: int | None  # None when the connection was dropped by a fault
     body: Any  # parsed JSON request body, or None
     headers: dict[str, str]
-    kind: str  # "arm" or "identity"
+    kind: str  # "arm", "identity" or "logs" (the Log Analytics query API)
     response: Any = None  # parsed JSON response body, or None
     time: float = field(default_factory=time.time)
     received: float = field(default_factory=_monotonic)  # request fully read (monotonic clock)
@@ -217,6 +219,7 @@ class ArmSimulator:
         self.locks: set[str] = set()
         self.category_tables: dict[str, CategoryTable] = {MANAGED_CLUSTER_TYPE: CategoryTable.aks()}
         self.operations: dict[str, Operation] = {}
+        self.ingested: dict[str, dict[tuple[str, str], Ingested]] = {}  # workspace key -> (cluster key, category)
         self.faults: list[Fault] = []
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (resource, expires_on)
         self.token_principals: dict[str, tuple[str, str]] = {}  # token -> (object ID, client ID)
@@ -277,6 +280,7 @@ class ArmSimulator:
         """Environment for the product: ARM endpoint, App Service managed identity, trust of our certificate."""
         return {
             "REMEDIATION_ARM_ENDPOINT": self.base_url,
+            "REMEDIATION_LOGS_ENDPOINT": self.base_url,
             "IDENTITY_ENDPOINT": self.identity_endpoint,
             "IDENTITY_HEADER": self.identity_header,
             "REQUESTS_CA_BUNDLE": self.cert_path,
@@ -546,22 +550,54 @@ class ArmSimulator:
                 return str(table[k]["id"])
         return None
 
-    def setting_json(self, resource_id: str, name: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    def setting_json(
+        self,
+        resource_id: str,
+        name: str,
+        properties: Mapping[str, Any],
+        *,
+        modified_at: datetime | None = None,
+        previous: Mapping[str, Any] | None = None,
+        by: str | None = None,
+    ) -> dict[str, Any]:
+        """A setting as ARM stores it, with ``systemData`` (createdAt kept from ``previous``)."""
         parent = self.resource_spelling(resource_id) or "/" + resource_id.strip("/")
+        moment = _iso(modified_at or datetime.now(UTC))
+        who = by or self.principal_id
+        kept = dict((previous or {}).get("systemData") or {})
         return {
             "id": f"{parent}/providers/microsoft.insights/diagnosticSettings/{name}",
             "type": "Microsoft.Insights/diagnosticSettings",
             "name": name,
+            "systemData": {
+                "createdBy": kept.get("createdBy", who),
+                "createdByType": kept.get("createdByType", "Application"),
+                "createdAt": kept.get("createdAt", moment),
+                "lastModifiedBy": who,
+                "lastModifiedByType": "Application",
+                "lastModifiedAt": moment,
+            },
             "properties": copy.deepcopy(dict(properties)),
         }
 
-    def put_setting(self, resource_id: str, name: str, properties: dict[str, Any]) -> None:
-        """Seed a diagnostic setting verbatim, with no validation at all."""
+    def put_setting(
+        self, resource_id: str, name: str, properties: dict[str, Any], *, last_modified_at: datetime | None = None
+    ) -> None:
+        """Seed a diagnostic setting verbatim, with no validation at all.
+
+        Its ``systemData.lastModifiedAt`` is ``last_modified_at``, by default 30 days ago (an old setting).
+        """
         with self.lock:
             per_resource = self.diagnostic_settings.setdefault(key(resource_id), {})
             existing = per_resource.get(name.lower())
             stored_name = existing["name"] if existing else name
-            per_resource[name.lower()] = self.setting_json(resource_id, stored_name, properties)
+            per_resource[name.lower()] = self.setting_json(
+                resource_id,
+                stored_name,
+                properties,
+                modified_at=last_modified_at or datetime.now(UTC) - timedelta(days=30),
+                by="user@contoso.example",
+            )
 
     def get_setting(self, resource_id: str, name: str) -> dict[str, Any] | None:
         with self.lock:
@@ -600,6 +636,38 @@ class ArmSimulator:
             if groups is not None:
                 table.set_groups(groups)
             self.category_tables[resource_type.lower()] = table
+
+    # ------------------------------------------------------------------ ingested records (query API)
+    def ingest(
+        self,
+        workspace_id: str,
+        cluster_id: str,
+        category: str,
+        *,
+        last_seen: datetime | None = None,
+        billed_bytes: int = 0,
+        mode: str = RESOURCE_SPECIFIC,
+    ) -> None:
+        """Model records of ``category`` from ``cluster_id`` in the workspace: the newest at ``last_seen``
+        (default now) and ``billed_bytes`` billed in the lookback. ``mode``: resource-specific or azure-diagnostics."""
+        if mode not in (RESOURCE_SPECIFIC, AZURE_DIAGNOSTICS):
+            raise ValueError(f"mode must be {RESOURCE_SPECIFIC} or {AZURE_DIAGNOSTICS}")
+        with self.lock:
+            records = self.ingested.setdefault(key(workspace_id), {})
+            records[(key(cluster_id), category.lower())] = Ingested(
+                resource_id=self.resource_spelling(cluster_id) or cluster_id,
+                category=category,
+                last_seen=last_seen or datetime.now(UTC),
+                billed_bytes=billed_bytes,
+                mode=mode,
+            )
+
+    def clear_ingested(self, workspace_id: str | None = None) -> None:
+        with self.lock:
+            if workspace_id is None:
+                self.ingested.clear()
+            else:
+                self.ingested.pop(key(workspace_id), None)
 
     # ------------------------------------------------------------------ faults
     def inject_fault(
@@ -668,6 +736,10 @@ class ArmSimulator:
 
     def write_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.is_write]
+
+    def query_requests(self) -> list[RecordedRequest]:
+        """Requests to the Log Analytics query API (``/v1/...``)."""
+        return [r for r in self.requests if r.kind == "logs"]
 
     def identity_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.kind == "identity"]
@@ -799,6 +871,10 @@ def sequential_rounds(requests: Iterable[RecordedRequest]) -> int:
             rounds += 1
             last_end = end
     return rounds
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _now() -> str:

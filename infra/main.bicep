@@ -150,6 +150,28 @@ param remediationArmEndpoint string = ''
 
 @description('REMEDIATION_DEADLINE_SECONDS: time budget of every run in seconds (1..86400). Empty = the budget of each trigger.')
 param remediationDeadlineSeconds string = ''
+@description('REMEDIATION_VERIFY_FLOW: true or false: query each destination workspace once per run to prove the audit records arrive.')
+@allowed([
+  'true'
+  'false'
+])
+param remediationVerifyFlow string = 'true'
+
+@description('REMEDIATION_LOGS_ENDPOINT: overrides the Log Analytics query endpoint. Empty = from REMEDIATION_CLOUD.')
+param remediationLogsEndpoint string = ''
+
+@description('REMEDIATION_FLOW_LOOKBACK_HOURS: how far back flow verification looks for records (1..168).')
+param remediationFlowLookbackHours string = '24'
+
+@description('REMEDIATION_FLOW_GRACE_MINUTES: a setting modified less than this long ago is pending, not silent (0..1440).')
+param remediationFlowGraceMinutes string = '90'
+
+@description('REMEDIATION_AUDIT_TABLE_PLAN: analytics or basic: the AKSAudit table plan in workspaces the function created.')
+@allowed([
+  'analytics'
+  'basic'
+])
+param remediationAuditTablePlan string = 'analytics'
 
 @description('REMEDIATION_SCHEDULE: NCRONTAB schedule of the timer sweep (default hourly).')
 param remediationSchedule string = '0 0 * * * *'
@@ -212,6 +234,11 @@ var remediationAppSettings = {
   REMEDIATION_CLOUD: remediationCloud
   REMEDIATION_ARM_ENDPOINT: remediationArmEndpoint
   REMEDIATION_DEADLINE_SECONDS: remediationDeadlineSeconds
+  REMEDIATION_VERIFY_FLOW: remediationVerifyFlow
+  REMEDIATION_LOGS_ENDPOINT: remediationLogsEndpoint
+  REMEDIATION_FLOW_LOOKBACK_HOURS: remediationFlowLookbackHours
+  REMEDIATION_FLOW_GRACE_MINUTES: remediationFlowGraceMinutes
+  REMEDIATION_AUDIT_TABLE_PLAN: remediationAuditTablePlan
   REMEDIATION_SCHEDULE: remediationSchedule
   REMEDIATION_LEDGER_TABLE: remediationLedgerTable
 }

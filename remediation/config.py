@@ -61,6 +61,13 @@ class DestinationTables(StrEnum):
         return "Dedicated" if self is DestinationTables.RESOURCE_SPECIFIC else None
 
 
+class AuditTablePlan(StrEnum):
+    """The plan of the ``AKSAudit`` table in workspaces we created."""
+
+    ANALYTICS = "analytics"
+    BASIC = "basic"
+
+
 class AcceptedDestinations(StrEnum):
     LOG_ANALYTICS = "log-analytics"
     ANY = "any"
@@ -71,15 +78,24 @@ class Cloud:
     name: str
     arm_endpoint: str
     authority_host: str
+    logs_endpoint: str  # the Log Analytics query API
 
 
 CLOUDS: Mapping[str, Cloud] = {
-    "AzureCloud": Cloud("AzureCloud", "https://management.azure.com", "https://login.microsoftonline.com"),
+    "AzureCloud": Cloud(
+        "AzureCloud", "https://management.azure.com", "https://login.microsoftonline.com", "https://api.loganalytics.io"
+    ),
     "AzureChinaCloud": Cloud(
-        "AzureChinaCloud", "https://management.chinacloudapi.cn", "https://login.chinacloudapi.cn"
+        "AzureChinaCloud",
+        "https://management.chinacloudapi.cn",
+        "https://login.chinacloudapi.cn",
+        "https://api.loganalytics.azure.cn",
     ),
     "AzureUSGovernment": Cloud(
-        "AzureUSGovernment", "https://management.usgovcloudapi.net", "https://login.microsoftonline.us"
+        "AzureUSGovernment",
+        "https://management.usgovcloudapi.net",
+        "https://login.microsoftonline.us",
+        "https://api.loganalytics.us",
     ),
 }
 
@@ -117,6 +133,11 @@ class Config:
     cloud: Cloud
     arm_endpoint: str
     deadline_seconds: float | None = None  # None: the trigger's own budget (remediation.deadline)
+    verify_flow: bool = True
+    logs_endpoint: str = "https://api.loganalytics.io"
+    flow_lookback_hours: int = 24
+    flow_grace_minutes: int = 90
+    audit_table_plan: AuditTablePlan = AuditTablePlan.ANALYTICS
 
     @property
     def credential_scope(self) -> str:
@@ -194,6 +215,27 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "time budget of every run in seconds (1..86400); empty = the trigger's own budget",
     ),
+    Setting(
+        "REMEDIATION_VERIFY_FLOW",
+        "true",
+        "true or false: query each destination workspace once per run to prove the audit records arrive",
+    ),
+    Setting(
+        "REMEDIATION_LOGS_ENDPOINT",
+        "",
+        "overrides the Log Analytics query endpoint (the simulator); empty = from the cloud",
+    ),
+    Setting("REMEDIATION_FLOW_LOOKBACK_HOURS", "24", "how far back flow verification looks for records (1..168)"),
+    Setting(
+        "REMEDIATION_FLOW_GRACE_MINUTES",
+        "90",
+        "a setting modified less than this long ago is pending, not silent (0..1440)",
+    ),
+    Setting(
+        "REMEDIATION_AUDIT_TABLE_PLAN",
+        "analytics",
+        "analytics or basic: the AKSAudit table plan in workspaces we created",
+    ),
 )
 
 SETTING_NAMES: tuple[str, ...] = tuple(s.name for s in SETTINGS)
@@ -267,14 +309,13 @@ def _parse_exclude_tag(raw: str) -> ExcludeTag:
     return ExcludeTag(key.strip(), value.strip())
 
 
-def _parse_endpoint(raw: str, cloud: Cloud) -> str:
+def _parse_endpoint(
+    raw: str, default: str, variable: str = "REMEDIATION_ARM_ENDPOINT", example: str = "https://management.azure.com"
+) -> str:
     if not raw:
-        return cloud.arm_endpoint
+        return default
     if not re.match(r"^https://[^/\s]+/?$", raw):
-        raise ConfigError(
-            "REMEDIATION_ARM_ENDPOINT",
-            f"{raw!r} must be an https URL with no path, e.g. https://management.azure.com",
-        )
+        raise ConfigError(variable, f"{raw!r} must be an https URL with no path, e.g. {example}")
     return raw.rstrip("/")
 
 
@@ -306,6 +347,15 @@ def check_unknown_settings(env: Mapping[str, str]) -> None:
         close = difflib.get_close_matches(name.upper().removeprefix(SETTING_PREFIX), sorted(suffixes), n=1, cutoff=0.6)
         hint = f"; did you mean {suffixes[close[0]]}?" if close else f"; known settings: {', '.join(sorted(known))}"
         raise ConfigError(name, f"unknown setting{hint}")
+
+
+def _parse_bool(env: Mapping[str, str], name: str) -> bool:
+    raw = _get(env, name).lower()
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no"):
+        return False
+    raise ConfigError(name, f"{raw!r} is not true or false")
 
 
 def load_config(env: Mapping[str, str]) -> Config:
@@ -356,8 +406,18 @@ def load_config(env: Mapping[str, str]) -> Config:
         mode=_parse_choice(env, "REMEDIATION_MODE", Mode),
         max_concurrency=_parse_int(env, "REMEDIATION_MAX_CONCURRENCY", 1, 64),
         cloud=cloud,
-        arm_endpoint=_parse_endpoint(_get(env, "REMEDIATION_ARM_ENDPOINT"), cloud),
         deadline_seconds=_parse_deadline(_get(env, "REMEDIATION_DEADLINE_SECONDS")),
+        arm_endpoint=_parse_endpoint(_get(env, "REMEDIATION_ARM_ENDPOINT"), cloud.arm_endpoint),
+        verify_flow=_parse_bool(env, "REMEDIATION_VERIFY_FLOW"),
+        logs_endpoint=_parse_endpoint(
+            _get(env, "REMEDIATION_LOGS_ENDPOINT"),
+            cloud.logs_endpoint,
+            "REMEDIATION_LOGS_ENDPOINT",
+            "https://api.loganalytics.io",
+        ),
+        flow_lookback_hours=_parse_int(env, "REMEDIATION_FLOW_LOOKBACK_HOURS", 1, 168),
+        flow_grace_minutes=_parse_int(env, "REMEDIATION_FLOW_GRACE_MINUTES", 0, 1440),
+        audit_table_plan=_parse_choice(env, "REMEDIATION_AUDIT_TABLE_PLAN", AuditTablePlan),
     )
 
 

@@ -8,7 +8,8 @@ role grants exactly the actions of its scope here, no more, no less):
   subscriptions, checking that any setting's destination workspace still exists.
 - :attr:`Scope.WORKSPACE_RESOURCE_GROUP`: assigned only on the resource group that holds the
   audit workspaces (``REMEDIATION_WORKSPACE_RESOURCE_GROUP`` in each covered subscription, or
-  the group of ``REMEDIATION_WORKSPACE_ID``). Creating workspaces and linking settings to them.
+  the group of ``REMEDIATION_WORKSPACE_ID``). Creating workspaces, linking settings to them,
+  and querying them to verify that the audit records arrive.
 
 ``infra/`` pre-creates the workspace resource group, so creating resource groups is not part
 of the runtime role: the code still creates the group when the identity may (someone granted
@@ -57,6 +58,21 @@ ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
         # (LinkedAuthorizationFailed without it). The code never reads keys.
         "Microsoft.OperationalInsights/workspaces/sharedKeys/action": (
             "link a diagnostic setting to an audit workspace (ARM checks it on the destination)"
+        ),
+        # Flow verification (engine/flow.py, azure/logs.py): one query per destination workspace,
+        # reading only the four tables the flow query names. Granted where our workspaces are; a
+        # destination elsewhere (a team's own workspace) answers 403 and its clusters are
+        # `unknown` (InsufficientAccessError) unless its owner grants the same read there.
+        "Microsoft.OperationalInsights/workspaces/query/read": "run the flow-verification query in an audit workspace",
+        "Microsoft.OperationalInsights/workspaces/query/AKSAudit/read": "read kube-audit records (flow verification)",
+        "Microsoft.OperationalInsights/workspaces/query/AKSAuditAdmin/read": (
+            "read kube-audit-admin records (flow verification)"
+        ),
+        "Microsoft.OperationalInsights/workspaces/query/AKSControlPlane/read": (
+            "read the other control-plane records (flow verification)"
+        ),
+        "Microsoft.OperationalInsights/workspaces/query/AzureDiagnostics/read": (
+            "read records of AzureDiagnostics-mode settings (flow verification)"
         ),
     },
 }

@@ -67,6 +67,12 @@ resource workspaceRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
           // ARM checks it on the destination when a diagnostic setting links to a workspace
           // (LinkedAuthorizationFailed without it). Granted here only, never subscription-wide.
           'Microsoft.OperationalInsights/workspaces/sharedKeys/action'
+          // Flow verification: one Log Analytics query per audit workspace, over these tables only.
+          'Microsoft.OperationalInsights/workspaces/query/read'
+          'Microsoft.OperationalInsights/workspaces/query/AKSAudit/read'
+          'Microsoft.OperationalInsights/workspaces/query/AKSAuditAdmin/read'
+          'Microsoft.OperationalInsights/workspaces/query/AKSControlPlane/read'
+          'Microsoft.OperationalInsights/workspaces/query/AzureDiagnostics/read'
         ]
         notActions: []
         dataActions: []

@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 # (10 s, 30 s, 1 min, 5 min, 10 min, 30 min, 1 h, ... for 24 h) covers the rest.
 EVENT_GRID_RESPONSE_TIMEOUT = 30.0
 SETTLE_TIMEOUT = 20.0
+# The one flow query of the event path waits at most this long (after the settle wait, within 30 s).
+EVENT_FLOW_BUDGET_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ def _reconcile(
             trigger=Trigger.EVENT_GRID,
             change_sinks=runtime.change_sinks,
             settle_timeout=settle_timeout,
+            logs=runtime.logs,
+            flow_budget=EVENT_FLOW_BUDGET_SECONDS,
             **options,
         )
     except ClusterNotFoundError:

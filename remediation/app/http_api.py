@@ -196,6 +196,7 @@ def report(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
         trigger=Trigger.HTTP,
         subscriptions=request.subscriptions,
         clusters=request.clusters,
+        logs=runtime.logs,
     )
     logger.info(
         "report %s served as %s: %d clusters, %d errors",

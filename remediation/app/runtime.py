@@ -19,11 +19,13 @@ from dataclasses import dataclass
 from remediation.azure.ledger import TableLedger
 from remediation.config import Config, ConfigError, load_config
 from remediation.core.changes import ChangeSink
+from remediation.engine.flow import LogsGateway
 from remediation.engine.reconcile import Gateway
 
 logger = logging.getLogger(__name__)
 
 GatewayFactory = Callable[[Config], Gateway]
+LogsFactory = Callable[[Config], LogsGateway | None]
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Runtime:
     config: Config
     gateway: Gateway
     ledger: TableLedger | None
+    logs: LogsGateway | None = None  # the Log Analytics query adapter (None when flow verification is off)
 
     @property
     def change_sinks(self) -> tuple[ChangeSink, ...]:
@@ -44,13 +47,25 @@ def _arm_gateway(config: Config) -> Gateway:
     return ArmGateway.from_config(config)
 
 
-def build_runtime(env: Mapping[str, str], gateway_factory: GatewayFactory = _arm_gateway) -> Runtime:
+def _logs_adapter(config: Config) -> LogsGateway | None:
+    if not config.verify_flow:
+        return None
+    from remediation.azure.logs import LogsAdapter
+
+    return LogsAdapter.from_config(config)
+
+
+def build_runtime(
+    env: Mapping[str, str],
+    gateway_factory: GatewayFactory = _arm_gateway,
+    logs_factory: LogsFactory = _logs_adapter,
+) -> Runtime:
     """Validate every setting and build the clients; raises :class:`ConfigError`."""
     config = load_config(env)
     ledger = TableLedger.from_environment(env)
     if ledger is None:
         logger.warning("AzureWebJobsStorage is not configured: change records go to the log only")
-    return Runtime(config=config, gateway=gateway_factory(config), ledger=ledger)
+    return Runtime(config=config, gateway=gateway_factory(config), ledger=ledger, logs=logs_factory(config))
 
 
 _lock = threading.Lock()

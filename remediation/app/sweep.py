@@ -29,6 +29,7 @@ def sweep(runtime: Runtime, *, past_due: bool = False) -> ReportDocument:
         mode=runtime.config.mode,
         trigger=Trigger.TIMER,
         change_sinks=runtime.change_sinks,
+        logs=runtime.logs,
     )
     summary = document["summary"]
     counts: dict[str, int] = {name: summary[name] for name in STATUS_ORDER}

@@ -28,6 +28,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from azure.core.credentials import AccessToken, TokenCredential
@@ -702,8 +703,18 @@ def _setting(s: DiagnosticSettingsResource) -> DiagnosticSetting:
         event_hub_authorization_rule_id=s.event_hub_authorization_rule_id or None,
         marketplace_partner_id=s.marketplace_partner_id or None,
         log_analytics_destination_type=s.log_analytics_destination_type or None,
+        last_modified_at=_last_modified(s),
         raw=s,
     )
+
+
+def _last_modified(s: DiagnosticSettingsResource) -> datetime | None:
+    """``systemData.lastModifiedAt`` (else ``createdAt``), timezone-aware; None when ARM did not say."""
+    system_data = getattr(s, "system_data", None)
+    value = getattr(system_data, "last_modified_at", None) or getattr(system_data, "created_at", None)
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _log_settings(entry: LogEntry) -> LogSettings:

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from remediation.config import Mode, load_config
 from remediation.core.changes import ChangeRecord
-from remediation.core.report import ReportDocument
+from remediation.core.report import FLOW_VERDICTS, ReportDocument
 from remediation.output.render import render
 
 _DEMO_VARIABLES = ("REMEDIATION_SUBSCRIPTION_IDS", "REMEDIATION_WORKSPACE_ID", "REMEDIATION_MODE")
@@ -111,13 +111,29 @@ def _operation(path: str) -> str:
     return "/".join(parts[i + 2] for i, part in enumerate(lowered) if part == "providers" and i + 2 < len(parts))
 
 
+def _queries(document: ReportDocument) -> int:
+    cost = document.get("cost")
+    return cost["queries"] if cost else 0
+
+
+def _flow_count(document: ReportDocument, verdict: str) -> int:
+    flow = document["summary"].get("flow")
+    return int(flow[verdict]) if flow else 0  # type: ignore[literal-required]
+
+
 def _what_changed(before: ReportDocument, after: ReportDocument, changes: list[ChangeRecord]) -> str:
     lines = [
         "status counts before -> after:",
         *(
             f"  {k:14} {before['summary'][k]:>3} -> {after['summary'][k]:>3}"  # type: ignore[literal-required]
             for k in before["summary"]
+            if k != "flow"
         ),
+        "",
+        "audit-record flow before -> after (pending: a setting just written, records not in yet):",
+        *(f"  {k:14} {_flow_count(before, k):>3} -> {_flow_count(after, k):>3}" for k in FLOW_VERDICTS),
+        f"Log Analytics queries per run (one per distinct destination workspace): {_queries(before)} before, "
+        f"{_queries(after)} after",
         "",
         f"changes made by apply ({len(changes)}), each logged on 'remediation.engine.changelog':",
     ]

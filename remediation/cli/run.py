@@ -49,11 +49,13 @@ def run_command(
     change_sinks: Sequence[ChangeSink] = (),
 ) -> ReportDocument:
     from remediation.azure.gateway import ArmGateway
+    from remediation.azure.logs import LogsAdapter
     from remediation.engine.reconcile import run
 
     return run(
         config,
         ArmGateway.from_config(config),
+        logs=LogsAdapter.from_config(config) if config.verify_flow else None,
         mode=mode,
         trigger=Trigger.CLI,
         subscriptions=subscriptions,

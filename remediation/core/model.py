@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -100,6 +101,7 @@ class DiagnosticSetting:
     event_hub_authorization_rule_id: str | None = None
     marketplace_partner_id: str | None = None
     log_analytics_destination_type: str | None = None
+    last_modified_at: datetime | None = None  # systemData.lastModifiedAt (None when ARM did not say)
     raw: Any = field(default=None, compare=False, repr=False)  # the SDK object, so an update keeps all of it
 
     @property

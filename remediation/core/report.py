@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 SCHEMA_VERSION = 1
 
@@ -25,6 +25,18 @@ class ActionDoc(TypedDict):
     categories: list[str]
 
 
+FlowVerdictName = Literal["flowing", "partial", "silent", "pending", "unknown"]
+FLOW_VERDICTS: tuple[FlowVerdictName, ...] = ("flowing", "partial", "silent", "pending", "unknown")
+FLOW_FINDINGS: tuple[FlowVerdictName, ...] = ("partial", "silent")
+
+
+class FlowDoc(TypedDict):
+    verdict: FlowVerdictName
+    last_seen: dict[str, str | None]  # required category -> RFC 3339 time of the last record, or null
+    gb_per_day: float | None
+    reason: str | None
+
+
 class ClusterDoc(TypedDict):
     id: str
     name: str
@@ -35,6 +47,7 @@ class ClusterDoc(TypedDict):
     missing_categories: list[str]
     reason: str | None
     action: ActionDoc | None
+    flow: NotRequired[FlowDoc | None]  # null when the cluster was not assessed (excluded, failed)
 
 
 class WorkspaceDoc(TypedDict):
@@ -47,6 +60,15 @@ class ErrorDoc(TypedDict):
     scope: str
     code: str
     message: str
+    step: NotRequired[Literal["flow"]]  # "flow": a flow query failed (the clusters are unknown; not a failure)
+
+
+class FlowSummaryDoc(TypedDict):
+    flowing: int
+    partial: int
+    silent: int
+    pending: int
+    unknown: int
 
 
 class SummaryDoc(TypedDict):
@@ -59,6 +81,22 @@ class SummaryDoc(TypedDict):
     blocked: int
     failed: int
     unreadable_subscriptions: int  # subscriptions whose clusters could not be listed (see errors)
+    flow: NotRequired[FlowSummaryDoc]
+
+
+class WorkspaceCostDoc(TypedDict):
+    id: str
+    gb_per_day: dict[str, float]  # category -> billed GB/day
+    total_gb_per_day: float
+
+
+class CostDoc(TypedDict):
+    lookback_hours: int
+    queries: int  # Log Analytics queries made (one per distinct destination workspace)
+    gb_per_day: dict[str, float]  # category -> billed GB/day across the estate
+    total_gb_per_day: float
+    kube_audit_share: float | None  # fraction of the total that kube-audit alone takes
+    workspaces: list[WorkspaceCostDoc]
 
 
 class ReportDocument(TypedDict):
@@ -72,12 +110,17 @@ class ReportDocument(TypedDict):
     clusters: list[ClusterDoc]
     workspaces: list[WorkspaceDoc]
     errors: list[ErrorDoc]
+    cost: NotRequired[CostDoc | None]  # null when flow verification is off
 
 
 def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) -> SummaryDoc:
     counts = dict.fromkeys(STATUS_ORDER, 0)
+    flows = dict.fromkeys(FLOW_VERDICTS, 0)
     for cluster in clusters:
         counts[cluster["status"]] += 1
+        flow = cluster.get("flow")
+        if flow is not None:
+            flows[flow["verdict"]] += 1
     return SummaryDoc(
         clusters=len(clusters),
         compliant=counts["compliant"],
@@ -88,15 +131,30 @@ def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) 
         blocked=counts["blocked"],
         failed=counts["failed"],
         unreadable_subscriptions=unreadable_subscriptions,
+        flow=FlowSummaryDoc(
+            flowing=flows["flowing"],
+            partial=flows["partial"],
+            silent=flows["silent"],
+            pending=flows["pending"],
+            unknown=flows["unknown"],
+        ),
     )
+
+
+def flow_findings(document: ReportDocument) -> int:
+    """How many clusters' audit records do not (all) arrive: partial + silent."""
+    flow = document["summary"].get("flow")
+    return sum(flow[v] for v in FLOW_FINDINGS) if flow else 0
 
 
 def exit_code(document: ReportDocument) -> int:
     """3 if anything failed, a subscription could not be read or the ledger missed a record;
-    1 if work remains; else 0."""
+    1 if work remains or records do not arrive (flow partial or silent); else 0. A failed flow
+    query is not a failure: its clusters are unknown."""
     summary = document["summary"]
-    if summary["failed"] or summary.get("unreadable_subscriptions") or document["errors"]:
+    errors = [e for e in document["errors"] if e.get("step") != "flow"]
+    if summary["failed"] or summary.get("unreadable_subscriptions") or errors:
         return 3
-    if summary["non_compliant"] or summary["deferred"] or summary["blocked"]:
+    if summary["non_compliant"] or summary["deferred"] or summary["blocked"] or flow_findings(document):
         return 1
     return 0

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from remediation.config import Config, Mode
 from remediation.core.changes import ChangeEvent, ChangeRecord, ChangeSink
+from remediation.core.flow import Flow, FlowSink, flow_sinks
 from remediation.core.model import (
     PERMISSION_DENIED_CODES,
     ActionKind,
@@ -30,6 +31,7 @@ from remediation.core.model import (
     Cluster,
     ClusterState,
     DiagnosticSetting,
+    LogEntry,
     Plan,
     Reason,
     SettingChange,
@@ -37,9 +39,20 @@ from remediation.core.model import (
     Trigger,
 )
 from remediation.core.planner import find_ours, plan, precheck
-from remediation.core.report import ActionDoc, ClusterDoc, ErrorDoc, ReportDocument, WorkspaceDoc, summarize
+from remediation.core.report import (
+    ActionDoc,
+    ClusterDoc,
+    CostDoc,
+    ErrorDoc,
+    FlowDoc,
+    ReportDocument,
+    WorkspaceCostDoc,
+    WorkspaceDoc,
+    summarize,
+)
 from remediation.deadline import Deadline, DeadlineExceeded
 from remediation.engine.changelog import ChangeLog
+from remediation.engine.flow import FLOW_BUDGET_SECONDS, FlowCheck, FlowResults, LogsGateway, verify_flow
 from remediation.engine.workspaces import Once, WorkspaceGateway, WorkspaceResolver
 from remediation.errors import (
     ArmError,
@@ -88,6 +101,7 @@ class ClusterOutcome:
     change: SettingChange | None = None
     error: ArmError | None = None
     note: str = ""
+    sinks: tuple[FlowSink, ...] | None = None  # None: not assessed (excluded, failed): no flow verdict
 
 
 @dataclass
@@ -100,6 +114,7 @@ class _Run:
     changes: ChangeLog
     workspaces: WorkspaceResolver
     deadline: Deadline
+    logs: LogsGateway | None = None
     # One caller per subscription reads the category metadata (retrying within the budget);
     # its waiters share the answer, a transient failure included, instead of each retrying in
     # turn. A permanent failure (403 or 404 on that one cluster) lets the next cluster try.
@@ -134,13 +149,20 @@ def _start(
     change_sinks: Sequence[ChangeSink],
     run_id: str | None,
     deadline: Deadline | None,
+    logs: LogsGateway | None = None,
 ) -> _Run:
     run_id = run_id or uuid.uuid4().hex
     deadline = deadline or Deadline.for_trigger(trigger.value, config.deadline_seconds)
     gateway = gateway.bounded(deadline)
     changes = ChangeLog(change_sinks, deadline=deadline)
     resolver = WorkspaceResolver(gateway, config, changes, run_id=run_id, trigger=trigger.value)
-    return _Run(config, gateway, mode, trigger, run_id, changes, resolver, deadline)
+    return _Run(config, gateway, mode, trigger, run_id, changes, resolver, deadline, logs)
+
+
+def _verify(state: _Run, outcomes: Sequence[ClusterOutcome], budget: float) -> FlowResults:
+    """Flow verification of the assessed clusters, within ``budget`` seconds of the run's deadline."""
+    checks = [FlowCheck(o.cluster.id, o.sinks) for o in outcomes if o.sinks is not None]
+    return verify_flow(state.config, state.logs, checks, run_id=state.run_id, deadline=state.deadline.child(budget))
 
 
 def run(
@@ -155,12 +177,22 @@ def run(
     run_id: str | None = None,
     progress: Progress | None = None,
     deadline: Deadline | None = None,
+    logs: LogsGateway | None = None,
+    flow_budget: float = FLOW_BUDGET_SECONDS,
 ) -> ReportDocument:
     """Reconcile (or, in report mode, only assess) every cluster in scope, within ``deadline``
-    (default: the trigger's budget or ``REMEDIATION_DEADLINE_SECONDS``)."""
+    (default: the trigger's budget or ``REMEDIATION_DEADLINE_SECONDS``), then verify the flow
+    (at most ``flow_budget`` seconds of it). Without ``logs`` every flow verdict is ``unknown``."""
     started = _now()
     state = _start(
-        config, gateway, mode=mode, trigger=trigger, change_sinks=change_sinks, run_id=run_id, deadline=deadline
+        config,
+        gateway,
+        mode=mode,
+        trigger=trigger,
+        change_sinks=change_sinks,
+        run_id=run_id,
+        deadline=deadline,
+        logs=logs,
     )
     logger.info(
         "run %s started (%s, trigger %s, deadline in %.0f s)",
@@ -181,13 +213,13 @@ def run(
                 outcomes.append(outcome)
                 if progress:
                     progress(len(outcomes), total)
-        document = _document(state, outcomes, started)
+        document = _document(state, outcomes, started, _verify(state, outcomes, flow_budget))
     finally:
         state.changes.close()
     logger.info(
         "run %s finished: %s",
         state.run_id,
-        ", ".join(f"{k}={v}" for k, v in document["summary"].items()),
+        ", ".join(f"{k}={v}" for k, v in document["summary"].items() if not isinstance(v, dict)),
         extra={"run_id": state.run_id, "trigger": trigger.value, "summary": dict(document["summary"])},
     )
     return document
@@ -205,6 +237,8 @@ def reconcile_cluster(
     run_id: str | None = None,
     settle_wait: tuple[float, float] = (SETTLE_WAIT_MIN, SETTLE_WAIT_MAX),
     deadline: Deadline | None = None,
+    logs: LogsGateway | None = None,
+    flow_budget: float = FLOW_BUDGET_SECONDS,
 ) -> ReportDocument:
     """Reconcile one cluster once it has settled.
 
@@ -219,7 +253,14 @@ def reconcile_cluster(
     """
     started = _now()
     state = _start(
-        config, gateway, mode=mode, trigger=trigger, change_sinks=change_sinks, run_id=run_id, deadline=deadline
+        config,
+        gateway,
+        mode=mode,
+        trigger=trigger,
+        change_sinks=change_sinks,
+        run_id=run_id,
+        deadline=deadline,
+        logs=logs,
     )
     try:
         cluster = state.gateway.get_cluster(cluster_id)
@@ -233,7 +274,7 @@ def reconcile_cluster(
             raise outcome.error
         if outcome.status is Status.DEFERRED and outcome.reason == Reason.DEADLINE.value:
             raise DeadlineExceeded(f"cluster {cluster.id}: {outcome.note or 'no time left'}")
-        return _document(state, [outcome], started)
+        return _document(state, [outcome], started, _verify(state, [outcome], flow_budget))
     finally:
         state.changes.close()
 
@@ -380,15 +421,17 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
         settings = state.gateway.list_settings(cluster)
         workspaces = {id_key(s.workspace_id) for s in settings if s.workspace_id}
         missing_workspaces = frozenset(w for w in workspaces if not state.workspaces.exists(w))
-        decided = plan(ClusterState(cluster, settings, metadata, missing_workspaces), config)
+        observed = ClusterState(cluster, settings, metadata, missing_workspaces)
+        decided = plan(observed, config)
+        sinks = flow_sinks(observed, config)
         missing = decided.missing
         if decided.change is None:
-            return ClusterOutcome(cluster, decided.status, decided.missing, decided.reason)
+            return ClusterOutcome(cluster, decided.status, decided.missing, decided.reason, sinks=sinks)
         if state.mode is Mode.REPORT:
             state.workspaces.plan(decided.change.workspace_id, cluster.location)
-            return ClusterOutcome(cluster, Status.NON_COMPLIANT, decided.missing, None, decided.change)
+            return ClusterOutcome(cluster, Status.NON_COMPLIANT, decided.missing, None, decided.change, sinks=sinks)
         try:
-            return _remediate(state, cluster, decided, settings)
+            return _remediate(state, observed, decided)
         except ArmError as exc:
             if exc.code not in PERMISSION_DENIED_CODES:
                 raise
@@ -399,7 +442,7 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
                 extra={"run_id": state.run_id, "trigger": state.trigger.value, "cluster_id": cluster.id},
             )
             state.add_error(cluster.id, exc)
-            return ClusterOutcome(cluster, Status.BLOCKED, decided.missing, exc.code, None, exc)
+            return ClusterOutcome(cluster, Status.BLOCKED, decided.missing, exc.code, None, exc, sinks=sinks)
     except DeadlineExceeded as exc:
         logger.warning(
             "cluster %s deferred: %s",
@@ -432,7 +475,8 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
         return ClusterOutcome(cluster, Status.FAILED, (), error.code, None, error)
 
 
-def _remediate(state: _Run, cluster: Cluster, decided: Plan, settings: tuple[DiagnosticSetting, ...]) -> ClusterOutcome:
+def _remediate(state: _Run, observed: ClusterState, decided: Plan) -> ClusterOutcome:
+    cluster, settings = observed.cluster, observed.settings
     change = decided.change
     assert change is not None
     state.workspaces.ensure(change.workspace_id, cluster.location, cluster_id=cluster.id)
@@ -452,10 +496,52 @@ def _remediate(state: _Run, cluster: Cluster, decided: Plan, settings: tuple[Dia
             categories_after=change.categories,
         )
     )
-    return ClusterOutcome(cluster, Status.REMEDIATED, decided.missing, None, change)
+    written = DiagnosticSetting(
+        name=change.setting_name,
+        logs=change.keep_logs + tuple(LogEntry(enabled=True, category=c) for c in change.categories),
+        workspace_id=change.workspace_id,
+        log_analytics_destination_type=change.log_analytics_destination_type,
+        last_modified_at=datetime.now(UTC),
+    )
+    sinks = flow_sinks(observed, state.config, written=written)
+    return ClusterOutcome(cluster, Status.REMEDIATED, decided.missing, None, change, sinks=sinks)
 
 
-def _cluster_doc(outcome: ClusterOutcome) -> ClusterDoc:
+def _rfc3339(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _flow_doc(flow: Flow | None) -> FlowDoc | None:
+    if flow is None:
+        return None
+    return FlowDoc(
+        verdict=flow.verdict.value,
+        last_seen={c: _rfc3339(t) for c, t in flow.last_seen.items()},
+        gb_per_day=flow.gb_per_day,
+        reason=flow.reason,
+    )
+
+
+def _cost_doc(state: _Run, results: FlowResults) -> CostDoc | None:
+    cost = results.cost
+    if cost is None:
+        return None
+    return CostDoc(
+        lookback_hours=state.config.flow_lookback_hours,
+        queries=results.queries,
+        gb_per_day=dict(cost.gb_per_day),
+        total_gb_per_day=cost.total,
+        kube_audit_share=cost.kube_audit_share,
+        workspaces=[
+            WorkspaceCostDoc(id=w.workspace_id, gb_per_day=dict(w.gb_per_day), total_gb_per_day=w.total)
+            for w in cost.workspaces
+        ],
+    )
+
+
+def _cluster_doc(outcome: ClusterOutcome, flow: Flow | None) -> ClusterDoc:
     c = outcome.cluster
     action: ActionDoc | None = None
     if outcome.change is not None:
@@ -475,14 +561,18 @@ def _cluster_doc(outcome: ClusterOutcome) -> ClusterDoc:
         missing_categories=list(outcome.missing),
         reason=outcome.reason,
         action=action,
+        flow=_flow_doc(flow),
     )
 
 
-def _document(state: _Run, outcomes: Iterable[ClusterOutcome], started: str) -> ReportDocument:
+def _document(
+    state: _Run, outcomes: Iterable[ClusterOutcome], started: str, flow: FlowResults | None = None
+) -> ReportDocument:
+    flow = flow or FlowResults()
     ordered = sorted(outcomes, key=lambda o: (o.cluster.subscription_id, id_key(o.cluster.id)))
-    clusters = [_cluster_doc(o) for o in ordered]
+    clusters = [_cluster_doc(o, flow.flows.get(id_key(o.cluster.id))) for o in ordered]
     workspaces = [WorkspaceDoc(id=w.id, location=w.location, action=w.action) for w in state.workspaces.outcomes]
-    errors = list(state.errors)
+    errors = [*state.errors, *flow.errors]
     for failure in state.changes.failures:
         errors.append(
             ErrorDoc(
@@ -502,4 +592,5 @@ def _document(state: _Run, outcomes: Iterable[ClusterOutcome], started: str) -> 
         clusters=clusters,
         workspaces=workspaces,
         errors=sorted(errors, key=lambda e: (e["scope"].lower(), e["code"])),
+        cost=_cost_doc(state, flow),
     )

@@ -7,6 +7,7 @@ import csv
 import io
 
 from remediation.core.report import ReportDocument
+from remediation.output.flow import CSV_FLOW_COLUMNS, flow_csv_cells
 
 CSV_COLUMNS: tuple[str, ...] = (
     "id",
@@ -21,6 +22,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "setting_name",
     "workspace_id",
     "categories",
+    *CSV_FLOW_COLUMNS,
 )
 
 
@@ -48,6 +50,7 @@ def render_csv(document: ReportDocument) -> str:
             action["setting_name"] if action else "",
             action["workspace_id"] if action else "",
             ";".join(action["categories"]) if action else "",
+            *flow_csv_cells(c),
         )
         writer.writerow([_cell(str(v)) for v in row])
     return buffer.getvalue()

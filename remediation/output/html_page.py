@@ -15,6 +15,7 @@ from remediation.output.common import (
     last_segment,
     summary_line,
 )
+from remediation.output.flow import FLOW_CSS, flow_cell_html, flow_header_html, has_flow
 
 
 def h(text: object) -> str:
@@ -108,13 +109,14 @@ def render_html(document: ReportDocument) -> str:
         '<html lang="en"><head><meta charset="utf-8">',
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{h(title)}</title><style>{_CSS}</style></head><body>",
+        f"<title>{h(title)}</title><style>{_CSS}{FLOW_CSS}</style></head><body>",
         "<h1>AKS audit-log report</h1>",
         f'<p class="meta">{h(document["mode"])} run <code>{h(document["run_id"])}</code>, '
         f"{h(document['started_at'])} to {h(document['finished_at'])}</p>",
         f'<div class="cards"><div class="card"><span class="n" id="total">{summary["clusters"]}</span>'
         f'<span class="l">clusters</span></div>{cards}</div>',
         _status_bar(summary),
+        flow_header_html(document),
         "<h2>Required categories</h2>",
         f'<p id="required">{_codes(document["required_categories"])}</p>',
     ]
@@ -133,11 +135,15 @@ def render_html(document: ReportDocument) -> str:
                 f"<td>{_badge(c['status'])}</td>"
                 f"<td>{_codes(c['missing_categories'])}</td>"
                 f"<td>{_action_html(document, c)}</td>"
-                f"<td>{h(c['reason']) if c['reason'] else '<span class=muted>-</span>'}</td></tr>"
+                f"<td>{h(c['reason']) if c['reason'] else '<span class=muted>-</span>'}</td>"
+                + (f'<td class="flow">{flow_cell_html(c)}</td>' if has_flow(document) else "")
+                + "</tr>"
             )
         parts.append(
             '<table id="clusters"><thead><tr><th>Cluster</th><th>Subscription</th><th>Location</th>'
-            "<th>Status</th><th>Missing categories</th><th>Planned change</th><th>Reason</th></tr></thead>"
+            "<th>Status</th><th>Missing categories</th><th>Planned change</th><th>Reason</th>"
+            + ("<th>Audit records</th>" if has_flow(document) else "")
+            + "</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
     else:

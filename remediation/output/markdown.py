@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from remediation.core.report import STATUS_ORDER, ReportDocument
+from remediation.core.report import FLOW_VERDICTS, STATUS_ORDER, ReportDocument
 from remediation.output.common import COST_NOTE, COSTLY_CATEGORY, action_text
+from remediation.output.flow import flow_text, gb, has_flow
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+!|~"})
 
@@ -20,6 +21,38 @@ def _md_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[s
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in rows]
     return out
+
+
+def _flow_md(document: ReportDocument) -> list[str]:
+    """The flow counts and the cost section (nothing for documents without flow)."""
+    lines: list[str] = []
+    flow = document["summary"].get("flow")
+    if flow and has_flow(document):
+        lines += ["", "Audit records (flow verification):", ""]
+        lines += _md_table(FLOW_VERDICTS, [tuple(flow[v] for v in FLOW_VERDICTS)])
+    cost = document.get("cost")
+    if cost is not None:
+        share = cost["kube_audit_share"]
+        lines += [
+            "",
+            "## Cost",
+            "",
+            f"Billed ingestion over the last {cost['lookback_hours']} h, scaled to a day: "
+            f"**{gb(cost['total_gb_per_day'])} GB/day**"
+            + (f"; `kube-audit` alone takes **{share:.0%}**." if share is not None else "."),
+            "",
+        ]
+        lines += _md_table(("category", "GB/day"), [(c, gb(v)) for c, v in cost["gb_per_day"].items()])
+        if cost["workspaces"]:
+            lines.append("")
+            lines += _md_table(
+                ("workspace", "GB/day", "by category"),
+                [
+                    (w["id"], gb(w["total_gb_per_day"]), ", ".join(f"{c} {gb(v)}" for c, v in w["gb_per_day"].items()))
+                    for w in cost["workspaces"]
+                ],
+            )
+    return lines
 
 
 def render_markdown(document: ReportDocument) -> str:
@@ -36,10 +69,12 @@ def render_markdown(document: ReportDocument) -> str:
         lines += [f"> **Cost:** {md(COST_NOTE)}", ""]
     lines += ["## Summary", ""]
     lines += _md_table(("clusters", *STATUS_ORDER), [(summary["clusters"], *(summary[s] for s in STATUS_ORDER))])
+    lines += _flow_md(document)
     lines += ["", "## Clusters", ""]
     if document["clusters"]:
         lines += _md_table(
-            ("cluster", "subscription", "resource group", "location", "status", "missing", "action", "reason"),
+            ("cluster", "subscription", "resource group", "location", "status", "missing", "action", "reason")
+            + (("flow",) if has_flow(document) else ()),
             [
                 (
                     c["name"],
@@ -51,6 +86,7 @@ def render_markdown(document: ReportDocument) -> str:
                     action_text(document, c),
                     c["reason"] or "-",
                 )
+                + ((flow_text(c),) if has_flow(document) else ())
                 for c in document["clusters"]
             ],
         )

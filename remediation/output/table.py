@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from remediation.core.report import ReportDocument
 from remediation.output.common import COST_NOTE, COSTLY_CATEGORY, action_text, escape_control, joined, summary_line
+from remediation.output.flow import cost_lines, flow_summary_line, flow_text, has_flow
 
 
 def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -23,6 +24,8 @@ def render_table(document: ReportDocument) -> str:
         f"{document['mode']} run {document['run_id']} ({document['started_at']} .. {document['finished_at']})",
         f"required categories: {joined(document['required_categories'])}",
         summary_line(document["summary"]),
+        *filter(None, [flow_summary_line(document["summary"])]),
+        *cost_lines(document.get("cost")),
         "",
     ]
     if document["clusters"]:
@@ -36,9 +39,11 @@ def render_table(document: ReportDocument) -> str:
                 action_text(document, c),
                 c["reason"] or "-",
             )
+            + ((flow_text(c),) if has_flow(document) else ())
             for c in document["clusters"]
         ]
-        lines += _aligned(("CLUSTER", "SUBSCRIPTION", "LOCATION", "STATUS", "MISSING", "ACTION", "REASON"), rows)
+        header = ("CLUSTER", "SUBSCRIPTION", "LOCATION", "STATUS", "MISSING", "ACTION", "REASON")
+        lines += _aligned(header + (("FLOW",) if has_flow(document) else ()), rows)
     else:
         lines.append("no clusters in scope")
     if document["workspaces"]:

@@ -568,7 +568,7 @@ def test_demo_estate(sim: ArmSimulator) -> None:
     names = []
     for sub in (estate.prod_subscription, estate.dev_subscription):
         names += [c.name for c in ContainerServiceClient(credential, sub, **kwargs(sim)).managed_clusters.list()]
-    assert len(names) == len(estate.clusters) == 13
+    assert len(names) == len(estate.clusters) == 16
     assert sim.workspace_exists(estate.audit_workspace_eastus)
     assert not sim.workspace_exists(estate.deleted_workspace)
     assert len(sim.settings(estate.five_foreign)) == 5

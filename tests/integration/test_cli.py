@@ -23,6 +23,7 @@ SCHEMA_KEYS = {
     "clusters",
     "workspaces",
     "errors",
+    "cost",
 }
 CLUSTER_KEYS = {
     "id",
@@ -34,6 +35,7 @@ CLUSTER_KEYS = {
     "missing_categories",
     "reason",
     "action",
+    "flow",
 }
 
 
@@ -65,6 +67,7 @@ def test_report_json_is_the_schema_1_document_and_exit_1(estate):
         "blocked",
         "failed",
         "unreadable_subscriptions",
+        "flow",
     }
     (cluster,) = doc["clusters"]
     assert set(cluster) == CLUSTER_KEYS
@@ -117,6 +120,8 @@ def test_cluster_and_subscription_filters(estate):
     one = estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
     estate.add_cluster(SUB_A, "rg-app", "aks-2", "eastus")
     estate.put_setting(one, "u", {"workspaceId": ws_id(SUB_A, "rg-user-logs", "law-user"), "logs": entries(*REQUIRED)})
+    for category in REQUIRED:  # its records arrive: flowing, no finding
+        estate.ingest(ws_id(SUB_A, "rg-user-logs", "law-user"), one, category, mode="azure-diagnostics")
 
     code, out, _ = cli("report", "--format", "json", "--cluster", one)
     assert (code, [c["name"] for c in json.loads(out)["clusters"]]) == (0, ["aks-1"])
@@ -184,5 +189,8 @@ def test_demo_goes_from_non_compliant_to_compliant():
     out = stdout.getvalue()
     assert "write requests made by the dry run: 0" in out
     assert "non_compliant    8 ->   0" in out
-    assert "compliant        2 ->  10" in out
+    assert "compliant        5 ->  13" in out
     assert "diagnostic_setting.created" in out
+    # the demo estate shows every flow verdict before apply, and one query per destination workspace
+    assert "audit records: 1 flowing, 1 partial, 5 silent, 1 pending, 7 unknown" in out
+    assert "Log Analytics queries per run (one per distinct destination workspace): 3 before, 7 after" in out
