@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from armsim.simulator import ArmSimulator
 
 LOGS_PREFIX = "/v1/"
+# What a query needs at a scope containing the workspace when armsim models role assignments (sim.grant).
+QUERY_ACTION = "Microsoft.OperationalInsights/workspaces/query/read"
 RESOURCE_SPECIFIC = "resource-specific"
 AZURE_DIAGNOSTICS = "azure-diagnostics"
 # Resource-specific tables of AKS categories: AKSControlPlane holds every category but these two.
@@ -153,8 +155,10 @@ class LogsDispatcher:
     def _check_access(self, workspace_key: str) -> None:
         sim = self.sim
         sub_key = "/".join(workspace_key.split("/")[:3])
-        denied = sub_key in sim.forbidden_subscriptions or any(
-            workspace_key == f or workspace_key.startswith(f + "/") for f in sim.forbidden_resources
+        denied = (
+            sub_key in sim.forbidden_subscriptions
+            or any(workspace_key == f or workspace_key.startswith(f + "/") for f in sim.forbidden_resources)
+            or not sim.is_granted(QUERY_ACTION, workspace_key)
         )
         if denied:
             raise _error(

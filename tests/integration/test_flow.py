@@ -360,3 +360,46 @@ def test_event_path_verifies_the_one_cluster(estate, configure):
     assert cluster["status"] == "remediated"
     assert cluster["flow"]["verdict"] == "pending"
     assert len(estate.query_requests()) == 1
+
+
+def test_the_workspace_role_lets_us_query_our_workspaces_and_no_others(estate, flow_run):
+    from remediation.permissions import Scope, actions
+
+    ours = estate.add_workspace(SUB_A, "rg-aks-audit-logs", "law-aks-audit-eastus", "eastus")
+    estate.grant(actions(Scope.SUBSCRIPTION), f"/subscriptions/{SUB_A}")
+    estate.grant(actions(Scope.WORKSPACE_RESOURCE_GROUP), f"/subscriptions/{SUB_A}/resourceGroups/rg-aks-audit-logs")
+    mine = estate.add_cluster(SUB_A, "rg-a", "aks-ours", "eastus")
+    theirs = estate.add_cluster(SUB_A, "rg-a", "aks-theirs", "eastus")
+    estate.put_setting(mine, "aks-audit-remediation", dedicated(ours, *REQUIRED))
+    estate.put_setting(theirs, "team", dedicated(USER_WS, *REQUIRED))
+    ingest_all(estate, ours, mine)
+    ingest_all(estate, USER_WS, theirs)
+
+    document = flow_run()
+
+    clusters = by_name(document)
+    assert clusters["aks-ours"]["flow"]["verdict"] == "flowing"
+    # a team's own workspace outside the audit-workspace group: our role may not query it
+    assert clusters["aks-theirs"]["flow"]["verdict"] == "unknown"
+    assert clusters["aks-theirs"]["flow"]["reason"] == "InsufficientAccessError"
+    assert exit_code(document) == 0
+
+
+def test_without_query_read_the_audit_workspace_is_unknown(estate, flow_run):
+    from remediation.permissions import Scope, actions
+
+    ours = estate.add_workspace(SUB_A, "rg-aks-audit-logs", "law-aks-audit-eastus", "eastus")
+    estate.grant(actions(Scope.SUBSCRIPTION), f"/subscriptions/{SUB_A}")
+    estate.grant(
+        [
+            a
+            for a in actions(Scope.WORKSPACE_RESOURCE_GROUP)
+            if a != "Microsoft.OperationalInsights/workspaces/query/read"
+        ],
+        f"/subscriptions/{SUB_A}/resourceGroups/rg-aks-audit-logs",
+    )
+    mine = estate.add_cluster(SUB_A, "rg-a", "aks-ours", "eastus")
+    estate.put_setting(mine, "aks-audit-remediation", dedicated(ours, *REQUIRED))
+    ingest_all(estate, ours, mine)
+
+    assert by_name(flow_run())["aks-ours"]["flow"]["reason"] == "InsufficientAccessError"
