@@ -179,6 +179,17 @@ param remediationSchedule string = '0 0 * * * *'
 @description('REMEDIATION_LEDGER_TABLE: Azure Table (created here) that keeps every change record.')
 param remediationLedgerTable string = 'remediationchanges'
 
+@description('REMEDIATION_SWEEP_QUEUE: Storage queue (created here, with its -poison queue) of the timer fan-out, one message per subscription.')
+@minLength(3)
+@maxLength(56)
+param remediationSweepQueue string = 'remediation-sweep'
+
+@description('REMEDIATION_SWEEP_SPREAD_SECONDS: spread the fan-out messages evenly over this many seconds (0..3600).')
+param remediationSweepSpreadSeconds string = '0'
+
+@description('REMEDIATION_STATE_TABLE: Azure Table (created here) of each cluster latest observed outcome, read by /api/status.')
+param remediationStateTable string = 'remediationstate'
+
 // ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------
@@ -241,6 +252,9 @@ var remediationAppSettings = {
   REMEDIATION_AUDIT_TABLE_PLAN: remediationAuditTablePlan
   REMEDIATION_SCHEDULE: remediationSchedule
   REMEDIATION_LEDGER_TABLE: remediationLedgerTable
+  REMEDIATION_SWEEP_QUEUE: remediationSweepQueue
+  REMEDIATION_SWEEP_SPREAD_SECONDS: remediationSweepSpreadSeconds
+  REMEDIATION_STATE_TABLE: remediationStateTable
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,6 +287,8 @@ module storage 'core/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
     ledgerTableName: remediationLedgerTable
+    stateTableName: remediationStateTable
+    sweepQueueName: remediationSweepQueue
   }
 }
 

@@ -425,6 +425,33 @@ def load_config(env: Mapping[str, str]) -> Config:
 FUNCTION_APP_SETTINGS: tuple[Setting, ...] = (
     Setting("REMEDIATION_SCHEDULE", "0 0 * * * *", "NCRONTAB schedule of the timer sweep (default hourly)"),
     Setting("REMEDIATION_LEDGER_TABLE", "remediationchanges", "Azure Table that keeps every change record"),
+    Setting(
+        "REMEDIATION_SWEEP_QUEUE",
+        "remediation-sweep",
+        "Storage queue of the timer's fan-out: one message per subscription, swept by sweep_subscription",
+    ),
+    Setting(
+        "REMEDIATION_SWEEP_SPREAD_SECONDS",
+        "0",
+        "spread the fan-out's messages evenly over this many seconds with visibility delays (0..3600)",
+    ),
+    Setting(
+        "REMEDIATION_STATE_TABLE",
+        "remediationstate",
+        "Azure Table of each cluster's latest observed outcome and each subscription's last sweep (/api/status)",
+    ),
 )
 
+# The longest visibility delay the fan-out may spread its messages over.
+SWEEP_SPREAD_MAX_SECONDS = 3600
+
 ALL_SETTING_NAMES: tuple[str, ...] = SETTING_NAMES + tuple(s.name for s in FUNCTION_APP_SETTINGS)
+
+
+def parse_sweep_spread(env: Mapping[str, str]) -> int:
+    """``REMEDIATION_SWEEP_SPREAD_SECONDS``: seconds (0..3600) to spread the timer's sweep messages over."""
+    name = "REMEDIATION_SWEEP_SPREAD_SECONDS"
+    raw = (env.get(name) or "").strip() or "0"
+    if not raw.isdigit() or int(raw) > SWEEP_SPREAD_MAX_SECONDS:
+        raise ConfigError(name, f"{raw!r} is not a whole number of seconds (0..{SWEEP_SPREAD_MAX_SECONDS})")
+    return int(raw)

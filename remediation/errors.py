@@ -81,3 +81,11 @@ class UnknownCategoriesError(RemediationError):
         self.variable = "REMEDIATION_CATEGORIES"
         self.unknown = unknown
         self.valid = valid
+
+
+class StateError(RemediationError):
+    """The state table (each cluster's latest observed outcome) could not be read."""
+
+
+class SweepQueueError(RemediationError):
+    """A sweep message could not be put on the sweep queue."""

@@ -16,9 +16,11 @@ param systemTopicPrincipalId string
 // Consumption deployment package in blobs; Microsoft documents Owner (not Contributor) for an
 // identity-based AzureWebJobsStorage, as the Flex Consumption quickstarts grant it.
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
-// Storage Queue Data Contributor: host-internal queues (blob-trigger receipts, diagnostics).
+// Storage Queue Data Contributor: the sweep queue (REMEDIATION_SWEEP_QUEUE): the timer puts messages,
+// the queue trigger reads, deletes and moves them to the poison queue; host-internal queues too.
 var storageQueueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
-// Storage Table Data Contributor: the change ledger (REMEDIATION_LEDGER_TABLE).
+// Storage Table Data Contributor: the change ledger (REMEDIATION_LEDGER_TABLE) and the state table
+// (REMEDIATION_STATE_TABLE).
 var storageTableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 // Monitoring Metrics Publisher: Entra ID ingestion into Application Insights (local auth is off).
 var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -61,7 +63,7 @@ resource functionQueueContributor 'Microsoft.Authorization/roleAssignments@2022-
     principalId: functionPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataContributorRoleId)
-    description: 'Functions host queues'
+    description: 'Sweep queue and its poison queue; Functions host queues'
   }
 }
 
@@ -72,7 +74,7 @@ resource functionTableContributor 'Microsoft.Authorization/roleAssignments@2022-
     principalId: functionPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageTableDataContributorRoleId)
-    description: 'Change ledger table'
+    description: 'Change ledger and state tables'
   }
 }
 

@@ -1,5 +1,6 @@
 // Storage for the Functions host (blobs, queues, tables), the Flex Consumption deployment
-// package, the Event Grid dead-letter container and the change ledger table.
+// package, the Event Grid dead-letter container, the change ledger and state tables, and the
+// sweep queue (with the poison queue the Functions host moves failed messages to).
 // Identity-only: shared keys are disabled, so no connection string or SAS can work.
 param location string
 param tags object
@@ -9,6 +10,10 @@ param name string
 param deploymentContainerName string
 param deadLetterContainerName string
 param ledgerTableName string
+param stateTableName string
+@minLength(3)
+@maxLength(56)
+param sweepQueueName string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   //checkov:skip=CKV_AZURE_35: a Flex Consumption app without VNet integration reaches its host storage over the public endpoint; shared keys are off, so only Entra ID principals holding a data role get in
@@ -97,6 +102,26 @@ resource tableServices 'Microsoft.Storage/storageAccounts/tableServices@2023-05-
 resource ledgerTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
   parent: tableServices
   name: ledgerTableName
+}
+
+resource stateTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableServices
+  name: stateTableName
+}
+
+resource queueServices 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource sweepQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueServices
+  name: sweepQueueName
+}
+
+resource sweepPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueServices
+  name: '${sweepQueueName}-poison'
 }
 
 output name string = storage.name

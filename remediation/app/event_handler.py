@@ -30,6 +30,7 @@ from remediation.app.runtime import Runtime
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
 from remediation.deadline import DeadlineExceeded
+from remediation.engine.observations import forget_cluster, record_outcomes
 from remediation.engine.reconcile import reconcile_cluster
 from remediation.errors import ArmError, ClusterNotFoundError, UnknownCategoriesError
 
@@ -119,6 +120,8 @@ def _reconcile(
         )
     except ClusterNotFoundError:
         logger.info("cluster %s no longer exists; nothing to do", decision.cluster_id, extra=fields)
+        if runtime.state is not None:
+            forget_cluster(runtime.state, decision.cluster_id)
         return EventOutcome(decision, note="cluster-not-found")
     except ArmError as exc:
         if exc.transient:  # the identity endpoint's 429/5xx too: Event Grid redelivers
@@ -140,6 +143,8 @@ def _reconcile(
         )
         return EventOutcome(decision, note="unknown-categories")
     _log_result(document, fields)
+    if runtime.state is not None:
+        record_outcomes(runtime.state, document, trigger=Trigger.EVENT_GRID.value)
     return EventOutcome(decision, document)
 
 

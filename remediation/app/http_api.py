@@ -1,9 +1,11 @@
 """The HTTP endpoints, framework-free: parse and validate parameters, run, answer.
 
 ``GET /api/report`` is always a dry run (``Mode.REPORT``, whatever ``REMEDIATION_MODE`` says)
-and never writes. ``GET /api/changes`` reads the change ledger. Errors are
+and never writes. ``GET /api/status`` renders the estate as last observed from the state table,
+with no ARM request. ``GET /api/changes`` reads the change ledger. Errors are
 ``{"error": {"code", "message"}}`` with 400 (malformed parameter), 403 (outside the
-configured scope), 500 (invalid configuration, naming the variable) or 503 (no ledger).
+configured scope), 500 (invalid configuration, naming the variable) or 503 (no ledger or state
+table, or it could not be read).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,8 +24,9 @@ from remediation.app.runtime import Runtime
 from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
 from remediation.config import Config, ConfigError, Mode, parse_subscription_ids
 from remediation.core.model import Trigger
+from remediation.core.status import status_document
 from remediation.engine.reconcile import run
-from remediation.errors import LedgerError
+from remediation.errors import LedgerError, StateError
 from remediation.ids import ResourceIdError, parse_cluster_id
 from remediation.output.render import CONTENT_TYPES, FORMATS, render
 
@@ -205,6 +209,38 @@ def report(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
         document["summary"]["clusters"],
         len(document["errors"]),
         extra={"run_id": document["run_id"], "trigger": Trigger.HTTP.value},
+    )
+    return HttpResult(200, render(document, request.fmt), CONTENT_TYPES[request.fmt], {"Cache-Control": "no-store"})
+
+
+def status(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
+    """``GET /api/status``: the estate as last observed (the state table), with no ARM request."""
+    try:
+        request = parse_report_request(url, params, runtime.config)
+    except ApiError as exc:
+        return error_result(exc.status, exc.code, exc.message)
+    if runtime.state is None:
+        return error_result(
+            503,
+            "StateNotConfigured",
+            "no state table: set AzureWebJobsStorage (or AzureWebJobsStorage__accountName) to record observations",
+        )
+    # Unfiltered, the configured scope (when there is one) is the filter: a subscription left out of it is not shown.
+    subscriptions = request.subscriptions or (() if request.clusters else runtime.config.subscription_ids)
+    try:
+        observed = runtime.state.observations(subscriptions, request.clusters)
+        sweeps = runtime.state.sweeps()
+    except StateError as exc:
+        logger.warning("could not read the state table: %s", exc)
+        return error_result(503, "StateUnavailable", str(exc))
+    document = status_document(
+        observed,
+        sweeps,
+        required_categories=runtime.config.categories,
+        document_id=uuid.uuid4().hex,
+        now=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        subscriptions=subscriptions,
+        clusters=request.clusters,
     )
     return HttpResult(200, render(document, request.fmt), CONTENT_TYPES[request.fmt], {"Cache-Control": "no-store"})
 

@@ -1,4 +1,4 @@
-"""The Function app's process-wide runtime: configuration, ARM gateway and ledger, built once.
+"""The Function app's process-wide runtime: configuration, ARM gateway, ledger, state table and sweep queue, built once.
 
 The Functions host imports ``function_app`` once per worker process and then runs many
 invocations in it. The runtime is built on first use (not at import, so an invalid setting
@@ -17,7 +17,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from remediation.azure.ledger import TableLedger
-from remediation.config import Config, ConfigError, load_config
+from remediation.azure.queue import SweepQueue
+from remediation.azure.state import StateTable
+from remediation.config import Config, ConfigError, load_config, parse_sweep_spread
 from remediation.core.changes import ChangeSink
 from remediation.engine.flow import LogsGateway
 from remediation.engine.reconcile import Gateway
@@ -34,6 +36,9 @@ class Runtime:
     gateway: Gateway
     ledger: TableLedger | None
     logs: LogsGateway | None = None  # the Log Analytics query adapter (None when flow verification is off)
+    state: StateTable | None = None
+    queue: SweepQueue | None = None
+    sweep_spread_seconds: int = 0
 
     @property
     def change_sinks(self) -> tuple[ChangeSink, ...]:
@@ -62,10 +67,24 @@ def build_runtime(
 ) -> Runtime:
     """Validate every setting and build the clients; raises :class:`ConfigError`."""
     config = load_config(env)
+    spread = parse_sweep_spread(env)
     ledger = TableLedger.from_environment(env)
+    state = StateTable.from_environment(env)
+    queue = SweepQueue.from_environment(env)
     if ledger is None:
-        logger.warning("AzureWebJobsStorage is not configured: change records go to the log only")
-    return Runtime(config=config, gateway=gateway_factory(config), ledger=ledger, logs=logs_factory(config))
+        logger.warning(
+            "AzureWebJobsStorage is not configured: change records go to the log only, "
+            "no state table (/api/status), no sweep queue"
+        )
+    return Runtime(
+        config=config,
+        gateway=gateway_factory(config),
+        ledger=ledger,
+        logs=logs_factory(config),
+        state=state,
+        queue=queue,
+        sweep_spread_seconds=spread,
+    )
 
 
 _lock = threading.Lock()

@@ -1,57 +1,308 @@
-"""The timer sweep: the whole configured scope in ``REMEDIATION_MODE``, the safety net of the event path."""
+"""The timer's fan-out and the per-subscription sweep it feeds, on an Azure Storage queue.
+
+The Functions host is the distributed engine: the timer (:func:`fan_out`) lists the subscriptions
+in scope and puts one message per subscription on ``REMEDIATION_SWEEP_QUEUE``; the queue trigger
+(:func:`sweep_subscription`) reconciles one subscription per message, and instances scale out
+with the queue. What each outcome does, so that the host's at-least-once delivery does the right thing:
+
+- malformed message: ERROR log, return (retrying cannot help);
+- subscription outside ``REMEDIATION_SUBSCRIPTION_IDS`` (the scope changed since): WARNING, return;
+- superseded (a sweep of that subscription started after the message was enqueued, and covers
+  its mode): INFO, return, no ARM request;
+- the subscription's clusters could not be listed, or anything unexpected: raise, so the host
+  makes the message visible again after ``visibilityTimeout`` and retries; after
+  ``maxDequeueCount`` attempts it moves the message to the poison queue, where
+  :func:`poisoned` logs it at ERROR with the subscription;
+- per-cluster failures stay in the report and the state table (the engine already retried each
+  request; the next sweep tries again): the message completes.
+
+A message's ``mode`` is honoured only when it is at least as safe as ``REMEDIATION_MODE`` now:
+``report`` in either means report (switching to report mode stops writes even for messages
+already queued).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 from remediation.app.runtime import Runtime
+from remediation.config import FUNCTION_APP_SETTINGS, ConfigError, Mode, parse_subscription_ids
 from remediation.core.model import Trigger
 from remediation.core.report import STATUS_ORDER, ReportDocument
 from remediation.core.signals import Signal, needing_attention, subscription_summaries
+from remediation.engine.observations import record_sweep
 from remediation.engine.reconcile import run
-from remediation.errors import RemediationError
+from remediation.errors import ArmError, RemediationError, StateError, SweepQueueError
 
 logger = logging.getLogger(__name__)
 
+MESSAGE_VERSION = 1
+
 
 class SweepFailedError(RemediationError):
-    """The sweep could read nothing at all (no cluster, and errors): the execution must fail."""
+    """The sweep could read nothing at all: the execution must fail (and the host retries the message)."""
 
 
-def sweep(runtime: Runtime, *, past_due: bool = False) -> ReportDocument:
-    """Sweep every cluster in scope. Per-cluster failures stay in the report; reading nothing raises."""
+class MalformedMessageError(ValueError):
+    """A sweep message that no retry can make valid."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """One message on the sweep queue: sweep this subscription."""
+
+    subscription_id: str
+    run_id: str
+    mode: Mode
+    enqueued_at: str
+    trigger: str = Trigger.TIMER.value
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": MESSAGE_VERSION,
+                "subscription_id": self.subscription_id,
+                "run_id": self.run_id,
+                "mode": self.mode.value,
+                "enqueued_at": self.enqueued_at,
+                "trigger": self.trigger,
+            },
+            separators=(",", ":"),
+        )
+
+
+def _field(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedMessageError(f"'{name}' must be a non-empty string")
+    return value.strip()
+
+
+def parse_request(body: bytes | str) -> SweepRequest:
+    """The request a message body holds; raises :class:`MalformedMessageError`."""
+    try:
+        text = body.decode("utf-8") if isinstance(body, bytes) else body
+        data = json.loads(text)
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedMessageError("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise MalformedMessageError("the body is not a JSON object")
+    if data.get("version", MESSAGE_VERSION) != MESSAGE_VERSION:
+        raise MalformedMessageError(f"unsupported message version {data.get('version')!r}")
+    try:
+        (subscription_id,) = parse_subscription_ids(_field(data, "subscription_id"), "subscription_id")
+    except (ConfigError, ValueError) as exc:
+        raise MalformedMessageError(str(exc)) from None
+    mode_raw = _field(data, "mode").lower()
+    if mode_raw not in {m.value for m in Mode}:
+        raise MalformedMessageError(f"mode {mode_raw!r} is not one of: {', '.join(m.value for m in Mode)}")
+    enqueued_at = _field(data, "enqueued_at")
+    try:
+        datetime.fromisoformat(enqueued_at.replace("Z", "+00:00"))
+    except ValueError:
+        raise MalformedMessageError(f"enqueued_at {enqueued_at!r} is not an ISO 8601 time") from None
+    trigger = data.get("trigger", Trigger.TIMER.value)
+    return SweepRequest(
+        subscription_id=subscription_id,
+        run_id=_field(data, "run_id"),
+        mode=Mode(mode_raw),
+        enqueued_at=enqueued_at,
+        trigger=trigger if isinstance(trigger, str) else Trigger.TIMER.value,
+    )
+
+
+# --- the timer: fan out ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FanOut:
+    run_id: str
+    requests: tuple[SweepRequest, ...]
+    delays: tuple[int, ...]
+
+
+def spread_delays(count: int, spread_seconds: int) -> tuple[int, ...]:
+    """Visibility delays that spread ``count`` messages evenly over ``[0, spread_seconds)``."""
+    if count <= 0:
+        return ()
+    return tuple((i * spread_seconds) // count for i in range(count))
+
+
+def fan_out(runtime: Runtime, *, past_due: bool = False) -> FanOut:
+    """Put one sweep message per subscription in scope on the sweep queue (the timer's whole job).
+
+    Raises :class:`SweepFailedError` when the subscriptions cannot be listed and
+    :class:`SweepQueueError` when the queue is missing or a message could not be put (the
+    execution fails; the messages already put are swept, and the next timer run puts them again).
+    """
+    run_id = uuid.uuid4().hex
+    fields: dict[str, Any] = {"run_id": run_id, "trigger": Trigger.TIMER.value, "mode": runtime.config.mode.value}
     if past_due:
-        logger.warning("the timer is past due; sweeping now", extra={"trigger": Trigger.TIMER.value})
+        logger.warning("the timer is past due; fanning out now", extra=fields)
+    if runtime.queue is None:
+        raise SweepQueueError("no sweep queue: AzureWebJobsStorage (or AzureWebJobsStorage__accountName) is not set")
+    subscriptions = list(runtime.config.subscription_ids)
+    if not subscriptions:
+        try:
+            subscriptions = runtime.gateway.list_subscriptions()
+        except ArmError as exc:
+            raise SweepFailedError(f"sweep {run_id} could not list subscriptions: {exc}") from exc
+    subscriptions = list(dict.fromkeys(s.lower() for s in subscriptions))
+    enqueued_at = _now()
+    requests = tuple(SweepRequest(s, run_id, runtime.config.mode, enqueued_at) for s in subscriptions)
+    delays = spread_delays(len(requests), runtime.sweep_spread_seconds)
+    failed: list[str] = []
+    for request, delay in zip(requests, delays, strict=True):
+        try:
+            runtime.queue.send(request.to_json(), delay_seconds=delay)
+        except SweepQueueError as exc:
+            logger.error(
+                "sweep %s: subscription %s not queued: %s",
+                run_id,
+                request.subscription_id,
+                exc,
+                extra={**fields, "subscription_id": request.subscription_id},
+            )
+            failed.append(request.subscription_id)
+    logger.info(
+        "sweep %s (%s): %d subscription(s) queued on %s, spread over %d s",
+        run_id,
+        runtime.config.mode.value,
+        len(requests) - len(failed),
+        runtime.queue.name,
+        runtime.sweep_spread_seconds,
+        extra={**fields, "subscriptions": len(requests), "queued": len(requests) - len(failed)},
+    )
+    if not requests:
+        logger.warning("sweep %s: no subscription in scope", run_id, extra=fields)
+    if failed:
+        raise SweepQueueError(f"sweep {run_id}: {len(failed)} of {len(requests)} subscription(s) could not be queued")
+    return FanOut(run_id, requests, delays)
+
+
+# --- the queue trigger: one subscription ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    """What one message did (returned for logging and tests)."""
+
+    request: SweepRequest | None
+    document: ReportDocument | None = None
+    note: str = ""
+
+
+def _effective_mode(request: SweepRequest, configured: Mode) -> Mode:
+    return Mode.REPORT if Mode.REPORT in (request.mode, configured) else Mode.APPLY
+
+
+def _superseded(runtime: Runtime, request: SweepRequest, mode: Mode) -> str | None:
+    """The run that already swept the subscription after this message was enqueued, if any."""
+    if runtime.state is None:
+        return None
+    try:
+        last = runtime.state.sweep(request.subscription_id)
+    except StateError as exc:
+        logger.warning("could not read the last sweep of %s: %s; sweeping", request.subscription_id, exc)
+        return None
+    if last is None or last.started_at <= request.enqueued_at or last.listing_failed:
+        return None
+    if last.mode == Mode.APPLY.value or mode is Mode.REPORT:
+        return last.run_id
+    return None
+
+
+def sweep_subscription(
+    runtime: Runtime, body: bytes | str, *, message_id: str = "", dequeue_count: int = 1
+) -> SweepOutcome:
+    """Reconcile the subscription one queue message names; raises only when a retry can help."""
+    base: dict[str, Any] = {"trigger": Trigger.TIMER.value, "message_id": message_id, "dequeue_count": dequeue_count}
+    try:
+        request = parse_request(body)
+    except MalformedMessageError as exc:
+        logger.error("malformed sweep message %s: %s; not retried", message_id, exc, extra=base)
+        return SweepOutcome(None, note="malformed")
+    fields = {**base, "run_id": request.run_id, "subscription_id": request.subscription_id}
+    if not runtime.config.subscription_in_scope(request.subscription_id):
+        logger.warning(
+            "sweep %s: subscription %s is outside REMEDIATION_SUBSCRIPTION_IDS; ignored",
+            request.run_id,
+            request.subscription_id,
+            extra=fields,
+        )
+        return SweepOutcome(request, note="out-of-scope")
+    mode = _effective_mode(request, runtime.config.mode)
+    if mode is not request.mode:
+        logger.warning(
+            "sweep %s: message asks for %s but REMEDIATION_MODE is %s: sweeping in report mode",
+            request.run_id,
+            request.mode.value,
+            runtime.config.mode.value,
+            extra=fields,
+        )
+    newer = _superseded(runtime, request, mode)
+    if newer is not None:
+        logger.info(
+            "sweep %s of %s superseded by sweep %s, which started after it was queued; nothing to do",
+            request.run_id,
+            request.subscription_id,
+            newer,
+            extra=fields,
+        )
+        return SweepOutcome(request, note="superseded")
     document = run(
         runtime.config,
         runtime.gateway,
-        mode=runtime.config.mode,
+        mode=mode,
         trigger=Trigger.TIMER,
+        subscriptions=[request.subscription_id],
         change_sinks=runtime.change_sinks,
         logs=runtime.logs,
+        run_id=request.run_id,
     )
+    if runtime.state is not None:
+        record_sweep(runtime.state, document, [request.subscription_id], trigger=Trigger.TIMER.value)
+    _log_summary(document, fields)
+    log_signals(document, [request.subscription_id])
+    if not document["clusters"] and document["errors"]:
+        codes = ", ".join(sorted({e["code"] for e in document["errors"]}))
+        raise SweepFailedError(
+            f"sweep {document['run_id']} of subscription {request.subscription_id} could read nothing ({codes}); "
+            f"attempt {dequeue_count}, the host retries"
+        )
+    return SweepOutcome(request, document)
+
+
+def _log_summary(document: ReportDocument, fields: Mapping[str, Any]) -> None:
     summary = document["summary"]
     counts: dict[str, int] = {name: summary[name] for name in STATUS_ORDER}
-    fields: dict[str, object] = {
-        "event": Signal.SWEEP_COMPLETED.value,
-        "run_id": document["run_id"],
-        "trigger": Trigger.TIMER.value,
-        "mode": document["mode"],
-        "clusters": summary["clusters"],
-        "errors": len(document["errors"]),
-        **counts,
-    }
     logger.info(
-        "sweep %s (%s): %d clusters, %s; %d errors",
+        "sweep %s of %s (%s): %d clusters, %s; %d errors",
         document["run_id"],
+        fields["subscription_id"],
         document["mode"],
         summary["clusters"],
         ", ".join(f"{name}={count}" for name, count in counts.items()),
         len(document["errors"]),
-        extra=fields,
+        extra={
+            **fields,
+            "event": Signal.SWEEP_COMPLETED.value,
+            "mode": document["mode"],
+            "clusters": summary["clusters"],
+            "errors": len(document["errors"]),
+            **counts,
+        },
     )
-    log_signals(document, runtime.config.subscription_ids)
     for error in document["errors"]:
         logger.warning(
             "sweep %s: %s: %s: %s",
@@ -59,12 +310,45 @@ def sweep(runtime: Runtime, *, past_due: bool = False) -> ReportDocument:
             error["scope"],
             error["code"],
             error["message"],
-            extra={"run_id": document["run_id"], "trigger": Trigger.TIMER.value},
+            extra=dict(fields),
         )
-    if not document["clusters"] and document["errors"]:
-        codes = ", ".join(sorted({e["code"] for e in document["errors"]}))
-        raise SweepFailedError(f"sweep {document['run_id']} could read nothing ({codes}); see the errors logged above")
-    return document
+
+
+def poison_queue_name(env: Mapping[str, str]) -> str:
+    """The poison queue of the sweep queue (the host appends ``-poison``), for the record only."""
+    default = next(s.default for s in FUNCTION_APP_SETTINGS if s.name == "REMEDIATION_SWEEP_QUEUE")
+    return ((env.get("REMEDIATION_SWEEP_QUEUE") or "").strip() or default) + "-poison"
+
+
+def poisoned(body: bytes | str, *, message_id: str = "", queue: str = "") -> SweepRequest | None:
+    """A sweep message the host gave up on (moved to the poison queue): log it at ERROR with its subscription.
+
+    The record is ``sweep.poisoned`` (``remediation.core.signals``), which infra's alert rule selects.
+    """
+    base: dict[str, Any] = {
+        "trigger": Trigger.TIMER.value,
+        "message_id": message_id,
+        "event": Signal.SWEEP_POISONED.value,
+        "queue": queue,
+    }
+    try:
+        request = parse_request(body)
+    except MalformedMessageError as exc:
+        logger.error("poison sweep message %s is malformed (%s); dropped", message_id, exc, extra=base)
+        return None
+    logger.error(
+        "sweep %s of subscription %s failed on every attempt; the message went to the poison queue. "
+        "The next timer sweep queues the subscription again; see the failed executions of sweep_subscription",
+        request.run_id,
+        request.subscription_id,
+        extra={
+            **base,
+            "run_id": request.run_id,
+            "subscription_id": request.subscription_id,
+            "mode": request.mode.value,
+        },
+    )
+    return request
 
 
 def log_signals(document: ReportDocument, subscription_ids: Iterable[str] = ()) -> None:

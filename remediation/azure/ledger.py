@@ -37,37 +37,38 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from remediation.config import FUNCTION_APP_SETTINGS, ConfigError
+from remediation.azure.storage import (
+    CONNECTION_TIMEOUT,
+    READ_TIMEOUT,
+    STORAGE_SETTING,
+    StorageAccount,
+    default_of,
+    storage_account,
+    table_name,
+)
 from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
+from remediation.config import ConfigError
 from remediation.core.changes import ChangeRecord
 from remediation.errors import LedgerError, LedgerWriteError
 from remediation.ids import id_key
 
 logger = logging.getLogger(__name__)
 
-STORAGE_SETTING = "AzureWebJobsStorage"
 TABLE_SETTING = "REMEDIATION_LEDGER_TABLE"
-DEFAULT_TABLE = next(s.default for s in FUNCTION_APP_SETTINGS if s.name == TABLE_SETTING)
-_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+DEFAULT_TABLE = default_of(TABLE_SETTING)
 _MAX_TICKS = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_STORAGE_SUFFIXES: Mapping[str, str] = {
-    "azurecloud": "core.windows.net",
-    "azurechinacloud": "core.chinacloudapi.cn",
-    "azureusgovernment": "core.usgovcloudapi.net",
-}
 # Bounded retries of each request, on the SDK client (about 0.5 + 1 + 2 s of backoff at most).
 _CLIENT_OPTIONS: Mapping[str, Any] = {
     "retry_total": 3,
     "retry_backoff_factor": 0.5,
     "retry_backoff_max": 4,
-    "connection_timeout": 5,
-    "read_timeout": 10,
+    "connection_timeout": CONNECTION_TIMEOUT,
+    "read_timeout": READ_TIMEOUT,
 }
 _FIELDS = (
     "event",
@@ -81,6 +82,19 @@ _FIELDS = (
     "categories_after",
     "timestamp",
 )
+
+
+def table_service(account: StorageAccount) -> Any:
+    """A ``TableServiceClient`` for the account, with bounded timeouts and retries."""
+    from azure.data.tables import TableServiceClient
+
+    if account.connection_string is not None:
+        try:
+            return TableServiceClient.from_connection_string(account.connection_string, **_CLIENT_OPTIONS)
+        except ValueError as exc:
+            raise ConfigError(STORAGE_SETTING, f"not a usable storage connection string ({exc})") from None
+    assert account.endpoint is not None
+    return TableServiceClient(endpoint=account.endpoint, credential=account.credential(), **_CLIENT_OPTIONS)
 
 
 def _micros(moment: datetime) -> int:
@@ -160,39 +174,9 @@ class TableLedger:
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> TableLedger | None:
         """The ledger the environment configures, or None when ``AzureWebJobsStorage`` is not configured."""
-        from azure.data.tables import TableServiceClient
-
-        table_name = (env.get(TABLE_SETTING) or "").strip() or DEFAULT_TABLE
-        if not _TABLE_NAME.match(table_name):
-            raise ConfigError(
-                TABLE_SETTING,
-                f"{table_name!r} is not a table name (3..63 letters and digits, starting with a letter)",
-            )
-        connection = (env.get(STORAGE_SETTING) or "").strip()
-        if connection:
-            try:
-                service = TableServiceClient.from_connection_string(connection, **_CLIENT_OPTIONS)
-            except ValueError as exc:
-                raise ConfigError(STORAGE_SETTING, f"not a usable storage connection string ({exc})") from None
-            return cls(service, table_name)
-
-        endpoint = (env.get(f"{STORAGE_SETTING}__tableServiceUri") or "").strip()
-        account = (env.get(f"{STORAGE_SETTING}__accountName") or "").strip()
-        if not endpoint and not account:
-            return None
-        if not endpoint:
-            if not re.fullmatch(r"[a-z0-9]{3,24}", account):
-                raise ConfigError(f"{STORAGE_SETTING}__accountName", f"{account!r} is not a storage account name")
-            cloud = (env.get("REMEDIATION_CLOUD") or "AzureCloud").strip().lower()
-            endpoint = f"https://{account}.table.{_STORAGE_SUFFIXES.get(cloud, _STORAGE_SUFFIXES['azurecloud'])}"
-        elif not endpoint.lower().startswith(("https://", "http://")):
-            raise ConfigError(f"{STORAGE_SETTING}__tableServiceUri", f"{endpoint!r} is not an http(s) URL")
-
-        from azure.identity import DefaultAzureCredential
-
-        client_id = (env.get(f"{STORAGE_SETTING}__clientId") or "").strip() or None
-        credential = DefaultAzureCredential(managed_identity_client_id=client_id)
-        return cls(TableServiceClient(endpoint=endpoint, credential=credential, **_CLIENT_OPTIONS), table_name)
+        name = table_name(env, TABLE_SETTING)
+        account = storage_account(env, "table")
+        return None if account is None else cls(table_service(account), name)
 
     def append(self, record: ChangeRecord) -> None:
         """Write the record (a :data:`remediation.core.changes.ChangeSink`).

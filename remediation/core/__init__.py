@@ -1,5 +1,6 @@
-"""The decision core: the observed-state model, compliance, the planner, change records, the report document
-and the signals (the log records infra's alerts and workbook query).
+"""The decision core: the observed-state model, compliance, the planner, change records, the report document,
+the status model (what a run observed, the status document) and the signals (the log records infra's alerts
+and workbook query).
 
 Pure functions and values, no I/O, no Azure SDK, no logging; anything may import it, it imports only ``config``.
 """

@@ -48,6 +48,9 @@ class ClusterDoc(TypedDict):
     reason: str | None
     action: ActionDoc | None
     flow: NotRequired[FlowDoc | None]  # null when the cluster was not assessed (excluded, failed)
+    # Only in a status document (``mode: "status"``): when, and by which run, the outcome was observed.
+    observed_at: NotRequired[str]
+    observed_run_id: NotRequired[str]
 
 
 class WorkspaceDoc(TypedDict):
@@ -99,9 +102,23 @@ class CostDoc(TypedDict):
     workspaces: list[WorkspaceCostDoc]
 
 
+class SubscriptionSweepDoc(TypedDict):
+    """A subscription's last sweep (status documents only)."""
+
+    subscription_id: str
+    run_id: str
+    mode: Literal["report", "apply"]
+    trigger: str
+    started_at: str
+    finished_at: str
+    summary: SummaryDoc
+    errors: int
+
+
 class ReportDocument(TypedDict):
     schema_version: int
-    mode: Literal["report", "apply"]
+    # "status": the estate as last observed (GET /api/status), assembled from stored outcomes, no ARM request.
+    mode: Literal["report", "apply", "status"]
     run_id: str
     started_at: str
     finished_at: str
@@ -111,6 +128,7 @@ class ReportDocument(TypedDict):
     workspaces: list[WorkspaceDoc]
     errors: list[ErrorDoc]
     cost: NotRequired[CostDoc | None]  # null when flow verification is off
+    subscriptions: NotRequired[list[SubscriptionSweepDoc]]  # status documents only
 
 
 def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) -> SummaryDoc:

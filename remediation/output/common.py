@@ -60,11 +60,16 @@ def action_verb(document: ReportDocument, cluster: ClusterDoc) -> str:
     action = cluster["action"]
     if action is None:
         return ""
-    if document["mode"] == "report":
+    if document["mode"] == "report" or cluster["status"] == "non_compliant":
         return f"would {action['kind']}"
     if cluster["status"] == "remediated":
         return f"{action['kind']}d"
     return f"planned {action['kind']}"
+
+
+def is_status(document: ReportDocument) -> bool:
+    """A status document (``GET /api/status``): stored observations, each with the time and run that observed it."""
+    return document["mode"] == "status"
 
 
 def action_text(document: ReportDocument, cluster: ClusterDoc) -> str:

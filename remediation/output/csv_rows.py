@@ -7,6 +7,7 @@ import csv
 import io
 
 from remediation.core.report import ReportDocument
+from remediation.output.common import is_status
 from remediation.output.flow import CSV_FLOW_COLUMNS, flow_csv_cells
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -24,6 +25,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "categories",
     *CSV_FLOW_COLUMNS,
 )
+# A status document (GET /api/status) adds when, and by which run, each cluster was observed.
+STATUS_CSV_COLUMNS: tuple[str, ...] = ("observed_at", "observed_run_id")
 
 
 def _cell(value: str) -> str:
@@ -34,7 +37,8 @@ def _cell(value: str) -> str:
 def render_csv(document: ReportDocument) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    status = is_status(document)
+    writer.writerow(CSV_COLUMNS + (STATUS_CSV_COLUMNS if status else ()))
     for c in document["clusters"]:
         action = c["action"]
         row = (
@@ -52,5 +56,6 @@ def render_csv(document: ReportDocument) -> str:
             ";".join(action["categories"]) if action else "",
             *flow_csv_cells(c),
         )
-        writer.writerow([_cell(str(v)) for v in row])
+        observed = (c.get("observed_at", ""), c.get("observed_run_id", "")) if status else ()
+        writer.writerow([_cell(str(v)) for v in (*row, *observed)])
     return buffer.getvalue()

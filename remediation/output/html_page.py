@@ -12,6 +12,7 @@ from remediation.output.common import (
     COSTLY_CATEGORY,
     STATUS_COLOURS,
     action_verb,
+    is_status,
     last_segment,
     summary_line,
 )
@@ -137,13 +138,15 @@ def render_html(document: ReportDocument) -> str:
                 f"<td>{_action_html(document, c)}</td>"
                 f"<td>{h(c['reason']) if c['reason'] else '<span class=muted>-</span>'}</td>"
                 + (f'<td class="flow">{flow_cell_html(c)}</td>' if has_flow(document) else "")
+                + (f"<td>{h(c.get('observed_at', '-'))}</td>" if is_status(document) else "")
                 + "</tr>"
             )
+        observed = "<th>Observed</th>" if is_status(document) else ""
         parts.append(
             '<table id="clusters"><thead><tr><th>Cluster</th><th>Subscription</th><th>Location</th>'
             "<th>Status</th><th>Missing categories</th><th>Planned change</th><th>Reason</th>"
             + ("<th>Audit records</th>" if has_flow(document) else "")
-            + "</tr></thead>"
+            + f"{observed}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
     else:

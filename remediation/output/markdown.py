@@ -6,7 +6,7 @@ import html
 from collections.abc import Iterable, Sequence
 
 from remediation.core.report import FLOW_VERDICTS, STATUS_ORDER, ReportDocument
-from remediation.output.common import COST_NOTE, COSTLY_CATEGORY, action_text
+from remediation.output.common import COST_NOTE, COSTLY_CATEGORY, action_text, is_status
 from remediation.output.flow import flow_text, gb, has_flow
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+!|~"})
@@ -72,8 +72,19 @@ def render_markdown(document: ReportDocument) -> str:
     lines += _flow_md(document)
     lines += ["", "## Clusters", ""]
     if document["clusters"]:
+        observed = ("observed",) if is_status(document) else ()  # a status document: when each was observed
         lines += _md_table(
-            ("cluster", "subscription", "resource group", "location", "status", "missing", "action", "reason")
+            (
+                "cluster",
+                "subscription",
+                "resource group",
+                "location",
+                "status",
+                "missing",
+                "action",
+                "reason",
+                *observed,
+            )
             + (("flow",) if has_flow(document) else ()),
             [
                 (
@@ -85,6 +96,7 @@ def render_markdown(document: ReportDocument) -> str:
                     ", ".join(c["missing_categories"]) or "-",
                     action_text(document, c),
                     c["reason"] or "-",
+                    *((c.get("observed_at", "-"),) if observed else ()),
                 )
                 + ((flow_text(c),) if has_flow(document) else ())
                 for c in document["clusters"]

@@ -1,7 +1,9 @@
 """Render a schema-1 report document in any format: the one entry point every surface uses.
 
 Each format lives in its own module (``table``, ``json_doc``, ``markdown``, ``html_page``,
-``csv_rows``); what they share is in ``common``. Pure; no I/O.
+``csv_rows``); what they share is in ``common``. Pure; no I/O. A status document
+(``mode: "status"``, ``GET /api/status``) renders like a report, plus when each cluster was
+observed (markdown, html and csv add the column; json carries ``observed_at`` and ``observed_run_id``).
 """
 
 from __future__ import annotations

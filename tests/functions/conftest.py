@@ -1,4 +1,5 @@
-"""Fixtures for the Function app tests: Azurite (the Azure Storage emulator) for the change ledger.
+"""Fixtures for the Function app tests: Azurite (the Azure Storage emulator) for the ledger, the state
+table and the sweep queue.
 
 The ARM simulator fixture ``sim`` lives in tests/conftest.py.
 """
@@ -20,7 +21,7 @@ from remediation.app.runtime import reset_runtime
 from remediation.azure.ledger import TableLedger
 
 ROOT = Path(__file__).resolve().parents[2]
-AZURITE = ROOT / "node_modules" / ".bin" / "azurite-table"
+AZURITE = ROOT / "node_modules" / ".bin" / "azurite"
 # The emulator's well-known development account (public, documented by Microsoft).
 DEV_ACCOUNT = "devstoreaccount1"
 DEV_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -46,43 +47,38 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"Azurite did not listen on 127.0.0.1:{port} within {timeout}s")
 
 
-def connection_string(port: int) -> str:
+def connection_string(table_port: int, queue_port: int) -> str:
     return (
         f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
-        f"TableEndpoint=http://127.0.0.1:{port}/{DEV_ACCOUNT};"
+        f"TableEndpoint=http://127.0.0.1:{table_port}/{DEV_ACCOUNT};"
+        f"QueueEndpoint=http://127.0.0.1:{queue_port}/{DEV_ACCOUNT};"
     )
 
 
 @pytest.fixture(scope="session")
 def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start Azurite's table service on a free loopback port; yields its connection string."""
+    """Start Azurite (table, queue and blob services) on free loopback ports; yields its connection string."""
     if not AZURITE.exists():
         pytest.fail(f"{AZURITE} is missing: run `make deps-node` (npm ci installs the pinned Azurite)")
     workdir = tmp_path_factory.mktemp("azurite")
     log = workdir / "azurite.log"
-    port = free_port()
+    ports = {"table": free_port(), "queue": free_port(), "blob": free_port()}
+    args = [str(AZURITE), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry"]
+    for service, port in ports.items():
+        args += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
     process = subprocess.Popen(
-        [
-            str(AZURITE),
-            "--silent",
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--disableTelemetry",
-            "--tableHost",
-            "127.0.0.1",
-            "--tablePort",
-            str(port),
-        ],
+        args,
         cwd=workdir,
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),
     )
     try:
         try:
-            wait_for_port(port, process)
+            for port in ports.values():
+                wait_for_port(port, process)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from None
-        yield connection_string(port)
+        yield connection_string(ports["table"], ports["queue"])
     finally:
         process.terminate()
         try:
@@ -98,6 +94,16 @@ def ledger_table() -> str:
     return "changes" + uuid.uuid4().hex[:12]
 
 
+@pytest.fixture
+def state_table() -> str:
+    return "state" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+def sweep_queue() -> str:
+    return "sweep-" + uuid.uuid4().hex[:12]
+
+
 # --- the Function app against armsim -------------------------------------------------------------
 
 SUB = "aaaaaaaa-1111-4111-8111-000000000001"
@@ -110,9 +116,12 @@ WORKSPACE = (
 
 
 @pytest.fixture
-def app_env(sim: Any, azurite: str, ledger_table: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """armsim with one subscription (its regional workspace already there), the ledger on Azurite,
-    and the app settings in the environment; the app's runtime is rebuilt for the test."""
+def app_env(
+    sim: Any, azurite: str, ledger_table: str, state_table: str, sweep_queue: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """armsim with one subscription (its regional workspace already there), the ledger, state table
+    and sweep queue on Azurite, and the app settings in the environment; the app's runtime is rebuilt
+    for the test."""
     sim.add_subscription(SUB, "prod")
     sim.add_workspace(SUB, "rg-aks-audit-logs", f"law-aks-audit-{LOCATION}", LOCATION)
     monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", SUB)
@@ -120,6 +129,9 @@ def app_env(sim: Any, azurite: str, ledger_table: str, monkeypatch: pytest.Monke
     monkeypatch.setenv("REMEDIATION_SCHEDULE", "0 0 * * * *")
     monkeypatch.setenv("AzureWebJobsStorage", azurite)
     monkeypatch.setenv("REMEDIATION_LEDGER_TABLE", ledger_table)
+    monkeypatch.setenv("REMEDIATION_STATE_TABLE", state_table)
+    monkeypatch.setenv("REMEDIATION_SWEEP_QUEUE", sweep_queue)
+    monkeypatch.delenv("REMEDIATION_SWEEP_SPREAD_SECONDS", raising=False)
     monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
     reset_runtime()
     yield sim

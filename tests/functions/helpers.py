@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime
@@ -10,6 +11,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import azure.functions as func
+from azure.functions.meta import Datum
+from azure.functions.queue import QueueMessageInConverter
 from azure.functions.timer import TimerRequest  # the concrete class the worker builds
 
 from tests.functions.conftest import SUB
@@ -103,3 +106,105 @@ def http_get(route: str, query: list[tuple[str, str]] | None = None) -> func.Htt
 
 def timer(past_due: bool = False) -> TimerRequest:
     return TimerRequest(past_due=past_due)
+
+
+# --- the host's queue listener, as host.json configures it, against Azurite ---------------------------
+
+HOST_JSON = Path(__file__).resolve().parents[2] / "host.json"
+
+
+class QueueHost:
+    """What the Functions host's queue trigger does with a message, per host.json, on a real (Azurite) queue.
+
+    Receive one message (held invisible while it runs), base64-decode it (``messageEncoding``), call
+    the function with a real ``func.QueueMessage``; on success delete it; on an exception make it
+    visible again (the real host waits ``visibilityTimeout``; here it is visible at once, so no test
+    sleeps) or, once ``dequeue_count`` reached ``maxDequeueCount``, move it to ``<queue>-poison``.
+    """
+
+    def __init__(self, connection: str, queue_name: str, functions: dict[str, Any]) -> None:
+        from azure.storage.queue import QueueClient
+
+        self.settings: dict[str, Any] = json.loads(HOST_JSON.read_text())["extensions"]["queues"]
+        assert self.settings["messageEncoding"] == "base64"
+        options: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 15, "retry_total": 1}
+        self.queue = QueueClient.from_connection_string(connection, queue_name, **options)
+        self.poison = QueueClient.from_connection_string(connection, queue_name + "-poison", **options)
+        self.functions = functions
+        self.failures: list[BaseException] = []
+
+    def messages(self, client: Any | None = None) -> list[dict[str, Any]]:
+        """The visible messages (peeked, not taken), decoded as the host decodes them."""
+        client = client or self.queue
+        try:
+            peeked = client.peek_messages(max_messages=32)
+        except Exception:  # the queue does not exist (yet)
+            return []
+        return [json.loads(base64.b64decode(m.content)) for m in peeked]
+
+    def message_count(self) -> int:
+        """Every message, visible or not (a delayed one is counted)."""
+        return int(self.queue.get_queue_properties().approximate_message_count)
+
+    def deliver(self, function: str = "sweep_subscription", client: Any | None = None) -> str | None:
+        """Deliver the next visible message; "completed", "retry", "poisoned", or None when there is none."""
+        client = client or self.queue
+        received = next(iter(client.receive_messages(max_messages=1, visibility_timeout=600)), None)
+        if received is None:
+            return None
+        # As the worker builds it: the decoded body and the trigger metadata, through the library's converter.
+        raw = base64.b64decode(received.content)
+        try:
+            body = Datum(raw.decode("utf-8"), "string")
+        except UnicodeDecodeError:
+            body = Datum(raw, "bytes")
+        metadata = {
+            "Id": Datum(received.id, "string"),
+            "DequeueCount": Datum(received.dequeue_count, "int"),
+            "InsertionTime": Datum(received.inserted_on.isoformat(), "string"),
+            "ExpirationTime": Datum(received.expires_on.isoformat(), "string"),
+            "PopReceipt": Datum(received.pop_receipt, "string"),
+        }
+        message = QueueMessageInConverter.decode(body, trigger_metadata=metadata)
+        try:
+            self.functions[function](message)
+        except Exception as exc:
+            self.failures.append(exc)
+            if client is self.queue and received.dequeue_count >= self.settings["maxDequeueCount"]:
+                if not self._exists(self.poison):
+                    self.poison.create_queue()
+                self.poison.send_message(received.content)
+                client.delete_message(received)
+                return "poisoned"
+            client.update_message(received, visibility_timeout=0)
+            return "retry"
+        client.delete_message(received)
+        return "completed"
+
+    def drain(self, function: str = "sweep_subscription", limit: int = 50) -> list[str]:
+        """Deliver until the queue has no visible message (at most ``limit`` deliveries)."""
+        outcomes: list[str] = []
+        for _ in range(limit):
+            outcome = self.deliver(function)
+            if outcome is None:
+                return outcomes
+            outcomes.append(outcome)
+        raise AssertionError(f"the queue was not drained in {limit} deliveries: {outcomes}")
+
+    def deliver_poison(self) -> str | None:
+        return self.deliver("sweep_poison", client=self.poison)
+
+    @staticmethod
+    def _exists(client: Any) -> bool:
+        try:
+            client.get_queue_properties()
+        except Exception:
+            return False
+        return True
+
+    def put_raw(self, body: bytes | str) -> None:
+        """Put a message as another producer might (base64 of ``body``)."""
+        raw = body.encode() if isinstance(body, str) else body
+        if not self._exists(self.queue):
+            self.queue.create_queue()
+        self.queue.send_message(base64.b64encode(raw).decode())

@@ -2,7 +2,8 @@
 
 Each query (``infra/app/queries/*.kql`` for the scheduled query rules, ``infra/app/workbook.json``
 for the workbook) is read for the custom dimensions it uses (``customDimensions.<name>``) and the
-record kinds it selects (``customDimensions.event == "..."``). A real timer sweep runs through the
+record kinds it selects (``customDimensions.event == "..."``). A real timer sweep (the fan-out, then each
+subscription's queue message, through the host's queue semantics on Azurite) runs through the
 function app against armsim and its log records are captured as Application Insights would get
 them (``DimensionsFilter``): every record kind a query selects must be emitted, with every field
 the query reads. Renaming a field or an event in the code breaks this test, not the alert.
@@ -25,7 +26,7 @@ from remediation.app import telemetry
 from remediation.core.changes import ChangeEvent
 from remediation.core.signals import ATTENTION_STATUSES, EVENT_FIELD, FLOW_FINDINGS, FLOW_VERDICT_FIELD, Signal
 from tests.functions.conftest import LOCATION, SUB
-from tests.functions.helpers import timer
+from tests.functions.helpers import QueueHost, timer
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "infra" / "app"
@@ -36,8 +37,8 @@ DIMENSION = re.compile(r"customDimensions\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\
 EVENT_EQ = re.compile(r"tostring\(customDimensions\.event\)\s*==\s*\"([^\"]+)\"")
 EVENT_IN = re.compile(r"tostring\(customDimensions\.event\)\s+in\s*\(([^)]*)\)")
 FLOW_IN = re.compile(r"tostring\(customDimensions\.flow_verdict\)\s+in\s*\(([^)]*)\)")
-# Records other issues' code emits (queue fan-out, flow verification): the name is the contract.
-NOT_EMITTED_BY_THE_SWEEP = {Signal.SWEEP_POISONED.value}
+# Records other issues' code emits (flow verification): the name is the contract.
+NOT_EMITTED_BY_THE_SWEEP: set[str] = set()
 
 
 @cache
@@ -92,10 +93,15 @@ def dimensions_of(query: str) -> set[str]:
 
 @pytest.fixture
 def emitted(
-    app_env: Any, functions: Functions, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    app_env: Any,
+    functions: Functions,
+    azurite: str,
+    sweep_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> list[dict[str, Any]]:
     """Custom dimensions of every record a sweep emits: remediated, failed, blocked, a new resource
-    group and workspaces, and a subscription that cannot be read."""
+    group and workspaces, and a subscription that cannot be read (retried, then poisoned)."""
     sim = app_env
     sim.add_subscription(OTHER_SUB, "forbidden")
     sim.forbid_subscription(OTHER_SUB)
@@ -112,8 +118,11 @@ def emitted(
     workspace = f"/subscriptions/{SUB}/resourceGroups/rg-aks-audit-logs/providers/Microsoft.OperationalInsights/workspaces/law-aks-audit-{LOCATION}"
     ours = {"workspaceId": workspace, "logs": [{"category": "kube-audit", "enabled": True}], "metrics": []}
     sim.put_setting(partial, "aks-audit-remediation", ours)
+    host = QueueHost(azurite, sweep_queue, functions)
     with caplog.at_level(logging.INFO, logger="remediation"):
         functions["sweep"](timer())
+        assert sorted(host.drain()) == ["completed", "poisoned", "retry", "retry"]
+        assert host.deliver_poison() == "completed"
     records = []
     for original in caplog.records:
         record = logging.makeLogRecord(dict(original.__dict__))
@@ -142,15 +151,22 @@ def test_the_sweep_emits_every_record_kind_the_queries_select(emitted: list[dict
         assert not missing, f"{name}: no emitted {sorted(events)} record has {sorted(missing)}"
 
 
-def test_sweep_records_carry_the_counts_the_alerts_compare(emitted: list[dict[str, Any]]) -> None:
+def test_sweep_records_carry_the_counts_the_alerts_compare(emitted: list[dict[str, Any]], sweep_queue: str) -> None:
     subscriptions = {r["subscription_id"]: r for r in emitted if r.get(EVENT_FIELD) == Signal.SWEEP_SUBSCRIPTION}
     assert set(subscriptions) == {SUB, OTHER_SUB}
     mine = subscriptions[SUB]
     assert (mine["clusters"], mine["remediated"], mine["failed"], mine["blocked"], mine["errors"]) == (5, 3, 1, 1, 1)
     other = subscriptions[OTHER_SUB]
     assert (other["clusters"], other["errors"]) == (0, 1), "an unreadable subscription: no cluster, errors"
-    (completed,) = [r for r in emitted if r.get(EVENT_FIELD) == Signal.SWEEP_COMPLETED]
-    assert completed["run_id"] == mine["run_id"] == other["run_id"]
+    completed = [r for r in emitted if r.get(EVENT_FIELD) == Signal.SWEEP_COMPLETED]
+    assert {r["subscription_id"] for r in completed} == {SUB, OTHER_SUB}, "one per subscription's sweep"
+    assert {r["run_id"] for r in completed} == {mine["run_id"]} == {other["run_id"]}, "one fan-out run"
+    (poisoned,) = [r for r in emitted if r.get(EVENT_FIELD) == Signal.SWEEP_POISONED]
+    assert (poisoned["subscription_id"], poisoned["queue"], poisoned["_level"]) == (
+        OTHER_SUB,
+        f"{sweep_queue}-poison",
+        "ERROR",
+    )
     attention = {
         r["cluster_id"].rsplit("/", 1)[1]: r for r in emitted if r.get(EVENT_FIELD) == Signal.CLUSTER_ATTENTION
     }

@@ -506,11 +506,23 @@ def test_storage_account_is_hardened() -> None:
         assert container["config"]["properties"]["publicAccess"] == "None"
 
 
-def test_ledger_table_is_created_with_the_configured_name() -> None:
-    (table,) = resources_of_type("Microsoft.Storage/storageAccounts/tableServices/tables")
-    assert table[2]["config"]["name"] == "ledgerTableName"
+def test_ledger_and_state_tables_are_created_with_the_configured_names() -> None:
+    tables = resources_of_type("Microsoft.Storage/storageAccounts/tableServices/tables")
+    assert sorted(t[2]["config"]["name"] for t in tables) == ["ledgerTableName", "stateTableName"]
     params = tree("main.bicep")["modules"]["storage"]["config"]["params"]
     assert params["ledgerTableName"] == "remediationLedgerTable"
+    assert params["stateTableName"] == "remediationStateTable"
+
+
+def test_sweep_queue_and_its_poison_queue_are_created() -> None:
+    storage = tree("core/storage.bicep")
+    queues = {name: r["config"] for name, r in storage["resources"].items() if r["type"].endswith("/queues")}
+    assert set(queues) == {"sweepQueue", "sweepPoisonQueue"}
+    assert queues["sweepQueue"]["name"] == "sweepQueueName"
+    # The Functions host moves a message that failed maxDequeueCount times to "<queue>-poison".
+    assert queues["sweepPoisonQueue"]["name"] == "${sweepQueueName}-poison"
+    params = tree("main.bicep")["modules"]["storage"]["config"]["params"]
+    assert params["sweepQueueName"] == "remediationSweepQueue"
 
 
 def test_function_app_is_flex_consumption_python_311_and_hardened() -> None:

@@ -1,0 +1,118 @@
+"""The sweep queue: the timer's fan-out puts one message per subscription on an Azure Storage queue.
+
+The queue is ``REMEDIATION_SWEEP_QUEUE`` in the account ``AzureWebJobsStorage`` names (see
+:mod:`remediation.azure.storage`); the queue-triggered function ``sweep_subscription`` consumes it.
+Messages are base64-encoded text, as the Functions host's queue trigger expects by default
+(``extensions.queues.messageEncoding`` is ``base64`` in ``host.json``). Each request has bounded
+timeouts and at most 3 retries (about 1 + 3 + 5 s of backoff).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from remediation.azure.storage import (
+    CONNECTION_TIMEOUT,
+    READ_TIMEOUT,
+    STORAGE_SETTING,
+    StorageAccount,
+    default_of,
+    storage_account,
+)
+from remediation.config import ConfigError
+from remediation.errors import SweepQueueError
+
+logger = logging.getLogger(__name__)
+
+QUEUE_SETTING = "REMEDIATION_SWEEP_QUEUE"
+DEFAULT_QUEUE = default_of(QUEUE_SETTING)
+# Queue names: 3..63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.
+# The host adds "-poison" for the poison queue, so 56 characters at most leave room for it.
+_QUEUE_NAME = re.compile(r"^(?=.{3,56}$)[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*$")
+# Messages live at most a day: an older sweep request is superseded by the next timer run anyway.
+MESSAGE_TTL_SECONDS = 24 * 3600
+_CLIENT_OPTIONS: Mapping[str, Any] = {
+    "retry_total": 3,
+    "initial_backoff": 1,
+    "increment_base": 2,
+    "random_jitter_range": 1,
+    "connection_timeout": CONNECTION_TIMEOUT,
+    "read_timeout": READ_TIMEOUT,
+}
+
+
+def queue_name(env: Mapping[str, str]) -> str:
+    name = (env.get(QUEUE_SETTING) or "").strip() or DEFAULT_QUEUE
+    if not _QUEUE_NAME.match(name):
+        raise ConfigError(
+            QUEUE_SETTING,
+            f"{name!r} is not a queue name (3..56 lower-case letters, digits and single hyphens; "
+            "the host appends -poison)",
+        )
+    return name
+
+
+def _queue_client(account: StorageAccount, name: str) -> Any:
+    from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
+
+    codec: dict[str, Any] = {
+        "message_encode_policy": TextBase64EncodePolicy(),
+        "message_decode_policy": TextBase64DecodePolicy(),
+    }
+    if account.connection_string is not None:
+        try:
+            return QueueClient.from_connection_string(account.connection_string, name, **codec, **_CLIENT_OPTIONS)
+        except ValueError as exc:
+            raise ConfigError(STORAGE_SETTING, f"not a usable storage connection string ({exc})") from None
+    assert account.endpoint is not None
+    return QueueClient(account.endpoint, name, credential=account.credential(), **codec, **_CLIENT_OPTIONS)
+
+
+class SweepQueue:
+    """Puts sweep messages on the queue (creating it on first use when it does not exist)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.name: str = client.queue_name
+        self._ready = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> SweepQueue | None:
+        """The queue the environment configures, or None when ``AzureWebJobsStorage`` is not configured."""
+        name = queue_name(env)
+        account = storage_account(env, "queue")
+        return None if account is None else cls(_queue_client(account, name))
+
+    def _ensure_queue(self) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        if self._ready:
+            return
+        with self._lock:
+            if not self._ready:
+                with contextlib.suppress(ResourceExistsError):  # created meanwhile (or by infra)
+                    self._client.create_queue()
+                self._ready = True
+
+    def send(self, text: str, *, delay_seconds: int = 0) -> str:
+        """Put one message (``text``, base64-encoded on the wire) visible after ``delay_seconds``; its ID."""
+        from azure.core.exceptions import AzureError
+
+        try:
+            self._ensure_queue()
+            sent = self._client.send_message(
+                text, visibility_timeout=delay_seconds or None, time_to_live=MESSAGE_TTL_SECONDS
+            )
+        except AzureError as exc:
+            raise SweepQueueError(f"could not put a message on queue {self.name}: {exc}") from exc
+        message_id: str = sent.id
+        return message_id
+
+    def close(self) -> None:
+        self._client.close()

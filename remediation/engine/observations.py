@@ -1,0 +1,97 @@
+"""Recording what a run observed in the state store (the table behind ``GET /api/status``).
+
+:func:`record_sweep` stores each cluster's outcome, the sweep of each subscription swept, and
+removes the stored clusters of those subscriptions that the sweep no longer saw (deleted
+clusters). :func:`record_outcomes` stores the outcomes of an event (no subscription sweep, no
+removal); :func:`forget_cluster` removes a cluster an event found deleted.
+
+The store is an observation cache, not the estate: a failure to record is logged at ERROR and
+never fails the run that made the observation (the next sweep records again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from remediation.core.report import ReportDocument
+from remediation.core.status import Observation, SubscriptionSweep, gone, observations, subscription_sweeps
+
+logger = logging.getLogger(__name__)
+
+
+class StateStore(Protocol):
+    def put_observations(self, items: Sequence[Observation]) -> None: ...
+
+    def put_sweep(self, sweep: SubscriptionSweep) -> None: ...
+
+    def stored_clusters(self, subscription_id: str) -> list[tuple[str, str, str]]:
+        """``(cluster_id, observed_at, trigger)`` of every stored cluster of one subscription."""
+        ...
+
+    def delete_clusters(self, cluster_ids: Iterable[str]) -> None: ...
+
+
+def record_sweep(
+    store: StateStore, document: ReportDocument, subscriptions: Sequence[str], *, trigger: str
+) -> list[SubscriptionSweep]:
+    """Record a sweep of ``subscriptions``; returns the subscriptions' sweeps (empty when recording failed)."""
+    fields = {"run_id": document["run_id"], "trigger": trigger}
+    try:
+        store.put_observations(observations(document, trigger))
+        sweeps = subscription_sweeps(document, subscriptions, trigger)
+        for sweep in sweeps:
+            seen = [c["id"] for c in document["clusters"] if c["subscription_id"].lower() == sweep.subscription_id]
+            removed = gone(store.stored_clusters(sweep.subscription_id), sweep, seen)
+            if removed:
+                store.delete_clusters(removed)
+                logger.info(
+                    "subscription %s: %d cluster(s) no longer exist and left the state table",
+                    sweep.subscription_id,
+                    len(removed),
+                    extra={**fields, "subscription_id": sweep.subscription_id, "removed": len(removed)},
+                )
+            store.put_sweep(sweep)
+    except Exception as exc:  # noqa: BLE001 - the state table is a cache: never fail the sweep for it
+        logger.error(
+            "could not record sweep %s in the state table (%s: %s); /api/status shows older observations",
+            document["run_id"],
+            type(exc).__name__,
+            exc,
+            extra=fields,
+        )
+        return []
+    return sweeps
+
+
+def record_outcomes(store: StateStore, document: ReportDocument, *, trigger: str) -> bool:
+    """Record the cluster outcomes of a run that swept no subscription (an event); True when stored."""
+    try:
+        store.put_observations(observations(document, trigger))
+    except Exception as exc:  # noqa: BLE001 - see record_sweep
+        logger.error(
+            "could not record run %s in the state table (%s: %s)",
+            document["run_id"],
+            type(exc).__name__,
+            exc,
+            extra={"run_id": document["run_id"], "trigger": trigger},
+        )
+        return False
+    return True
+
+
+def forget_cluster(store: StateStore, cluster_id: str) -> bool:
+    """Remove a cluster found deleted; True when done."""
+    try:
+        store.delete_clusters([cluster_id])
+    except Exception as exc:  # noqa: BLE001 - see record_sweep
+        logger.error(
+            "could not remove cluster %s from the state table (%s: %s)",
+            cluster_id,
+            type(exc).__name__,
+            exc,
+            extra={"cluster_id": cluster_id},
+        )
+        return False
+    return True

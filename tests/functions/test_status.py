@@ -1,0 +1,246 @@
+"""GET /api/status: the estate as last observed, from the state table on Azurite, with no ARM request."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from remediation.app.runtime import reset_runtime
+from tests.functions.conftest import OTHER_SUB, SUB, free_port
+from tests.functions.helpers import CLUSTER_WRITE, QueueHost, cluster_id, grid_event, http_get, timer
+
+Functions = dict[str, Callable[..., Any]]
+
+
+def call(functions: Functions, *query: tuple[str, str]) -> tuple[int, str, str]:
+    response = functions["status"](http_get("status", list(query)))
+    return response.status_code, response.get_body().decode("utf-8"), response.headers["Content-Type"]
+
+
+def dead_table_endpoint(connection: str) -> str:
+    """The same account with its table endpoint on a port nothing listens on."""
+    return re.sub(
+        r"TableEndpoint=http://127\.0\.0\.1:\d+/", f"TableEndpoint=http://127.0.0.1:{free_port()}/", connection
+    )
+
+
+def error_of(body: str) -> dict[str, str]:
+    payload = json.loads(body)
+    assert set(payload) == {"error"}
+    error: dict[str, str] = payload["error"]
+    return error
+
+
+@pytest.fixture
+def host(app_env: Any, functions: Functions, azurite: str, sweep_queue: str) -> QueueHost:
+    return QueueHost(azurite, sweep_queue, functions)
+
+
+@pytest.fixture
+def swept(app_env: Any, functions: Functions, host: QueueHost, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Two subscriptions swept in apply mode through the fan-out."""
+    sim = app_env
+    sim.add_subscription(OTHER_SUB, "dev")
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB},{OTHER_SUB}")
+    reset_runtime()
+    sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    sim.add_cluster(SUB, "rg-apps", "aks-busy", "westeurope", provisioning_state="Upgrading")
+    sim.add_cluster(OTHER_SUB, "rg-dev", "aks-dev", "westeurope", tags={"aks-audit-remediation": "exclude"})
+    functions["sweep"](timer())
+    assert host.drain() == ["completed", "completed"]
+    sim.clear_requests()
+    return sim
+
+
+def test_status_is_the_last_observation_and_makes_no_arm_request(swept: Any, functions: Functions) -> None:
+    status, body, content_type = call(functions)
+    assert status == 200
+    assert content_type == "application/json"
+    assert swept.requests == [], "no ARM request, no token request"
+    document = json.loads(body)
+    assert document["schema_version"] == 1
+    assert document["mode"] == "status"
+    clusters = {c["name"]: c for c in document["clusters"]}
+    assert {n: c["status"] for n, c in clusters.items()} == {
+        "aks-open": "remediated",
+        "aks-busy": "deferred",
+        "aks-dev": "excluded",
+    }
+    assert clusters["aks-busy"]["reason"] == "cluster-busy"
+    assert clusters["aks-open"]["missing_categories"] == document["required_categories"]
+    assert clusters["aks-open"]["action"]["kind"] == "create"
+    run_ids = {c["observed_run_id"] for c in document["clusters"]}
+    assert len(run_ids) == 1, "one fan-out run"
+    for cluster in document["clusters"]:
+        assert cluster["observed_at"] <= document["finished_at"]
+    assert document["summary"]["clusters"] == 3
+    sweeps = {s["subscription_id"]: s for s in document["subscriptions"]}
+    assert set(sweeps) == {SUB, OTHER_SUB}
+    assert sweeps[SUB]["summary"]["remediated"] == 1 and sweeps[SUB]["run_id"] in run_ids
+    assert sweeps[OTHER_SUB]["summary"]["excluded"] == 1
+    assert document["errors"] == []
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type", "check"),
+    [
+        ("markdown", "text/markdown; charset=utf-8", lambda body: "status" in body and "aks-open" in body),
+        ("html", "text/html; charset=utf-8", lambda body: body.count('<tr class="cluster"') == 3),
+        ("csv", "text/csv; charset=utf-8", lambda body: len(list(csv.DictReader(io.StringIO(body)))) == 3),
+        ("JSON", "application/json", lambda body: json.loads(body)["mode"] == "status"),
+    ],
+)
+def test_status_formats(swept: Any, functions: Functions, fmt: str, content_type: str, check: Any) -> None:
+    status, body, got_type = call(functions, ("format", fmt))
+    assert status == 200
+    assert got_type == content_type
+    assert check(body)
+    assert swept.requests == []
+
+
+def test_status_csv_says_when_each_cluster_was_observed(swept: Any, functions: Functions) -> None:
+    _, body, _ = call(functions, ("format", "csv"))
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert all(row["observed_at"].endswith("Z") and row["observed_run_id"] for row in rows)
+
+
+def test_status_filters_like_the_report(swept: Any, functions: Functions) -> None:
+    _, body, _ = call(functions, ("subscription", OTHER_SUB))
+    document = json.loads(body)
+    assert [c["name"] for c in document["clusters"]] == ["aks-dev"]
+    assert [s["subscription_id"] for s in document["subscriptions"]] == [OTHER_SUB]
+
+    _, body, _ = call(functions, ("cluster", cluster_id("aks-open").upper()))
+    document = json.loads(body)
+    assert [c["name"] for c in document["clusters"]] == ["aks-open"]
+    assert document["errors"] == []
+
+
+def test_status_names_what_was_never_observed(swept: Any, functions: Functions) -> None:
+    never = cluster_id("aks-never")
+    _, body, _ = call(functions, ("cluster", never))
+    document = json.loads(body)
+    assert document["clusters"] == []
+    assert document["errors"] == [
+        {"scope": never, "code": "NotObserved", "message": "no sweep or event has observed this cluster"}
+    ]
+
+
+def test_status_of_a_configured_subscription_never_swept(
+    app_env: Any, functions: Functions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB},{OTHER_SUB}")
+    status, body, _ = call(functions)
+    assert status == 200
+    document = json.loads(body)
+    assert document["clusters"] == [] and document["subscriptions"] == []
+    assert {e["scope"] for e in document["errors"]} == {f"/subscriptions/{SUB}", f"/subscriptions/{OTHER_SUB}"}
+    assert {e["code"] for e in document["errors"]} == {"NotObserved"}
+    assert app_env.requests == []
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ([("format", "pdf")], 400, "InvalidFormat"),
+        ([("subscription", "prod")], 400, "InvalidSubscription"),
+        ([("cluster", "/subscriptions/x")], 400, "InvalidCluster"),
+        ([("since", "2026-01-01T00:00:00Z")], 400, "UnknownParameter"),
+        ([("subscription", OTHER_SUB)], 403, "SubscriptionOutOfScope"),
+        ([("cluster", cluster_id("aks-x", sub=OTHER_SUB))], 403, "SubscriptionOutOfScope"),
+    ],
+)
+def test_status_errors_are_the_reports(
+    app_env: Any, functions: Functions, query: list[tuple[str, str]], status: int, code: str
+) -> None:
+    got, body, content_type = call(functions, *query)
+    assert (got, error_of(body)["code"]) == (status, code)
+    assert content_type == "application/json"
+    report = functions["report"](http_get("report", query))
+    assert report.status_code == status, "the same parameters and errors as /api/report"
+
+
+def test_status_without_storage_is_503(app_env: Any, functions: Functions, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AzureWebJobsStorage")
+    status, body, _ = call(functions)
+    assert (status, error_of(body)["code"]) == (503, "StateNotConfigured")
+
+
+def test_status_with_unreachable_storage_is_503(
+    app_env: Any, functions: Functions, azurite: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AzureWebJobsStorage", dead_table_endpoint(azurite))
+    status, body, _ = call(functions)
+    assert (status, error_of(body)["code"]) == (503, "StateUnavailable")
+
+
+def test_invalid_state_table_name_is_a_configuration_error(
+    app_env: Any, functions: Functions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMEDIATION_STATE_TABLE", "state-table")
+    status, body, _ = call(functions)
+    assert status == 500
+    assert error_of(body)["target"] == "REMEDIATION_STATE_TABLE"
+
+
+# --- what keeps the table current -------------------------------------------------------------------------
+
+
+def test_a_deleted_cluster_leaves_the_table_when_a_sweep_no_longer_sees_it(
+    swept: Any, functions: Functions, host: QueueHost
+) -> None:
+    swept.delete_cluster(cluster_id("aks-busy"))
+    functions["sweep"](timer())
+    assert host.drain() == ["completed", "completed"]
+    _, body, _ = call(functions)
+    assert sorted(c["name"] for c in json.loads(body)["clusters"]) == ["aks-dev", "aks-open"]
+
+
+def test_a_sweep_that_cannot_list_keeps_the_last_observation(swept: Any, functions: Functions, host: QueueHost) -> None:
+    swept.forbid_subscription(OTHER_SUB)
+    functions["sweep"](timer())
+    outcomes = host.drain()
+    assert sorted(outcomes) == ["completed", "poisoned", "retry", "retry"]
+    _, body, _ = call(functions)
+    document = json.loads(body)
+    assert "aks-dev" in {c["name"] for c in document["clusters"]}, "an unreadable subscription is not an empty one"
+    other = next(s for s in document["subscriptions"] if s["subscription_id"] == OTHER_SUB)
+    assert other["errors"] == 1
+    assert any(e["scope"] == f"/subscriptions/{OTHER_SUB}" for e in document["errors"])
+
+
+def test_events_record_their_outcome_and_a_deleted_cluster_leaves(swept: Any, functions: Functions) -> None:
+    sim = swept
+    new = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope")
+    functions["on_resource_event"](grid_event(CLUSTER_WRITE, new))
+    _, body, _ = call(functions, ("cluster", new))
+    (cluster,) = json.loads(body)["clusters"]
+    assert cluster["status"] == "remediated"
+
+    busy = cluster_id("aks-busy")
+    sim.delete_cluster(busy)
+    functions["on_resource_event"](grid_event(CLUSTER_WRITE, busy))
+    _, body, _ = call(functions, ("cluster", busy))
+    assert json.loads(body)["clusters"] == []
+
+
+def test_a_table_service_outage_never_fails_the_sweep(
+    app_env: Any, functions: Functions, host: QueueHost, azurite: str, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    sim = app_env
+    open_id = sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    monkeypatch.setenv("AzureWebJobsStorage", dead_table_endpoint(azurite))  # the queue still works
+    reset_runtime()
+    functions["sweep"](timer())
+    with caplog.at_level(logging.WARNING):
+        assert host.drain() == ["completed"]
+    assert sim.get_setting(open_id, "aks-audit-remediation") is not None
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("could not record sweep" in m for m in errors), errors
