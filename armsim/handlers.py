@@ -147,6 +147,11 @@ class Handler(BaseHTTPRequestHandler):
                 headers = {}
                 if fault.retry_after is not None:
                     headers["Retry-After"] = _number(fault.retry_after)
+                if kind == "identity":  # the App Service identity endpoint's own error shape
+                    self._send(
+                        record, Response(fault.status, {"statusCode": fault.status, "message": message}, headers)
+                    )
+                    return
                 self._send(record, Response(fault.status, ArmError(fault.status, code, message).body(), headers))
                 return
         if kind == "identity":

@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -83,6 +84,13 @@ CONFLICT_ATTEMPTS = 4
 OUTER_WAITS = (2.0, 4.0, 8.0, 10.0)
 # Long-running workspace creation: polled every LRO_POLL_INTERVAL s unless ARM says otherwise.
 LRO_POLL_INTERVAL = 1.0
+# The managed-identity token endpoint: a couple of quick tries; the run's own retries do the rest.
+IDENTITY_OPTIONS: Mapping[str, Any] = {
+    "retry_total": 1,
+    "retry_backoff_factor": 0.5,
+    "connection_timeout": CONNECTION_TIMEOUT,
+    "read_timeout": 10.0,
+}
 SDK_OPTIONS: Mapping[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT, "read_timeout": READ_TIMEOUT}
 
 _IN_PROGRESS_CODES = frozenset(
@@ -138,12 +146,28 @@ class ClassifiedCredential:
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         try:
             return self._inner.get_token(*scopes, **kwargs)
-        except CredentialUnavailableError:
+        except CredentialUnavailableError as exc:
+            # The SDK reports an identity endpoint that answered 429/5xx as "unavailable" too, with
+            # the status only in its message: that one is temporary.
+            status = _endpoint_status(str(exc)) if self.managed_identity else None
+            if status is not None:
+                raise CredentialError(
+                    "CredentialFailed",
+                    f"the token endpoint of {self.tried} answered HTTP {status}: {self.advice}",
+                    status=status,
+                    transient=True,
+                ) from None
             raise CredentialError(
                 "CredentialUnavailable", f"no Azure credential is available (tried {self.tried}): {self.advice}"
             ) from None
         except ClientAuthenticationError as exc:
             status = exc.status_code
+            if not self.managed_identity and status is None:
+                # DefaultAzureCredential: no credential in its chain could get a token.
+                raise CredentialError(
+                    "CredentialUnavailable",
+                    f"no Azure credential could get a token (tried {self.tried}): {self.advice}",
+                ) from None
             transient = self.managed_identity and (status is None or status in _TRANSIENT_STATUSES)
             detail = f"HTTP {status}" if status else _first_line(str(exc.message or exc))
             raise CredentialError(
@@ -165,6 +189,14 @@ class ClassifiedCredential:
             close()
 
 
+_ENDPOINT_STATUS = re.compile(r"\b(429|5\d\d)\b")
+
+
+def _endpoint_status(message: str) -> int | None:
+    found = _ENDPOINT_STATUS.search(message)
+    return int(found.group(1)) if found else None
+
+
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0][:300] if text.strip() else ""
 
@@ -181,7 +213,9 @@ def _credential_for(config: Config) -> TokenCredential:
             if managed:
                 # In Azure: what DefaultAzureCredential would pick, without the chain that turns an
                 # endpoint failure (429/5xx) into "unavailable".
-                inner = ManagedIdentityCredential(client_id=os.environ.get("AZURE_CLIENT_ID") or None)
+                inner = ManagedIdentityCredential(
+                    client_id=os.environ.get("AZURE_CLIENT_ID") or None, **IDENTITY_OPTIONS
+                )
             else:
                 inner = DefaultAzureCredential(authority=config.cloud.authority_host)
             credential = ClassifiedCredential(inner, managed_identity=managed)
@@ -397,6 +431,8 @@ class ArmGateway:
                 if wait is None:
                     raise
                 if not self._deadline.can_wait(wait + MIN_TRY_SECONDS):
+                    if isinstance(exc, CredentialError):
+                        raise  # what to do about it matters more than when we stopped
                     raise DeadlineExceeded(f"{what} ({exc.code})") from exc
                 logger.debug("%s: %s; trying again in %.0f s", what, exc.code, wait)
                 self._deadline.sleep(wait)

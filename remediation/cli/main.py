@@ -125,6 +125,8 @@ def _configure_logging(log_format: str, verbose: bool, stream: TextIO) -> None:
     logging.getLogger("remediation").setLevel(level)
     logging.getLogger(CHANGES_LOGGER).setLevel(logging.INFO)
     logging.getLogger("azure").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    # A credential failure is reported once, by us, with what to do (not the whole chain per call).
+    logging.getLogger("azure.identity").setLevel(logging.DEBUG if verbose else logging.ERROR)
 
 
 def validate_scope(
@@ -215,7 +217,7 @@ def main(
         if args.verbose:
             traceback.print_exc(file=stderr)
         stderr.write(
-            f"error: internal error: {type(exc).__name__}: {escape_control(str(exc))}"
+            f"error: internal error: {type(exc).__name__}: {escape_control(str(exc)).rstrip('.')}"
             f"{'' if args.verbose else ' (run with -v for the traceback)'}\n"
         )
         return EXIT_INTERNAL

@@ -58,6 +58,7 @@ from remediation.errors import (
     ArmError,
     ClusterBusyError,
     ClusterNotFoundError,
+    CredentialError,
     UnknownCategoriesError,
     WorkspaceFailedError,
 )
@@ -327,8 +328,14 @@ def _discover(
         try:
             return state.gateway.list_clusters(subscription_id)
         except (ArmError, DeadlineExceeded) as exc:
-            logger.warning(
-                "could not list clusters of subscription %s: %s", subscription_id, exc, extra={"run_id": state.run_id}
+            # A credential failure is the same for every subscription: the caller reports it once.
+            level = logging.DEBUG if isinstance(exc, CredentialError) else logging.WARNING
+            logger.log(
+                level,
+                "could not list clusters of subscription %s: %s",
+                subscription_id,
+                exc,
+                extra={"run_id": state.run_id},
             )
             scope = f"/subscriptions/{subscription_id}"
             if isinstance(exc, ArmError):

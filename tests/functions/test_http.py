@@ -219,6 +219,8 @@ def test_changes_after_an_event_show_the_remediation(app_env: Any, functions: Fu
         ([("since", "yesterday")], "InvalidSince"),
         ([("since", "2025-06-01")], "InvalidSince"),
         ([("since", "2025-06-01T12:00:00")], "InvalidSince"),
+        ([("since", "0001-01-01T00:00:00+01:00")], "InvalidSince"),  # was an OverflowError (500)
+        ([("since", "1969-12-31T23:59:59Z")], "InvalidSince"),
         ([("limit", "0")], "InvalidLimit"),
         ([("limit", "1001")], "InvalidLimit"),
         ([("limit", "ten")], "InvalidLimit"),
