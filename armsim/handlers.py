@@ -10,6 +10,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +32,7 @@ SUPPORTED_API_VERSIONS: dict[str, tuple[str, ...]] = {
     "managedClusters": ("2026-08-01",),  # azure-mgmt-containerservice 41.8.0
     "workspaces": ("2025-07-01",),  # azure-mgmt-loganalytics 14.0.0
     "workspaceOperations": ("2025-07-01",),  # the LRO status URLs armsim hands out
+    "tables": ("2025-07-01",),  # azure-mgmt-loganalytics 14.0.0 (spec not vendored: the SDK's models)
     "diagnosticSettings": ("2021-05-01-preview",),  # azure-mgmt-monitor 6.0.2
     "diagnosticSettingsCategories": ("2021-05-01-preview",),
 }
@@ -378,6 +380,14 @@ class Dispatcher:
                     return Route("managedClusters", "list_clusters", {"sub": sub, "rg": rg})
                 if n == 8 and tail[:3] == ["providers", "microsoft.containerservice", "managedclusters"] and m == "GET":
                     return Route("managedClusters", "get_cluster", {"sub": sub, "rg": rg, "name": s[7]})
+                if (
+                    n == 10
+                    and tail[:3] == ["providers", "microsoft.operationalinsights", "workspaces"]
+                    and lo[8] == "tables"
+                ):
+                    action = {"GET": "get_table", "PUT": "update_table", "PATCH": "update_table"}.get(m)
+                    if action:
+                        return Route("tables", action, {"sub": sub, "rg": rg, "name": s[7], "table": s[9]})
                 if n == 8 and tail[:3] == ["providers", "microsoft.operationalinsights", "workspaces"]:
                     action = {"GET": "get_workspace", "PUT": "put_workspace", "DELETE": "delete_workspace"}.get(m)
                     if action:
@@ -581,10 +591,73 @@ class Dispatcher:
         }
         return Response(201, dict(workspace), headers)
 
+    # ------------------------------------------------------------------ workspace tables (plan changes are long-running)
+    def _table(self, sub: str, rg: str, name: str, table: str) -> dict[str, Any]:
+        if self._rg(sub, rg) is None:
+            raise _rg_not_found(rg)
+        workspace_id = "/".join(self.path.split("/")[:9])
+        if key(workspace_id) not in self.sim.workspaces:
+            raise _not_found("Microsoft.OperationalInsights/workspaces", name, rg)
+        found = self.sim.table(workspace_id, table)
+        if found is None:
+            raise ArmError(404, "ResourceNotFound", f"The table '{table}' was not found in workspace '{name}'.")
+        return found
+
+    def get_table(self, sub: str, rg: str, name: str, table: str) -> Response:
+        return Response(200, copy.deepcopy(self._table(sub, rg, name, table)))
+
+    def update_table(self, sub: str, rg: str, name: str, table: str) -> Response:
+        from armsim.tables import KNOWN_TABLES, PLANS, iso, plan_change_refused
+
+        found = self._table(sub, rg, name, table)
+        body = self._json_body()
+        plan = (body.get("properties") or {}).get("plan")
+        if plan is None:
+            return Response(200, copy.deepcopy(found))
+        chosen = next((p for p in PLANS if p.lower() == str(plan).lower()), None)
+        if chosen is None:
+            raise bad_request(f"Invalid plan '{plan}': expected one of {', '.join(PLANS)}.", "InvalidParameter")
+        if chosen != "Analytics" and not KNOWN_TABLES[found["name"]]:
+            raise bad_request(f"Table '{found['name']}' does not support the {chosen} plan.")
+        if chosen == found["properties"]["plan"]:
+            return Response(200, copy.deepcopy(found))
+        refused = plan_change_refused(found, datetime.now(UTC))
+        if refused:
+            raise bad_request(refused)
+        sim = self.sim
+        found["properties"]["provisioningState"] = "Updating"
+
+        def done() -> None:
+            found["properties"]["plan"] = chosen
+            found["properties"]["lastPlanModifiedDate"] = iso(datetime.now(UTC))
+            found["properties"]["provisioningState"] = "Succeeded"
+
+        op_id = str(uuid.uuid4())
+        sim.operations[op_id] = Operation(
+            op_id, key(self.path), max(0, sim.lro_polls), _now(), on_done=done, result=lambda: copy.deepcopy(found)
+        )
+        workspace = sim.workspaces[key("/".join(self.path.split("/")[:9]))]
+        base = f"{sim.base_url}/subscriptions/{self.segments[1]}/providers/Microsoft.OperationalInsights/locations/"
+        location = str(workspace["location"]).replace(" ", "").lower()
+        version = self.query["api-version"]
+        headers = {
+            "Azure-AsyncOperation": f"{base}{location}/operationStatuses/{op_id}?api-version={version}",
+            "Location": f"{base}{location}/operationResults/{op_id}?api-version={version}",
+            "Retry-After-Ms": str(sim.lro_retry_after_ms),
+        }
+        return Response(202, None, headers)
+
     def _advance(self, op_id: str) -> Operation:
         op = self.sim.operations.get(op_id)
         if op is None:
             raise ArmError(404, "OperationNotFound", f"The operation '{op_id}' was not found.")
+        if op.status == "InProgress" and op.on_done is not None:
+            if op.remaining > 0:
+                op.remaining -= 1
+            else:
+                op.status = "Succeeded"
+                op.on_done()
+            return op
         if op.status == "InProgress" and self.sim.lro_outcome != "never":
             if op.remaining > 0:
                 op.remaining -= 1
@@ -623,6 +696,8 @@ class Dispatcher:
         if op.status == "InProgress":
             url = f"{self.sim.base_url}{self.path}?api-version={self.query['api-version']}"
             return Response(202, None, {"Location": url, "Retry-After-Ms": str(self.sim.lro_retry_after_ms)})
+        if op.result is not None:
+            return Response(200, op.result())
         workspace = self.sim.workspaces.get(op.resource_key)
         return Response(200, dict(workspace)) if workspace else Response(204)
 

@@ -118,6 +118,8 @@ class Operation:
     remaining: int
     started: str
     status: str = "InProgress"
+    on_done: Callable[[], None] | None = None  # another resource's operation (a table plan change)
+    result: Callable[[], Any] | None = None
 
 
 class _Server(ThreadingHTTPServer):
@@ -219,6 +221,7 @@ class ArmSimulator:
         self.locks: set[str] = set()
         self.category_tables: dict[str, CategoryTable] = {MANAGED_CLUSTER_TYPE: CategoryTable.aks()}
         self.operations: dict[str, Operation] = {}
+        self.tables: dict[str, dict[str, dict[str, Any]]] = {}  # workspace key -> table name lower -> json
         self.ingested: dict[str, dict[tuple[str, str], Ingested]] = {}  # workspace key -> (cluster key, category)
         self.faults: list[Fault] = []
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (resource, expires_on)
@@ -636,6 +639,35 @@ class ArmSimulator:
             if groups is not None:
                 table.set_groups(groups)
             self.category_tables[resource_type.lower()] = table
+
+    # ------------------------------------------------------------------ workspace tables
+    def table(self, workspace_id: str, table: str) -> dict[str, Any] | None:
+        """A table of a workspace as ARM serves it (made on first use for the tables armsim knows)."""
+        from armsim.tables import canonical_name, new_table
+
+        with self.lock:
+            workspace = self.workspaces.get(key(workspace_id))
+            name = canonical_name(table)
+            if workspace is None or name is None:
+                return None
+            tables = self.tables.setdefault(key(workspace_id), {})
+            return tables.setdefault(name.lower(), new_table(workspace, name))
+
+    def table_plan(self, workspace_id: str, table: str) -> str | None:
+        with self.lock:
+            found = self.table(workspace_id, table)
+            return str(found["properties"]["plan"]) if found else None
+
+    def set_table_plan(self, workspace_id: str, table: str, plan: str, *, changed_at: datetime | None = None) -> None:
+        """Seed a table's plan, as changed at ``changed_at`` (default: long ago, so no weekly limit applies)."""
+        from armsim.tables import iso
+
+        with self.lock:
+            found = self.table(workspace_id, table)
+            if found is None:
+                raise KeyError(f"{workspace_id}/tables/{table}")
+            found["properties"]["plan"] = plan
+            found["properties"]["lastPlanModifiedDate"] = iso(changed_at) if changed_at else None
 
     # ------------------------------------------------------------------ ingested records (query API)
     def ingest(

@@ -74,6 +74,12 @@ ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
         "Microsoft.OperationalInsights/workspaces/query/AzureDiagnostics/read": (
             "read records of AzureDiagnostics-mode settings (flow verification)"
         ),
+        # REMEDIATION_AUDIT_TABLE_PLAN=basic (engine/table_plans.py): read and set the AKSAudit
+        # table's plan, only in workspaces we created (tag managed-by=aks-audit-remediation).
+        "Microsoft.OperationalInsights/workspaces/tables/read": "read the AKSAudit table's plan in an audit workspace",
+        "Microsoft.OperationalInsights/workspaces/tables/write": (
+            "set the AKSAudit table's plan to Basic in a workspace we created"
+        ),
     },
 }
 

@@ -73,6 +73,9 @@ resource workspaceRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
           'Microsoft.OperationalInsights/workspaces/query/AKSAuditAdmin/read'
           'Microsoft.OperationalInsights/workspaces/query/AKSControlPlane/read'
           'Microsoft.OperationalInsights/workspaces/query/AzureDiagnostics/read'
+          // REMEDIATION_AUDIT_TABLE_PLAN=basic: the AKSAudit table's plan in the workspaces we created.
+          'Microsoft.OperationalInsights/workspaces/tables/read'
+          'Microsoft.OperationalInsights/workspaces/tables/write'
         ]
         notActions: []
         dataActions: []

@@ -46,7 +46,7 @@ from azure.identity import CredentialUnavailableError, DefaultAzureCredential, M
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
-from azure.mgmt.loganalytics.models import Workspace, WorkspaceProperties, WorkspaceSku
+from azure.mgmt.loganalytics.models import Table, TableProperties, Workspace, WorkspaceProperties, WorkspaceSku
 from azure.mgmt.monitor import MonitorManagementClient
 from azure.mgmt.monitor.v2021_05_01_preview.models import DiagnosticSettingsResource, LogSettings
 from azure.mgmt.resource.resources import ResourceManagementClient
@@ -569,6 +569,55 @@ class ArmGateway:
                 return SUCCEEDED
             raise
         return _text(ws.provisioning_state) or SUCCEEDED
+
+    # -- table plans (REMEDIATION_AUDIT_TABLE_PLAN) -------------------------------------------------
+    def workspace_tags(self, workspace_id: str) -> dict[str, str] | None:
+        """The workspace's tags; None when it is gone (404) or we may not read it (403)."""
+        ref = workspace_ref(workspace_id)
+        try:
+            ws = self._call(
+                f"read workspace {workspace_id}",
+                lambda: self._logs(ref.subscription_id).workspaces.get(ref.resource_group, ref.name, **self._opts),
+            )
+        except NotFoundError:
+            return None
+        except ArmError as exc:
+            if exc.status == 403:
+                return None
+            raise
+        return {str(k): str(v) for k, v in (ws.tags or {}).items()}
+
+    def get_table_plan(self, workspace_id: str, table: str) -> str:
+        """The plan of one table of a workspace (``Analytics``, ``Basic``, ...)."""
+        ref = workspace_ref(workspace_id)
+        found = self._call(
+            f"read table {table} of {workspace_id}",
+            lambda: self._logs(ref.subscription_id).tables.get(ref.resource_group, ref.name, table, **self._opts),
+        )
+        return _text(getattr(found.properties, "plan", None))
+
+    def set_table_plan(self, workspace_id: str, table: str, plan: str) -> str:
+        """PATCH the table's plan and wait for the long-running operation (200, or 202 and
+        ``Azure-AsyncOperation``) within the deadline; the plan read back. Raises :class:`ArmError`
+        when ARM refuses (e.g. the plan was changed less than a week ago)."""
+        ref = workspace_ref(workspace_id)
+        client = self._logs(ref.subscription_id)
+        what = f"set the plan of table {table} of {workspace_id} to {plan}"
+
+        def update() -> Any:
+            poller = client.tables.begin_update(
+                ref.resource_group,
+                ref.name,
+                table,
+                Table(properties=TableProperties(plan=plan)),
+                polling=_BoundedPolling(self._deadline, LRO_POLL_INTERVAL),
+                retry_total=0,
+                **self._opts,
+            )
+            return poller.result(timeout=self._deadline.remaining() + READ_TIMEOUT)
+
+        updated = self._call(what, update)
+        return _text(getattr(getattr(updated, "properties", None), "plan", None)) or plan
 
     def workspace_exists(self, workspace_id: str) -> bool:
         """False only on 404; a workspace we may not read (403) is assumed to exist."""

@@ -156,6 +156,9 @@ def from_entity(entity: Mapping[str, Any]) -> dict[str, Any]:
         if name.startswith("categories_"):
             value = json.loads(value) if isinstance(value, str) and value else []
         out[name] = value
+    for name in ("plan_before", "plan_after"):  # table_plan.updated records only
+        if entity.get(name) is not None:
+            out[name] = entity[name]
     return out
 
 

@@ -14,6 +14,7 @@ class ChangeEvent(StrEnum):
     WORKSPACE_CREATED = "workspace.created"
     SETTING_CREATED = "diagnostic_setting.created"
     SETTING_UPDATED = "diagnostic_setting.updated"
+    TABLE_PLAN_UPDATED = "table_plan.updated"
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class ChangeRecord:
     workspace_id: str | None = None
     categories_before: tuple[str, ...] = ()
     categories_after: tuple[str, ...] = ()
+    plan_before: str | None = None  # table_plan.updated only
+    plan_after: str | None = None
     timestamp: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="milliseconds"))
 
     def to_dict(self) -> dict[str, Any]:
@@ -34,6 +37,8 @@ class ChangeRecord:
         data["event"] = self.event.value
         data["categories_before"] = list(self.categories_before)
         data["categories_after"] = list(self.categories_after)
+        if self.plan_before is None and self.plan_after is None:  # only table plan changes carry a plan
+            del data["plan_before"], data["plan_after"]
         return data
 
 

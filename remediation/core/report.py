@@ -115,6 +115,15 @@ class SubscriptionSweepDoc(TypedDict):
     errors: int
 
 
+class TablePlanDoc(TypedDict):
+    workspace_id: str
+    table: str
+    plan_before: str | None
+    plan_after: str | None
+    action: Literal["updated", "would_update", "unchanged", "refused", "unreadable"]
+    reason: str | None  # ARM's code when refused or unreadable
+
+
 class ReportDocument(TypedDict):
     schema_version: int
     # "status": the estate as last observed (GET /api/status), assembled from stored outcomes, no ARM request.
@@ -129,6 +138,7 @@ class ReportDocument(TypedDict):
     errors: list[ErrorDoc]
     cost: NotRequired[CostDoc | None]  # null when flow verification is off
     subscriptions: NotRequired[list[SubscriptionSweepDoc]]  # status documents only
+    table_plans: NotRequired[list[TablePlanDoc]]  # REMEDIATION_AUDIT_TABLE_PLAN=basic: our workspaces' AKSAudit
 
 
 def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) -> SummaryDoc:

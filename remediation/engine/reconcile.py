@@ -46,6 +46,7 @@ from remediation.core.report import (
     ErrorDoc,
     FlowDoc,
     ReportDocument,
+    TablePlanDoc,
     WorkspaceCostDoc,
     WorkspaceDoc,
     summarize,
@@ -53,7 +54,8 @@ from remediation.core.report import (
 from remediation.deadline import Deadline, DeadlineExceeded
 from remediation.engine.changelog import ChangeLog
 from remediation.engine.flow import FLOW_BUDGET_SECONDS, FlowCheck, FlowResults, LogsGateway, verify_flow
-from remediation.engine.workspaces import Once, WorkspaceGateway, WorkspaceResolver
+from remediation.engine.table_plans import TablePlanGateway, TablePlanOutcome, ensure_table_plans
+from remediation.engine.workspaces import MANAGED_BY_TAG, Once, WorkspaceGateway, WorkspaceResolver
 from remediation.errors import (
     ArmError,
     ClusterBusyError,
@@ -77,7 +79,7 @@ SETTLE_WORK_RESERVE = 5.0
 READ_RESERVE = 1.0
 
 
-class Gateway(WorkspaceGateway, Protocol):
+class Gateway(WorkspaceGateway, TablePlanGateway, Protocol):
     def bounded(self, deadline: Deadline) -> Gateway: ...
 
     def list_subscriptions(self) -> list[str]: ...
@@ -160,6 +162,22 @@ def _start(
     return _Run(config, gateway, mode, trigger, run_id, changes, resolver, deadline, logs)
 
 
+def _table_plans(state: _Run, outcomes: Sequence[ClusterOutcome]) -> list[TablePlanOutcome]:
+    """The audit table's plan in the workspaces of this run that we created (a dry run only reads)."""
+    candidates = [s.workspace_id for o in outcomes for s in (o.sinks or ())]
+    candidates += [w.id for w in state.workspaces.outcomes if w.action != "would_create"]
+    return ensure_table_plans(
+        state.config,
+        state.gateway,
+        state.changes,
+        candidates,
+        owner_tag=MANAGED_BY_TAG,
+        mode=state.mode,
+        run_id=state.run_id,
+        trigger=state.trigger.value,
+    )
+
+
 def _verify(state: _Run, outcomes: Sequence[ClusterOutcome], budget: float) -> FlowResults:
     """Flow verification of the assessed clusters, within ``budget`` seconds of the run's deadline."""
     checks = [FlowCheck(o.cluster.id, o.sinks) for o in outcomes if o.sinks is not None]
@@ -214,7 +232,8 @@ def run(
                 outcomes.append(outcome)
                 if progress:
                     progress(len(outcomes), total)
-        document = _document(state, outcomes, started, _verify(state, outcomes, flow_budget))
+        plans = _table_plans(state, outcomes)
+        document = _document(state, outcomes, started, _verify(state, outcomes, flow_budget), plans)
     finally:
         state.changes.close()
     logger.info(
@@ -573,7 +592,11 @@ def _cluster_doc(outcome: ClusterOutcome, flow: Flow | None) -> ClusterDoc:
 
 
 def _document(
-    state: _Run, outcomes: Iterable[ClusterOutcome], started: str, flow: FlowResults | None = None
+    state: _Run,
+    outcomes: Iterable[ClusterOutcome],
+    started: str,
+    flow: FlowResults | None = None,
+    plans: Sequence[TablePlanOutcome] = (),
 ) -> ReportDocument:
     flow = flow or FlowResults()
     ordered = sorted(outcomes, key=lambda o: (o.cluster.subscription_id, id_key(o.cluster.id)))
@@ -600,4 +623,15 @@ def _document(
         workspaces=workspaces,
         errors=sorted(errors, key=lambda e: (e["scope"].lower(), e["code"])),
         cost=_cost_doc(state, flow),
+        table_plans=[
+            TablePlanDoc(
+                workspace_id=p.workspace_id,
+                table=p.table,
+                plan_before=p.plan_before,
+                plan_after=p.plan_after,
+                action=p.action.value,
+                reason=p.reason,
+            )
+            for p in plans
+        ],
     )

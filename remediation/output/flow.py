@@ -18,6 +18,7 @@ from remediation.core.report import (
     FlowDoc,
     ReportDocument,
     SummaryDoc,
+    TablePlanDoc,
 )
 from remediation.output.common import last_segment
 
@@ -107,6 +108,27 @@ def flow_csv_cells(cluster: ClusterDoc) -> tuple[str, str, str]:
     return (flow["verdict"], ";".join(flow_missing(flow)), gb_text)
 
 
+def table_plan_text(plan: TablePlanDoc) -> str:
+    """``AKSAudit: Analytics -> Basic (updated)``, ``AKSAudit: Analytics (refused: BadRequest; tried again next run)``."""
+    if plan["action"] in ("refused", "unreadable"):
+        return (
+            f"{plan['table']}: {plan['plan_before'] or '?'} ({plan['action']}: {plan['reason']}; tried again next run)"
+        )
+    if plan["action"] == "unchanged":
+        return f"{plan['table']}: {plan['plan_after']} (unchanged)"
+    return f"{plan['table']}: {plan['plan_before']} -> {plan['plan_after']} ({plan['action'].replace('_', ' ')})"
+
+
+def table_plan_lines(document: ReportDocument) -> list[str]:
+    """The table-plan section as plain lines (empty when REMEDIATION_AUDIT_TABLE_PLAN is analytics)."""
+    plans = document.get("table_plans") or []
+    if not plans:
+        return []
+    return ["", "table plans (workspaces we created):"] + [
+        f"  {workspace_label(p['workspace_id'])}: {table_plan_text(p)}" for p in plans
+    ]
+
+
 # --- HTML (every value escaped here) -------------------------------------------------------
 
 
@@ -164,5 +186,16 @@ def flow_header_html(document: ReportDocument) -> str:
             + (f"; <code>kube-audit</code> alone takes <strong>{share:.0%}</strong>" if share is not None else "")
             + '.</p><table id="cost-table"><thead><tr><th>Category / workspace</th><th>GB/day</th></tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+    plans = document.get("table_plans") or []
+    if plans:
+        plan_rows = "".join(
+            f'<tr><td><span title="{_h(p["workspace_id"])}">{_h(workspace_label(p["workspace_id"]))}</span></td>'
+            f"<td>{_h(table_plan_text(p))}</td></tr>"
+            for p in plans
+        )
+        parts.append(
+            '<h2>Table plans</h2><table id="table-plans"><thead><tr><th>Workspace</th><th>AKSAudit plan</th></tr>'
+            f"</thead><tbody>{plan_rows}</tbody></table>"
         )
     return "".join(parts)

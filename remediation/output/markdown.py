@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from remediation.core.report import FLOW_VERDICTS, STATUS_ORDER, ReportDocument
 from remediation.output.common import COST_NOTE, COSTLY_CATEGORY, action_text, is_status
-from remediation.output.flow import flow_text, gb, has_flow
+from remediation.output.flow import flow_text, gb, has_flow, table_plan_text
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+!|~"})
 
@@ -109,6 +109,11 @@ def render_markdown(document: ReportDocument) -> str:
         lines += _md_table(
             ("workspace", "location", "action"),
             [(w["id"], w["location"], w["action"]) for w in document["workspaces"]],
+        )
+    if document.get("table_plans"):
+        lines += ["", "## Table plans (workspaces we created)", ""]
+        lines += _md_table(
+            ("workspace", "table plan"), [(p["workspace_id"], table_plan_text(p)) for p in document["table_plans"]]
         )
     if document["errors"]:
         lines += ["", "## Errors", ""]

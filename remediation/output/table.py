@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from remediation.core.report import ReportDocument
 from remediation.output.common import COST_NOTE, COSTLY_CATEGORY, action_text, escape_control, joined, summary_line
-from remediation.output.flow import cost_lines, flow_summary_line, flow_text, has_flow
+from remediation.output.flow import cost_lines, flow_summary_line, flow_text, has_flow, table_plan_lines
 
 
 def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -55,6 +55,7 @@ def render_table(document: ReportDocument) -> str:
                 [(w["id"], w["location"], w["action"].replace("_", " ")) for w in document["workspaces"]],
             )
         ]
+    lines += table_plan_lines(document)
     if document["errors"]:
         lines += ["", "errors:"]
         lines += [escape_control(f"  {e['scope']}: {e['code']}: {e['message']}") for e in document["errors"]]

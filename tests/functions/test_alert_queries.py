@@ -107,6 +107,7 @@ def emitted(
     sim.forbid_subscription(OTHER_SUB)
     monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB},{OTHER_SUB}")
     monkeypatch.setenv("REMEDIATION_WORKSPACE_RESOURCE_GROUP", "rg-audit-new")  # created by the sweep
+    monkeypatch.setenv("REMEDIATION_AUDIT_TABLE_PLAN", "basic")  # the workspace it creates: table_plan.updated
     sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
     sim.add_cluster(SUB, "rg-apps", "aks-new-region", "northeurope")
     forbidden = sim.add_cluster(SUB, "rg-apps", "aks-forbidden", "westeurope")
@@ -184,6 +185,7 @@ def test_sweep_records_carry_the_counts_the_alerts_compare(emitted: list[dict[st
         ChangeEvent.WORKSPACE_CREATED.value,
         ChangeEvent.SETTING_CREATED.value,
         ChangeEvent.SETTING_UPDATED.value,
+        ChangeEvent.TABLE_PLAN_UPDATED.value,
     }
 
 

@@ -24,6 +24,7 @@ SCHEMA_KEYS = {
     "workspaces",
     "errors",
     "cost",
+    "table_plans",
 }
 CLUSTER_KEYS = {
     "id",
