@@ -147,6 +147,13 @@ def _query_all(
     answers: dict[str, WorkspaceResult] = {}
     if not queries:
         return answers
+    if deadline.expired:  # the run's budget is spent: no query is started
+        return {
+            id_key(w): QueryFailure(
+                FlowReason.QUERY_TIMEOUT.value, f"query workspace {w}: no time left in the run's budget"
+            )
+            for w in queries
+        }
     server_timeout = max(1, int(deadline.request_timeout(FLOW_BUDGET_SECONDS)))
 
     def one(workspace_id: str, query: str) -> WorkspaceResult:
