@@ -134,8 +134,8 @@ param remediationExcludeTag string = 'aks-audit-remediation=exclude'
 ])
 param remediationMode string = 'apply'
 
-@description('REMEDIATION_MAX_CONCURRENCY: clusters processed at once (1..64).')
-param remediationMaxConcurrency string = '8'
+@description('REMEDIATION_MAX_CONCURRENCY: clusters processed at once: auto (from the subscriptions in scope and ARM round trip) or 1..64.')
+param remediationMaxConcurrency string = 'auto'
 
 @description('REMEDIATION_CLOUD: AzureCloud, AzureChinaCloud or AzureUSGovernment.')
 @allowed([

@@ -129,7 +129,7 @@ class Config:
     accepted_destinations: AcceptedDestinations
     exclude_tag: ExcludeTag
     mode: Mode
-    max_concurrency: int
+    max_concurrency: int | None  # None: auto (from the subscriptions in scope and the observed round trip)
     cloud: Cloud
     arm_endpoint: str
     deadline_seconds: float | None = None  # None: the trigger's own budget (remediation.deadline)
@@ -199,7 +199,11 @@ SETTINGS: tuple[Setting, ...] = (
         "clusters carrying this tag (case-insensitive) are never touched",
     ),
     Setting("REMEDIATION_MODE", "apply", "what unattended triggers do: apply or report"),
-    Setting("REMEDIATION_MAX_CONCURRENCY", "8", "clusters processed at once (1..64)"),
+    Setting(
+        "REMEDIATION_MAX_CONCURRENCY",
+        "auto",
+        "clusters processed at once: auto (from the subscriptions in scope and ARM's round trip) or 1..64",
+    ),
     Setting(
         "REMEDIATION_CLOUD",
         "AzureCloud",
@@ -290,6 +294,20 @@ def _parse_int(env: Mapping[str, str], name: str, low: int, high: int) -> int:
         raise ConfigError(name, f"{raw!r} is not a whole number ({low}..{high})") from None
     if not low <= value <= high:
         raise ConfigError(name, f"{value} is out of range ({low}..{high})")
+    return value
+
+
+def _parse_concurrency(env: Mapping[str, str]) -> int | None:
+    name = "REMEDIATION_MAX_CONCURRENCY"
+    raw = _get(env, name)
+    if raw.lower() == "auto":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(name, f"{raw!r} is neither auto nor a whole number (1..64)") from None
+    if not 1 <= value <= 64:
+        raise ConfigError(name, f"{value} is out of range (auto or 1..64)")
     return value
 
 
@@ -404,7 +422,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         accepted_destinations=_parse_choice(env, "REMEDIATION_ACCEPTED_DESTINATIONS", AcceptedDestinations),
         exclude_tag=_parse_exclude_tag(_get(env, "REMEDIATION_EXCLUDE_TAG")),
         mode=_parse_choice(env, "REMEDIATION_MODE", Mode),
-        max_concurrency=_parse_int(env, "REMEDIATION_MAX_CONCURRENCY", 1, 64),
+        max_concurrency=_parse_concurrency(env),
         cloud=cloud,
         deadline_seconds=_parse_deadline(_get(env, "REMEDIATION_DEADLINE_SECONDS")),
         arm_endpoint=_parse_endpoint(_get(env, "REMEDIATION_ARM_ENDPOINT"), cloud.arm_endpoint),

@@ -89,3 +89,16 @@ class StateError(RemediationError):
 
 class SweepQueueError(RemediationError):
     """A sweep message could not be put on the sweep queue."""
+
+
+class ThrottledError(TransientArmError):
+    """ARM's request limits would keep us waiting past the run's deadline (reason ``throttled``).
+
+    Raised before the wait, not after it: the cluster is reported ``failed`` with reason
+    ``throttled`` and the next sweep or event delivery picks it up.
+    """
+
+    CODE = "throttled"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(self.CODE, message, status=429, transient=True)

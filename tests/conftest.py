@@ -71,3 +71,13 @@ def _restore_logger_levels() -> Iterator[None]:
     yield
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_arm_limits() -> Iterator[None]:
+    """Each test has its own armsim, whose buckets start full: so does the process's model of them."""
+    from remediation.azure import gateway
+
+    gateway._shared.pop("pacer", None)
+    yield
+    gateway._shared.pop("pacer", None)

@@ -28,10 +28,13 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import requests
+import requests.adapters
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -42,6 +45,7 @@ from azure.core.exceptions import (
 )
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline.transport import RequestsTransport
 from azure.identity import CredentialUnavailableError, DefaultAzureCredential, ManagedIdentityCredential
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.core.polling.arm_polling import ARMPolling
@@ -52,6 +56,7 @@ from azure.mgmt.monitor.v2021_05_01_preview.models import DiagnosticSettingsReso
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
+from remediation.azure.pacing import DeadlineCarrier, Pacer, PacingPolicy
 from remediation.config import Config
 from remediation.core.model import CategoryMetadata, Cluster, Creation, DiagnosticSetting, LogEntry, SettingChange
 from remediation.deadline import Deadline, DeadlineExceeded
@@ -60,6 +65,7 @@ from remediation.errors import (
     ClusterNotFoundError,
     CredentialError,
     NotFoundError,
+    ThrottledError,
     TransientArmError,
 )
 from remediation.ids import ClusterId, ResourceIdError, WorkspaceId, parse_cluster_id, workspace_ref
@@ -99,7 +105,14 @@ _IN_PROGRESS_CODES = frozenset(
 _TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 SUCCEEDED = "Succeeded"
 
+# One HTTP connection pool for every SDK client of the process, as large as the engine's
+# largest concurrency (connections are opened only when needed).
+POOL_SIZE = 64
+# A cached token is renewed this long before it expires.
+TOKEN_REFRESH_MARGIN = 300
+
 _credential_lock = threading.Lock()
+_shared: dict[str, Any] = {}
 _credentials: dict[str, TokenCredential] = {}
 _gateways: dict[tuple[str, str], ArmGateway] = {}
 # Set by BoundedRetryPolicy (in the calling thread) when it stopped retrying for lack of time.
@@ -223,6 +236,49 @@ def _credential_for(config: Config) -> TokenCredential:
         return credential
 
 
+def shared_transport() -> RequestsTransport:
+    """The process's one HTTP transport (one ``requests`` session, one connection pool of :data:`POOL_SIZE`)."""
+    with _credential_lock:
+        transport = _shared.get("transport")
+        if transport is None:
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            transport = RequestsTransport(session=session, session_owner=False)
+            _shared["transport"] = transport
+        return transport
+
+
+def shared_pacer() -> Pacer:
+    """The process's one model of ARM's request limits (every run, sweep and event shares ARM's buckets)."""
+    with _credential_lock:
+        pacer = _shared.get("pacer")
+        if pacer is None:
+            pacer = _shared["pacer"] = Pacer(retry_after_cap=RETRY_AFTER_CAP)
+        return pacer
+
+
+class SharedToken:
+    """One token for every client: the first caller fetches it, the others wait and reuse it
+    (each SDK client would otherwise ask the credential on its own, several at once at start)."""
+
+    def __init__(self, credential: TokenCredential) -> None:
+        self.credential = credential
+        self._lock = threading.Lock()
+        self._tokens: dict[tuple[str, ...], AccessToken] = {}
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        if kwargs.get("claims"):  # a claims challenge needs a fresh token
+            return self.credential.get_token(*scopes, **kwargs)
+        with self._lock:
+            token = self._tokens.get(scopes)
+            if token is None or token.expires_on - TOKEN_REFRESH_MARGIN <= time.time():
+                token = self.credential.get_token(*scopes, **kwargs)
+                self._tokens[scopes] = token
+            return token
+
+
 def _log_rate_limits(response: PipelineResponse[Any, Any]) -> None:
     headers = response.http_response.headers
     remaining = {k: v for k, v in headers.items() if k.lower().startswith("x-ms-ratelimit-remaining")}
@@ -332,10 +388,20 @@ def _ambiguous(exc: ArmError) -> bool:
 class ArmGateway:
     """Typed, classified access to the ARM operations the product uses."""
 
-    def __init__(self, config: Config, credential: TokenCredential, deadline: Deadline | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        credential: TokenCredential,
+        deadline: Deadline | None = None,
+        *,
+        pacer: Pacer | None = None,
+        transport: RequestsTransport | None = None,
+    ) -> None:
         self._endpoint = config.arm_endpoint
         self._scopes = [config.credential_scope]
-        self._credential = credential
+        self._credential = credential if isinstance(credential, SharedToken) else SharedToken(credential)
+        self.pacer = pacer or shared_pacer()
+        self._transport = transport or shared_transport()
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
         self._deadline = deadline if deadline is not None else Deadline.for_trigger("cli", config.deadline_seconds)
@@ -364,6 +430,10 @@ class ArmGateway:
     def deadline(self) -> Deadline:
         return self._deadline
 
+    def round_trip(self) -> float | None:
+        """Smoothed round-trip time of ARM requests answered so far (from the pacer)."""
+        return self.pacer.round_trip
+
     # -- clients -----------------------------------------------------------------------------
     def _client(self, kind: str, subscription_id: str, factory: Callable[..., T]) -> T:
         key = (kind, subscription_id.lower())
@@ -380,6 +450,10 @@ class ArmGateway:
                         retry_backoff_max=RETRY_BACKOFF_MAX,
                     ),
                     **SDK_OPTIONS,
+                    # one transport, one token, one model of ARM's buckets for every client
+                    "transport": self._transport,
+                    "per_call_policies": [DeadlineCarrier()],
+                    "per_retry_policies": [PacingPolicy(self.pacer)],
                 }
                 if kind == "subscriptions":
                     client = factory(self._credential, **kwargs)
@@ -442,8 +516,9 @@ class ArmGateway:
         return self._again(what, fn, _is_in_progress)
 
     def _read(self, what: str, fn: Callable[[], T]) -> T:
-        """A read that many things depend on, tried again while the failure is transient."""
-        return self._again(what, fn, lambda exc: exc.transient)
+        """A read that many things depend on, tried again while the failure is transient (but not
+        when ARM's limits already outlast the budget: the pacer waited what could be waited)."""
+        return self._again(what, fn, lambda exc: exc.transient and not isinstance(exc, ThrottledError))
 
     # -- subscriptions and clusters -------------------------------------------------------------
     def list_subscriptions(self) -> list[str]:

@@ -32,6 +32,7 @@ class Reason(StrEnum):
     CLUSTER_NOT_FOUND = "cluster-not-found"
     DEADLINE = "deadline"
     WORKSPACE_FAILED = "workspace-failed"
+    THROTTLED = "throttled"  # ARM's request limits outlasted the run's time budget
 
 
 # ARM's answers to a write we may not make: the cluster needs a person (a role, a pre-created

@@ -170,7 +170,7 @@ def _query_all(
         except Exception as exc:  # noqa: BLE001 - a query failure never fails the run
             return QueryFailure("InternalError", f"query workspace {workspace_id}: {type(exc).__name__}: {exc}")
 
-    pool = ThreadPoolExecutor(max_workers=min(len(queries), config.max_concurrency), thread_name_prefix="flow")
+    pool = ThreadPoolExecutor(max_workers=min(len(queries), config.max_concurrency or 8), thread_name_prefix="flow")
     try:
         futures: dict[Future[WorkspaceResult], str] = {pool.submit(one, w, q): w for w, q in queries.items()}
         wait(futures, timeout=deadline.remaining())

@@ -54,6 +54,7 @@ from remediation.core.report import (
 from remediation.deadline import Deadline, DeadlineExceeded
 from remediation.engine.changelog import ChangeLog
 from remediation.engine.flow import FLOW_BUDGET_SECONDS, FlowCheck, FlowResults, LogsGateway, verify_flow
+from remediation.engine.schedule import Interleaver, auto_concurrency
 from remediation.engine.table_plans import TablePlanGateway, TablePlanOutcome, ensure_table_plans
 from remediation.engine.workspaces import MANAGED_BY_TAG, Once, WorkspaceGateway, WorkspaceResolver
 from remediation.errors import (
@@ -69,6 +70,9 @@ from remediation.ids import id_key, parse_cluster_id
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+
+# Listing the subscriptions' clusters, when REMEDIATION_MAX_CONCURRENCY is auto.
+DISCOVERY_WORKERS = 16
 
 # Waiting for a cluster to settle on the event path: 2 s, 4 s, 8 s, then every 15 s.
 SETTLE_WAIT_MIN = 2.0
@@ -93,6 +97,10 @@ class Gateway(WorkspaceGateway, TablePlanGateway, Protocol):
     def get_category_metadata(self, cluster: Cluster) -> CategoryMetadata: ...
 
     def write_setting(self, cluster: Cluster, change: SettingChange, existing: DiagnosticSetting | None) -> None: ...
+
+    def round_trip(self) -> float | None:
+        """Smoothed ARM round-trip time in seconds observed so far (None before any answer)."""
+        ...
 
 
 @dataclass
@@ -222,16 +230,25 @@ def run(
         extra={"run_id": state.run_id, "trigger": trigger.value},
     )
     try:
-        with ThreadPoolExecutor(max_workers=config.max_concurrency, thread_name_prefix="remediation") as pool:
+        with ThreadPoolExecutor(
+            max_workers=config.max_concurrency or DISCOVERY_WORKERS, thread_name_prefix="discover"
+        ) as pool:
             targets, outcomes = _discover(state, pool, subscriptions=subscriptions, clusters=clusters)
             _check_categories(state, pool, targets)
-            total = len(targets) + len(outcomes)
-            if progress:
-                progress(0, total)
-            for outcome in pool.map(lambda c: _process(state, c), targets):
-                outcomes.append(outcome)
-                if progress:
-                    progress(len(outcomes), total)
+        total = len(targets) + len(outcomes)
+        if progress:
+            progress(len(outcomes), total)
+        subscriptions_seen = len({c.subscription_id.lower() for c in targets})
+        workers = config.max_concurrency or auto_concurrency(subscriptions_seen, gateway.round_trip(), len(targets))
+        logger.info(
+            "run %s: %d clusters in %d subscriptions, %d at once",
+            state.run_id,
+            len(targets),
+            subscriptions_seen,
+            workers,
+            extra={"run_id": state.run_id, "trigger": trigger.value, "concurrency": workers},
+        )
+        outcomes.extend(_process_interleaved(state, targets, workers, total - len(targets), total, progress))
         plans = _table_plans(state, outcomes)
         document = _document(state, outcomes, started, _verify(state, outcomes, flow_budget), plans)
     finally:
@@ -243,6 +260,31 @@ def run(
         extra={"run_id": state.run_id, "trigger": trigger.value, "summary": dict(document["summary"])},
     )
     return document
+
+
+def _process_interleaved(
+    state: _Run, targets: list[Cluster], workers: int, done: int, total: int, progress: Progress | None
+) -> list[ClusterOutcome]:
+    """Process ``targets`` with ``workers`` threads, subscriptions interleaved (see :mod:`.schedule`)."""
+    scheduler = Interleaver(targets, workers)
+    outcomes: list[ClusterOutcome] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        while (cluster := scheduler.take()) is not None:
+            try:
+                outcome = _process(state, cluster)
+            finally:
+                scheduler.done(cluster)
+            with lock:
+                outcomes.append(outcome)
+                if progress:
+                    progress(done + len(outcomes), total)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets))), thread_name_prefix="remediation") as pool:
+        for future in [pool.submit(work) for _ in range(max(1, min(workers, len(targets))))]:
+            future.result()
+    return outcomes
 
 
 def reconcile_cluster(

@@ -31,7 +31,7 @@ def test_defaults_match_the_documented_table():
     assert config.accepted_destinations is AcceptedDestinations.LOG_ANALYTICS
     assert str(config.exclude_tag) == "aks-audit-remediation=exclude"
     assert config.mode is Mode.APPLY
-    assert config.max_concurrency == 8
+    assert config.max_concurrency is None  # auto
     assert config.arm_endpoint == "https://management.azure.com"
     assert config.credential_scope == "https://management.azure.com/.default"
     assert {s.name for s in SETTINGS} < set(ALL_SETTING_NAMES)
@@ -85,7 +85,9 @@ def test_arm_endpoint_override_sets_the_token_scope():
         ("REMEDIATION_ACCEPTED_DESTINATIONS", "storage", "not one of: log-analytics, any"),
         ("REMEDIATION_EXCLUDE_TAG", "novalue", "must be key=value"),
         ("REMEDIATION_MODE", "fix", "not one of: apply, report"),
-        ("REMEDIATION_MAX_CONCURRENCY", "0", "out of range (1..64)"),
+        ("REMEDIATION_MAX_CONCURRENCY", "0", "out of range (auto or 1..64)"),
+        ("REMEDIATION_MAX_CONCURRENCY", "65", "out of range (auto or 1..64)"),
+        ("REMEDIATION_MAX_CONCURRENCY", "many", "neither auto nor a whole number"),
         ("REMEDIATION_CLOUD", "Mars", "not one of: AzureCloud"),
         ("REMEDIATION_ARM_ENDPOINT", "http://insecure", "must be an https URL"),
     ],
@@ -116,3 +118,9 @@ def test_an_unknown_remediation_variable_is_an_error_naming_the_closest_known_on
         load_config({"REMEDIATION_XYZZY_PLUGH": "1"})
     # Other variables are none of our business; our own names and the app-only ones are known.
     assert load_config({"PATH": "/bin", "REMEDIATION_SCHEDULE": "0 0 * * * *"}).mode.value == "apply"
+
+
+def test_max_concurrency_is_auto_or_a_number():
+    assert load_config({"REMEDIATION_MAX_CONCURRENCY": "AUTO"}).max_concurrency is None
+    assert load_config({"REMEDIATION_MAX_CONCURRENCY": " 16 "}).max_concurrency == 16
+    assert load_config({"REMEDIATION_MAX_CONCURRENCY": "1"}).max_concurrency == 1

@@ -1,0 +1,85 @@
+"""Under ARM's request limits (armsim's throttle model): paced, not failed; subscriptions interleaved."""
+
+from __future__ import annotations
+
+import pytest
+
+from armsim.throttle import READS, Limit
+from remediation.azure import gateway as gateway_module
+from remediation.azure.pacing import Pacer
+from tests.integration.conftest import SUB_A, SUB_B
+
+pytestmark = pytest.mark.usefixtures("fresh_pacer")
+
+
+@pytest.fixture
+def fresh_pacer() -> Pacer:
+    """The process's pacer (new for each test, see tests/conftest.py)."""
+    return gateway_module.shared_pacer()
+
+
+def settings_reads(sim) -> list:
+    return [r for r in sim.arm_requests() if r.method == "GET" and r.path.lower().endswith("/diagnosticsettings")]
+
+
+def test_a_throttled_sweep_waits_for_tokens_instead_of_failing(sim_factory, sweep, fresh_pacer) -> None:
+    sim = sim_factory(throttle=True)
+    sim.throttle.subscription_limits[READS] = Limit(20, 25.0)  # a small burst: pacing starts at once
+    for i in range(60):
+        sim.add_cluster(SUB_A, "rg-apps", f"aks-{i:02d}", "eastus")
+
+    document = sweep("report")
+
+    assert document["summary"]["failed"] == 0
+    assert document["summary"]["non_compliant"] == 60
+    requests = sim.arm_requests()
+    refused = [r for r in requests if r.status == 429]
+    assert len(refused) <= max(1, len(requests) // 50), f"{len(refused)} of {len(requests)} answered 429"
+    assert fresh_pacer.stats.waits > 0  # the pacer did hold requests back
+
+
+def test_throttling_that_outlasts_the_budget_fails_the_cluster_as_throttled(sim, sweep) -> None:
+    sim.add_subscription(SUB_A)
+    sim.add_cluster(SUB_A, "rg-apps", "aks-one", "eastus")
+    sim.inject_fault(path_contains="/diagnosticSettings", status=429, retry_after=3600, times=None)
+
+    # the Retry-After (capped at 10 s) does not fit in the run's 5 s: no waiting, no hammering
+    document = sweep("apply", REMEDIATION_DEADLINE_SECONDS="5")
+
+    (cluster,) = document["clusters"]
+    assert cluster["status"] == "failed"
+    assert cluster["reason"] == "throttled"
+    assert document["errors"][0]["code"] == "throttled"
+    assert len([r for r in sim.arm_requests() if r.status == 429]) == 1  # asked once, then no hammering
+    assert sim.write_requests() == []
+
+
+def test_a_slow_subscription_does_not_starve_the_others(sim, sweep) -> None:
+    for i in range(20):
+        sim.add_cluster(SUB_A, "rg-a", f"aks-a{i:02d}", "eastus")
+        sim.add_cluster(SUB_B, "rg-b", f"aks-b{i:02d}", "eastus")
+    sim.inject_fault(path_contains=f"/subscriptions/{SUB_A}/resourceGroups/", status=None, latency=0.3, times=None)
+
+    document = sweep("report", REMEDIATION_SUBSCRIPTION_IDS=f"{SUB_A},{SUB_B}", REMEDIATION_MAX_CONCURRENCY="4")
+
+    assert document["summary"]["non_compliant"] == 40
+    reads = settings_reads(sim)
+    last_b = max(i for i, r in enumerate(reads) if SUB_B in r.path)
+    a_before = sum(1 for r in reads[:last_b] if SUB_A in r.path)
+    # A's share is 2 of the 4 workers: B's 20 clusters went through while A's crawled
+    assert a_before < 10, f"{a_before} of A's reads came before B's last"
+
+
+def test_all_clients_share_one_transport_and_one_token(sim, sweep) -> None:
+    subs = [f"{i:08d}-0000-4000-8000-000000000000" for i in range(1, 6)]
+    for sub in subs:
+        sim.add_cluster(sub, "rg", "aks", "eastus")
+
+    document = sweep("apply", REMEDIATION_SUBSCRIPTION_IDS=",".join(subs))
+
+    assert document["summary"]["remediated"] == 5
+    assert len(sim.identity_requests()) == 1
+    (gateway,) = [g for (endpoint, _), g in gateway_module._gateways.items() if endpoint == sim.base_url]
+    transports = {id(client._client._pipeline._transport) for client in gateway._clients.values()}
+    assert len(gateway._clients) >= 10  # clusters, settings, workspaces, resource groups per subscription
+    assert transports == {id(gateway_module.shared_transport())}

@@ -1,0 +1,161 @@
+"""The client-side model of ARM's buckets (remediation.azure.pacing), on a fake clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from remediation.azure.pacing import DELETES, READS, WRITES, Limit, Pacer, _remaining, _retry_after, kind_of, scope_of
+from remediation.core.model import Reason
+from remediation.deadline import Deadline
+from remediation.errors import ThrottledError
+
+SUB = "sub:11111111-1111-4111-8111-111111111111"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def pacer(clock: Clock) -> Pacer:
+    return Pacer(clock=clock, sleep=clock.sleep)
+
+
+def forever(clock: Clock) -> Deadline:
+    return Deadline(3600, clock=clock)
+
+
+def test_requests_are_sorted_into_arms_buckets() -> None:
+    assert scope_of("https://management.azure.com/subscriptions/ABC/resourceGroups/x?api-version=1") == "sub:abc"
+    assert scope_of("https://management.azure.com/subscriptions?api-version=1") == "tenant"
+    assert scope_of("https://management.azure.com/providers/Microsoft.Insights/operations") == "tenant"
+    assert [kind_of(m) for m in ("GET", "head", "PUT", "PATCH", "POST", "DELETE")] == [
+        READS,
+        READS,
+        WRITES,
+        WRITES,
+        WRITES,
+        DELETES,
+    ]
+
+
+def test_the_burst_goes_at_once_then_the_refill_rate(pacer: Pacer, clock: Clock) -> None:
+    deadline = forever(clock)
+    for _ in range(250):
+        pacer.acquire(SUB, READS, deadline)
+    assert clock.sleeps == []
+    pacer.acquire(SUB, READS, deadline)
+    assert clock.sleeps == [0.04]  # one read token per 40 ms
+    for _ in range(10):
+        pacer.acquire(SUB, WRITES, deadline)
+    assert clock.sleeps == [0.04]  # writes are another bucket
+    assert pacer.stats.requests == 261 and pacer.stats.waits == 1
+
+
+def test_remaining_header_corrects_the_model_downwards_minus_requests_in_flight(pacer: Pacer, clock: Clock) -> None:
+    deadline = forever(clock)
+    tickets = [pacer.acquire(SUB, READS, deadline) for _ in range(3)]
+    # someone else (another worker of this identity) used the bucket: ARM has 7 left after our first request
+    pacer.observe(SUB, READS, tickets[0], remaining=7, retry_after=None)
+    assert pacer.tokens(SUB, READS) == 3  # the two still in flight are taken off, and 2 kept in reserve
+    pacer.observe(SUB, READS, tickets[2], remaining=5, retry_after=None)
+    assert pacer.tokens(SUB, READS) == 2  # tickets[1] still in flight
+    pacer.observe(SUB, READS, tickets[1], remaining=6, retry_after=None)  # late: ARM has drained more since
+    assert pacer.tokens(SUB, READS) == 2
+    for _ in range(2):
+        pacer.acquire(SUB, READS, deadline)
+    assert clock.sleeps == []
+    pacer.acquire(SUB, READS, deadline)
+    assert clock.sleeps == [0.04]
+
+
+def test_a_429_closes_the_bucket_for_its_retry_after(pacer: Pacer, clock: Clock) -> None:
+    deadline = forever(clock)
+    ticket = pacer.acquire(SUB, WRITES, deadline)
+    pacer.observe(SUB, WRITES, ticket, remaining=0, retry_after=3.0)
+    pacer.acquire(SUB, WRITES, deadline)
+    assert sum(clock.sleeps) == pytest.approx(3.0)
+    assert pacer.stats.throttled == 1
+
+
+def test_a_wait_that_does_not_fit_the_deadline_is_not_started(pacer: Pacer, clock: Clock) -> None:
+    ticket = pacer.acquire(SUB, READS, forever(clock))
+    pacer.observe(SUB, READS, ticket, remaining=0, retry_after=30.0)
+    with pytest.raises(ThrottledError) as caught:
+        pacer.acquire(SUB, READS, Deadline(10, clock=clock))
+    assert clock.sleeps == []
+    assert caught.value.code == Reason.THROTTLED.value == "throttled"
+    assert caught.value.transient and caught.value.status == 429
+    assert "needs a wait of 30.0 s" in caught.value.message
+    # a longer budget waits it out
+    pacer.acquire(SUB, READS, Deadline(60, clock=clock))
+    assert sum(clock.sleeps) == pytest.approx(30.0)
+
+
+def test_a_larger_bucket_than_documented_is_learned(pacer: Pacer, clock: Clock) -> None:
+    ticket = pacer.acquire(SUB, READS, forever(clock))
+    pacer.observe(SUB, READS, ticket, remaining=11999, retry_after=None)
+    assert pacer.tokens(SUB, READS) == 11997
+
+
+def test_an_unanswered_request_is_forgotten(pacer: Pacer, clock: Clock) -> None:
+    ticket = pacer.acquire(SUB, READS, forever(clock))
+    pacer.release(SUB, READS, ticket)
+    other = pacer.acquire(SUB, READS, forever(clock))
+    pacer.observe(SUB, READS, other, remaining=100, retry_after=None)
+    assert pacer.tokens(SUB, READS) == 98
+
+
+def test_round_trip_is_smoothed(pacer: Pacer, clock: Clock) -> None:
+    assert pacer.round_trip is None
+    pacer.observe(SUB, READS, pacer.acquire(SUB, READS, None), remaining=None, retry_after=None, rtt=0.1)
+    pacer.observe(SUB, READS, pacer.acquire(SUB, READS, None), remaining=None, retry_after=None, rtt=0.2)
+    assert pacer.round_trip == pytest.approx(0.12)
+
+
+def test_headers_are_read_as_arm_sends_them() -> None:
+    assert _remaining({"x-ms-ratelimit-remaining-subscription-reads": "17"}, READS) == 17
+    assert _remaining({"x-ms-ratelimit-remaining-tenant-writes": "3"}, WRITES) == 3
+    assert _remaining({"x-ms-ratelimit-remaining-subscription-reads": "x"}, READS) is None
+    assert _remaining({}, READS) is None
+    assert _retry_after({"retry-after": "7"}) == 7.0
+    assert _retry_after({"retry-after-ms": "250", "retry-after": "7"}) == 0.25
+    assert _retry_after({"retry-after": "Fri, 27 Nov 2026 13:00:00 GMT"}) == 1.0
+    assert _retry_after({}) == 1.0
+
+
+def test_without_a_deadline_waits_are_bounded_too(pacer: Pacer, clock: Clock) -> None:
+    ticket = pacer.acquire(SUB, READS, None)
+    pacer.observe(SUB, READS, ticket, remaining=0, retry_after=600.0)
+    with pytest.raises(ThrottledError):
+        pacer.acquire(SUB, READS, None)
+
+
+def test_limits_can_be_given() -> None:
+    clock = Clock()
+    pacer = Pacer({READS: Limit(2, 1.0), WRITES: Limit(1, 1.0), DELETES: Limit(1, 1.0)}, clock=clock, sleep=clock.sleep)
+    for _ in range(3):
+        pacer.acquire(SUB, READS, None)
+    assert clock.sleeps == [1.0]
+
+
+def test_retry_after_is_capped_when_a_cap_is_given(clock: Clock) -> None:
+    pacer = Pacer(clock=clock, sleep=clock.sleep, retry_after_cap=10.0)
+    ticket = pacer.acquire(SUB, READS, None)
+    pacer.observe(SUB, READS, ticket, remaining=0, retry_after=600.0)
+    pacer.acquire(SUB, READS, forever(clock))
+    assert sum(clock.sleeps) == pytest.approx(10.0)
