@@ -79,23 +79,30 @@ class Cloud:
     arm_endpoint: str
     authority_host: str
     logs_endpoint: str  # the Log Analytics query API
+    portal: str  # where a person opens a resource: <portal>/#resource<resource ID>
 
 
 CLOUDS: Mapping[str, Cloud] = {
     "AzureCloud": Cloud(
-        "AzureCloud", "https://management.azure.com", "https://login.microsoftonline.com", "https://api.loganalytics.io"
+        "AzureCloud",
+        "https://management.azure.com",
+        "https://login.microsoftonline.com",
+        "https://api.loganalytics.io",
+        "https://portal.azure.com",
     ),
     "AzureChinaCloud": Cloud(
         "AzureChinaCloud",
         "https://management.chinacloudapi.cn",
         "https://login.chinacloudapi.cn",
         "https://api.loganalytics.azure.cn",
+        "https://portal.azure.cn",
     ),
     "AzureUSGovernment": Cloud(
         "AzureUSGovernment",
         "https://management.usgovcloudapi.net",
         "https://login.microsoftonline.us",
         "https://api.loganalytics.us",
+        "https://portal.azure.us",
     ),
 }
 

@@ -32,7 +32,7 @@ class Scope(StrEnum):
 ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
     Scope.SUBSCRIPTION: {
         # gateway.list_subscriptions: the scope when REMEDIATION_SUBSCRIPTION_IDS is empty.
-        "Microsoft.Resources/subscriptions/read": "list the subscriptions in scope",
+        "Microsoft.Resources/subscriptions/read": "list the subscriptions in scope and read their display names",
         # gateway.list_clusters / get_cluster.
         "Microsoft.ContainerService/managedClusters/read": "list and read AKS clusters",
         # gateway.list_settings.

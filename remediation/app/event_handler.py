@@ -152,7 +152,7 @@ def _log_result(document: ReportDocument, fields: Mapping[str, Any]) -> None:
     extra = {**fields, "run_id": document["run_id"]}
     for cluster in document["clusters"]:
         status = cluster["status"]
-        missing = ",".join(cluster["missing_categories"]) or "-"
+        missing = ",".join(cluster["missing_categories"] or ()) or "-"
         action = cluster["action"]
         if status == "non_compliant":
             planned = f"would {action['kind']} {action['setting_name']}" if action else "no change planned"

@@ -534,6 +534,12 @@ class ArmGateway:
 
         return self._read("list subscriptions", read)
 
+    def subscription_name(self, subscription_id: str) -> str | None:
+        """The subscription's display name (None when ARM gives none)."""
+        client: SubscriptionClient = self._client("subscriptions", "-", SubscriptionClient)
+        sub = self._call(f"read subscription {subscription_id}", lambda: client.subscriptions.get(subscription_id))
+        return str(sub.display_name) if sub.display_name else None
+
     def list_clusters(self, subscription_id: str) -> list[Cluster]:
         def read() -> list[Cluster]:
             return [_cluster(mc) for mc in self._aks(subscription_id).managed_clusters.list(**self._opts)]

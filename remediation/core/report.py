@@ -22,7 +22,25 @@ class ActionDoc(TypedDict):
     kind: Literal["create", "update"]
     setting_name: str
     workspace_id: str
-    categories: list[str]
+    categories: list[str]  # ours after the change
+    added: list[str]  # what the change adds to ours
+
+
+class DestinationDoc(TypedDict):
+    kind: Literal["log_analytics", "storage", "event_hub", "partner"]
+    target: str
+
+
+class SettingDoc(TypedDict):
+    """One diagnostic setting found on the cluster: the evidence behind its status."""
+
+    name: str
+    ours: bool
+    destinations: list[DestinationDoc]
+    categories: list[str]  # every category its enabled entries cover (groups expanded)
+    disabled_categories: list[str]
+    counted: bool
+    not_counted_reason: str | None  # workspace-deleted | destination-not-accepted | no-destination | logs-disabled
 
 
 FlowVerdictName = Literal["flowing", "partial", "silent", "pending", "unknown"]
@@ -38,15 +56,22 @@ class FlowDoc(TypedDict):
 
 
 class ClusterDoc(TypedDict):
+    # Every report run fills the NotRequired fields but flow; a status document (stored
+    # observations, GET /api/status) may lack them.
     id: str
     name: str
     subscription_id: str
     resource_group: str
     location: str
     status: StatusName
-    missing_categories: list[str]
+    missing_categories: list[str] | None  # None: could not be determined (excluded, or failed before reading)
     reason: str | None
     action: ActionDoc | None
+    subscription_name: NotRequired[str | None]
+    portal_url: NotRequired[str]
+    settings: NotRequired[list[SettingDoc] | None]  # None: not read (excluded, or failed before reading)
+    explanation: NotRequired[str | None]
+    next_step: NotRequired[str | None]
     flow: NotRequired[FlowDoc | None]  # null when the cluster was not assessed (excluded, failed)
     # Only in a status document (``mode: "status"``): when, and by which run, the outcome was observed.
     observed_at: NotRequired[str]
@@ -124,6 +149,25 @@ class TablePlanDoc(TypedDict):
     reason: str | None  # ARM's code when refused or unreadable
 
 
+class ScopeDoc(TypedDict):
+    subscriptions: list[str]  # empty: every subscription the identity can list (or REMEDIATION_SUBSCRIPTION_IDS)
+    clusters: list[str]  # empty: every cluster of those subscriptions
+
+
+class ConfigurationDoc(TypedDict):
+    """The settings that decide what the run did."""
+
+    mode: str  # REMEDIATION_MODE (what unattended triggers do)
+    categories: list[str]
+    destination_tables: str
+    accepted_destinations: str
+    setting_name: str
+    workspace: str  # the configured workspace ID, or how per-region workspaces are named
+    exclude_tag: str
+    cloud: str
+    portal: str
+
+
 class ReportDocument(TypedDict):
     schema_version: int
     # "status": the estate as last observed (GET /api/status), assembled from stored outcomes, no ARM request.
@@ -139,6 +183,9 @@ class ReportDocument(TypedDict):
     cost: NotRequired[CostDoc | None]  # null when flow verification is off
     subscriptions: NotRequired[list[SubscriptionSweepDoc]]  # status documents only
     table_plans: NotRequired[list[TablePlanDoc]]  # REMEDIATION_AUDIT_TABLE_PLAN=basic: our workspaces' AKSAudit
+    tool_version: NotRequired[str]
+    scope: NotRequired[ScopeDoc]
+    configuration: NotRequired[ConfigurationDoc]
 
 
 def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) -> SummaryDoc:

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from remediation import __version__
 from remediation.config import Config, Mode
 from remediation.core.changes import ChangeEvent, ChangeRecord, ChangeSink
+from remediation.core.evidence import SettingEvidence, explain, setting_evidence
 from remediation.core.flow import Flow, FlowSink, flow_sinks
 from remediation.core.model import (
     PERMISSION_DENIED_CODES,
@@ -38,14 +40,18 @@ from remediation.core.model import (
     Status,
     Trigger,
 )
-from remediation.core.planner import find_ours, plan, precheck
+from remediation.core.planner import find_ours, plan, precheck, target_workspace
 from remediation.core.report import (
     ActionDoc,
     ClusterDoc,
+    ConfigurationDoc,
     CostDoc,
+    DestinationDoc,
     ErrorDoc,
     FlowDoc,
     ReportDocument,
+    ScopeDoc,
+    SettingDoc,
     TablePlanDoc,
     WorkspaceCostDoc,
     WorkspaceDoc,
@@ -102,17 +108,20 @@ class Gateway(WorkspaceGateway, TablePlanGateway, Protocol):
         """Smoothed ARM round-trip time in seconds observed so far (None before any answer)."""
         ...
 
+    def subscription_name(self, subscription_id: str) -> str | None: ...
+
 
 @dataclass
 class ClusterOutcome:
     cluster: Cluster
     status: Status
-    missing: tuple[str, ...] = ()
+    missing: tuple[str, ...] | None = ()  # None: not determined (excluded, or failed before reading)
     reason: str | None = None
     change: SettingChange | None = None
     error: ArmError | None = None
     note: str = ""
     sinks: tuple[FlowSink, ...] | None = None  # None: not assessed (excluded, failed): no flow verdict
+    settings: tuple[SettingEvidence, ...] | None = None  # None: not read
 
 
 @dataclass
@@ -130,6 +139,7 @@ class _Run:
     # its waiters share the answer, a transient failure included, instead of each retrying in
     # turn. A permanent failure (403 or 404 on that one cluster) lets the next cluster try.
     metadata: Once = field(default_factory=lambda: Once(remember_failure=_shared_failure))
+    subscription_names: Once = field(default_factory=lambda: Once(remember_failure=lambda exc: True))
     errors: list[ErrorDoc] = field(default_factory=list)
     unreadable_subscriptions: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -250,7 +260,16 @@ def run(
         )
         outcomes.extend(_process_interleaved(state, targets, workers, total - len(targets), total, progress))
         plans = _table_plans(state, outcomes)
-        document = _document(state, outcomes, started, _verify(state, outcomes, flow_budget), plans)
+        document = _document(
+            state,
+            outcomes,
+            started,
+            _verify(state, outcomes, flow_budget),
+            plans,
+            subscriptions=subscriptions,
+            clusters=clusters,
+            names=True,
+        )
     finally:
         state.changes.close()
     logger.info(
@@ -336,7 +355,8 @@ def reconcile_cluster(
             raise outcome.error
         if outcome.status is Status.DEFERRED and outcome.reason == Reason.DEADLINE.value:
             raise DeadlineExceeded(f"cluster {cluster.id}: {outcome.note or 'no time left'}")
-        return _document(state, [outcome], started, _verify(state, [outcome], flow_budget))
+        # The event path skips subscription display names: one read fewer on the hot path.
+        return _document(state, [outcome], started, _verify(state, [outcome], flow_budget), clusters=[cluster_id])
     finally:
         state.changes.close()
 
@@ -472,7 +492,7 @@ def _unreadable(cluster_id: str, error: ArmError) -> ClusterOutcome:
     if error.code == Reason.DEADLINE.value:
         return ClusterOutcome(cluster, Status.DEFERRED, (), Reason.DEADLINE.value, note=error.message)
     reason = Reason.CLUSTER_NOT_FOUND.value if isinstance(error, ClusterNotFoundError) else error.code
-    return ClusterOutcome(cluster, Status.FAILED, (), reason, None, error)
+    return ClusterOutcome(cluster, Status.FAILED, None, reason, None, error)
 
 
 def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
@@ -480,26 +500,32 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
     config = state.config
     early = precheck(cluster, config)
     if early is not None:
-        return ClusterOutcome(cluster, early.status, early.missing, early.reason)
+        return ClusterOutcome(cluster, early.status, None, early.reason)
     if state.deadline.expired:
         return ClusterOutcome(cluster, Status.DEFERRED, (), Reason.DEADLINE.value, note="no time left")
-    missing: tuple[str, ...] = ()
+    evidence: tuple[SettingEvidence, ...] | None = None
+    missing: tuple[str, ...] | None = None
     try:
         metadata = _metadata(state, cluster)
         settings = state.gateway.list_settings(cluster)
         workspaces = {id_key(s.workspace_id) for s in settings if s.workspace_id}
         missing_workspaces = frozenset(w for w in workspaces if not state.workspaces.exists(w))
         observed = ClusterState(cluster, settings, metadata, missing_workspaces)
+        evidence = setting_evidence(observed, config)
         decided = plan(observed, config)
         sinks = flow_sinks(observed, config)
         missing = decided.missing
         if decided.change is None:
-            return ClusterOutcome(cluster, decided.status, decided.missing, decided.reason, sinks=sinks)
+            return ClusterOutcome(
+                cluster, decided.status, decided.missing, decided.reason, sinks=sinks, settings=evidence
+            )
         if state.mode is Mode.REPORT:
             state.workspaces.plan(decided.change.workspace_id, cluster.location)
-            return ClusterOutcome(cluster, Status.NON_COMPLIANT, decided.missing, None, decided.change, sinks=sinks)
+            return ClusterOutcome(
+                cluster, Status.NON_COMPLIANT, decided.missing, None, decided.change, sinks=sinks, settings=evidence
+            )
         try:
-            return _remediate(state, observed, decided)
+            return _remediate(state, observed, decided, evidence)
         except ArmError as exc:
             if exc.code not in PERMISSION_DENIED_CODES:
                 raise
@@ -510,7 +536,9 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
                 extra={"run_id": state.run_id, "trigger": state.trigger.value, "cluster_id": cluster.id},
             )
             state.add_error(cluster.id, exc)
-            return ClusterOutcome(cluster, Status.BLOCKED, decided.missing, exc.code, None, exc, sinks=sinks)
+            return ClusterOutcome(
+                cluster, Status.BLOCKED, decided.missing, exc.code, None, exc, sinks=sinks, settings=evidence
+            )
     except DeadlineExceeded as exc:
         logger.warning(
             "cluster %s deferred: %s",
@@ -518,7 +546,9 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
             exc,
             extra={"run_id": state.run_id, "trigger": state.trigger.value, "cluster_id": cluster.id},
         )
-        return ClusterOutcome(cluster, Status.DEFERRED, missing, Reason.DEADLINE.value, note=str(exc))
+        return ClusterOutcome(
+            cluster, Status.DEFERRED, missing, Reason.DEADLINE.value, note=str(exc), settings=evidence
+        )
     except WorkspaceFailedError as exc:
         logger.warning(
             "cluster %s blocked: %s",
@@ -526,7 +556,9 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
             exc,
             extra={"run_id": state.run_id, "trigger": state.trigger.value, "cluster_id": cluster.id},
         )
-        return ClusterOutcome(cluster, Status.BLOCKED, missing, Reason.WORKSPACE_FAILED.value, error=exc)
+        return ClusterOutcome(
+            cluster, Status.BLOCKED, missing, Reason.WORKSPACE_FAILED.value, error=exc, settings=evidence
+        )
     except ArmError as exc:
         logger.warning(
             "cluster %s failed: %s",
@@ -535,15 +567,17 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
             extra={"run_id": state.run_id, "trigger": state.trigger.value, "cluster_id": cluster.id},
         )
         state.add_error(cluster.id, exc)
-        return ClusterOutcome(cluster, Status.FAILED, (), exc.code, None, exc)
+        return ClusterOutcome(cluster, Status.FAILED, missing, exc.code, None, exc, settings=evidence)
     except Exception as exc:
         logger.exception("cluster %s failed unexpectedly", cluster.id, extra={"run_id": state.run_id})
         error = ArmError("InternalError", f"{type(exc).__name__}: {exc}")
         state.add_error(cluster.id, error)
-        return ClusterOutcome(cluster, Status.FAILED, (), error.code, None, error)
+        return ClusterOutcome(cluster, Status.FAILED, missing, error.code, None, error, settings=evidence)
 
 
-def _remediate(state: _Run, observed: ClusterState, decided: Plan) -> ClusterOutcome:
+def _remediate(
+    state: _Run, observed: ClusterState, decided: Plan, evidence: tuple[SettingEvidence, ...]
+) -> ClusterOutcome:
     cluster, settings = observed.cluster, observed.settings
     change = decided.change
     assert change is not None
@@ -572,7 +606,7 @@ def _remediate(state: _Run, observed: ClusterState, decided: Plan) -> ClusterOut
         last_modified_at=datetime.now(UTC),
     )
     sinks = flow_sinks(observed, state.config, written=written)
-    return ClusterOutcome(cluster, Status.REMEDIATED, decided.missing, None, change, sinks=sinks)
+    return ClusterOutcome(cluster, Status.REMEDIATED, decided.missing, None, change, sinks=sinks, settings=evidence)
 
 
 def _rfc3339(moment: datetime | None) -> str | None:
@@ -609,8 +643,37 @@ def _cost_doc(state: _Run, results: FlowResults) -> CostDoc | None:
     )
 
 
-def _cluster_doc(outcome: ClusterOutcome, flow: Flow | None) -> ClusterDoc:
+def _subscription_name(state: _Run, subscription_id: str) -> str | None:
+    """The subscription's display name: one read per subscription per run; None if unreadable."""
+
+    def read() -> str | None:
+        if state.deadline.expired:  # a display name is never worth going past the run's budget
+            return None
+        try:
+            return state.gateway.subscription_name(subscription_id)
+        except (ArmError, DeadlineExceeded) as exc:
+            logger.debug("no display name for subscription %s: %s", subscription_id, exc)
+            return None
+
+    name: str | None = state.subscription_names.get(subscription_id.lower(), read)
+    return name
+
+
+def _setting_doc(evidence: SettingEvidence) -> SettingDoc:
+    return SettingDoc(
+        name=evidence.name,
+        ours=evidence.ours,
+        destinations=[DestinationDoc(kind=d.kind, target=d.target) for d in evidence.destinations],  # type: ignore[typeddict-item]
+        categories=list(evidence.categories),
+        disabled_categories=list(evidence.disabled_categories),
+        counted=evidence.counted,
+        not_counted_reason=evidence.not_counted_reason,
+    )
+
+
+def _cluster_doc(state: _Run, outcome: ClusterOutcome, flow: Flow | None, names: bool) -> ClusterDoc:
     c = outcome.cluster
+    config = state.config
     action: ActionDoc | None = None
     if outcome.change is not None:
         action = ActionDoc(
@@ -618,7 +681,19 @@ def _cluster_doc(outcome: ClusterOutcome, flow: Flow | None) -> ClusterDoc:
             setting_name=outcome.change.setting_name,
             workspace_id=outcome.change.workspace_id,
             categories=list(outcome.change.categories),
+            added=[x for x in outcome.change.categories if x not in outcome.change.categories_before],
         )
+    why = explain(
+        cluster=c,
+        status=outcome.status,
+        reason=outcome.reason,
+        missing=outcome.missing,
+        settings=outcome.settings,
+        change=outcome.change,
+        config=config,
+        error_message=outcome.error.message if outcome.error is not None else None,
+        target_workspace=target_workspace(c, config) if c.location else None,
+    )
     return ClusterDoc(
         id=c.id,
         name=c.name,
@@ -626,10 +701,33 @@ def _cluster_doc(outcome: ClusterOutcome, flow: Flow | None) -> ClusterDoc:
         resource_group=c.resource_group,
         location=c.location,
         status=outcome.status.value,
-        missing_categories=list(outcome.missing),
+        missing_categories=list(outcome.missing) if outcome.missing is not None else None,
         reason=outcome.reason,
         action=action,
         flow=_flow_doc(flow),
+        subscription_name=_subscription_name(state, c.subscription_id) if names else None,
+        portal_url=f"{config.cloud.portal}/#resource{c.id}/overview",
+        settings=[_setting_doc(e) for e in outcome.settings] if outcome.settings is not None else None,
+        explanation=why.text,
+        next_step=why.next_step,
+    )
+
+
+def _configuration(config: Config) -> ConfigurationDoc:
+    workspace = config.workspace_id or (
+        f"per region: {config.workspace_name_prefix}<location> in resource group {config.workspace_resource_group} "
+        "of each cluster's subscription"
+    )
+    return ConfigurationDoc(
+        mode=config.mode.value,
+        categories=list(config.categories),
+        destination_tables=config.destination_tables.value,
+        accepted_destinations=config.accepted_destinations.value,
+        setting_name=config.setting_name,
+        workspace=workspace,
+        exclude_tag=str(config.exclude_tag),
+        cloud=config.cloud.name,
+        portal=config.cloud.portal,
     )
 
 
@@ -639,10 +737,14 @@ def _document(
     started: str,
     flow: FlowResults | None = None,
     plans: Sequence[TablePlanOutcome] = (),
+    *,
+    subscriptions: Sequence[str] = (),
+    clusters: Sequence[str] = (),
+    names: bool = False,
 ) -> ReportDocument:
     flow = flow or FlowResults()
     ordered = sorted(outcomes, key=lambda o: (o.cluster.subscription_id, id_key(o.cluster.id)))
-    clusters = [_cluster_doc(o, flow.flows.get(id_key(o.cluster.id))) for o in ordered]
+    cluster_docs = [_cluster_doc(state, o, flow.flows.get(id_key(o.cluster.id)), names) for o in ordered]
     workspaces = [WorkspaceDoc(id=w.id, location=w.location, action=w.action) for w in state.workspaces.outcomes]
     errors = [*state.errors, *flow.errors]
     for failure in state.changes.failures:
@@ -660,8 +762,8 @@ def _document(
         started_at=started,
         finished_at=_now(),
         required_categories=list(state.config.categories),
-        summary=summarize(clusters, unreadable_subscriptions=len(state.unreadable_subscriptions)),
-        clusters=clusters,
+        summary=summarize(cluster_docs, unreadable_subscriptions=len(state.unreadable_subscriptions)),
+        clusters=cluster_docs,
         workspaces=workspaces,
         errors=sorted(errors, key=lambda e: (e["scope"].lower(), e["code"])),
         cost=_cost_doc(state, flow),
@@ -676,4 +778,10 @@ def _document(
             )
             for p in plans
         ],
+        tool_version=__version__,
+        scope=ScopeDoc(
+            subscriptions=list(subscriptions or state.config.subscription_ids),
+            clusters=list(clusters),
+        ),
+        configuration=_configuration(state.config),
     )

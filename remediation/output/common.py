@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
+from remediation.core.evidence import REASON_TEXT
 from remediation.core.report import STATUS_ORDER, ClusterDoc, ReportDocument, SummaryDoc
 
 
@@ -73,10 +74,61 @@ def is_status(document: ReportDocument) -> bool:
 
 
 def action_text(document: ReportDocument, cluster: ClusterDoc) -> str:
+    """'would create aks-audit-remediation -> law-x (+kube-audit, kube-scheduler)'."""
     action = cluster["action"]
     if action is None:
         return "-"
-    return f"{action_verb(document, cluster)} {action['setting_name']} -> {last_segment(action['workspace_id'])}"
+    added = action.get("added", action["categories"])
+    return f"{action_verb(document, cluster)} {action['setting_name']} -> {last_segment(action['workspace_id'])}" + (
+        f" (+{', '.join(added)})" if added else ""
+    )
+
+
+# Problems first: what needs a person's attention, then what was done, then what is fine.
+ATTENTION_ORDER: tuple[str, ...] = (
+    "failed",
+    "blocked",
+    "non_compliant",
+    "deferred",
+    "remediated",
+    "excluded",
+    "compliant",
+)
+
+
+def by_attention(clusters: Iterable[ClusterDoc]) -> list[ClusterDoc]:
+    rank = {status: i for i, status in enumerate(ATTENTION_ORDER)}
+    return sorted(clusters, key=lambda c: (rank.get(c["status"], len(rank)), c["name"].lower(), c["id"].lower()))
+
+
+def missing_text(cluster: ClusterDoc, sep: str = ", ") -> str:
+    """The missing categories; 'unknown' when they could not be determined."""
+    missing = cluster["missing_categories"]
+    if missing is None:
+        return "unknown"
+    return sep.join(missing) or "-"
+
+
+def subscription_label(cluster: ClusterDoc) -> str:
+    """The subscription's display name, else its GUID."""
+    return cluster.get("subscription_name") or cluster["subscription_id"]
+
+
+def reason_text(code: str | None) -> str | None:
+    """What a reason code means (None for ARM codes we do not explain)."""
+    return REASON_TEXT.get(code) if code else None
+
+
+def reason_codes(clusters: Iterable[ClusterDoc]) -> list[str]:
+    """The reason codes among ``clusters`` that have an explanation, sorted."""
+    return sorted({c["reason"] for c in clusters if c["reason"] and reason_text(c["reason"])})
+
+
+def next_text(document: ReportDocument, cluster: ClusterDoc) -> str:
+    """What happens or what to do: the change for clusters with one, else the next step."""
+    if cluster["action"] is not None and cluster["status"] in ("non_compliant", "remediated"):
+        return action_text(document, cluster)
+    return cluster.get("next_step") or "-"
 
 
 def last_segment(resource_id: str) -> str:

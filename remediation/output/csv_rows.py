@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
-from remediation.core.report import ReportDocument
+from remediation.core.report import ReportDocument, SettingDoc
 from remediation.output.common import is_status
 from remediation.output.flow import CSV_FLOW_COLUMNS, flow_csv_cells
 
@@ -24,6 +24,12 @@ CSV_COLUMNS: tuple[str, ...] = (
     "workspace_id",
     "categories",
     *CSV_FLOW_COLUMNS,
+    "added",
+    "subscription_name",
+    "explanation",
+    "next_step",
+    "settings",
+    "portal_url",
 )
 # A status document (GET /api/status) adds when, and by which run, each cluster was observed.
 STATUS_CSV_COLUMNS: tuple[str, ...] = ("observed_at", "observed_run_id")
@@ -32,6 +38,16 @@ STATUS_CSV_COLUMNS: tuple[str, ...] = ("observed_at", "observed_run_id")
 def _cell(value: str) -> str:
     """Neutralise spreadsheet formulas (OWASP CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _settings(settings: list[SettingDoc] | None) -> str:
+    """'name[counted]' or 'name[not counted: reason]' for each setting; empty when not read."""
+    if settings is None:
+        return ""
+    return ";".join(
+        f"{s['name']}[counted]" if s["counted"] else f"{s['name']}[not counted: {s['not_counted_reason']}]"
+        for s in settings
+    )
 
 
 def render_csv(document: ReportDocument) -> str:
@@ -48,13 +64,19 @@ def render_csv(document: ReportDocument) -> str:
             c["resource_group"],
             c["location"],
             c["status"],
-            ";".join(c["missing_categories"]),
+            ";".join(c["missing_categories"]) if c["missing_categories"] is not None else "unknown",
             c["reason"] or "",
             action["kind"] if action else "",
             action["setting_name"] if action else "",
             action["workspace_id"] if action else "",
             ";".join(action["categories"]) if action else "",
             *flow_csv_cells(c),
+            ";".join(action.get("added", [])) if action else "",
+            c.get("subscription_name") or "",
+            c.get("explanation") or "",
+            c.get("next_step") or "",
+            _settings(c.get("settings")),
+            c.get("portal_url", ""),
         )
         observed = (c.get("observed_at", ""), c.get("observed_run_id", "")) if status else ()
         writer.writerow([_cell(str(v)) for v in (*row, *observed)])

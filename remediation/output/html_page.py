@@ -1,53 +1,166 @@
-"""``html``: one self-contained page (inline CSS, no external assets, a strict
-Content-Security-Policy); every value from ARM or configuration is HTML-escaped."""
+"""``html``: one self-contained page a reviewer can share.
+
+Problems first (failed, blocked, non-compliant, deferred), then the rest. Sort by any column,
+filter by status and subscription, search by name: one small inline script, allowed by the
+page's Content-Security-Policy through its SHA-256 hash (no other script can run, nothing is
+loaded from anywhere). The filter and sort live in the URL fragment (``#status=failed&sort=name``)
+so a filtered view can be shared as a link. With scripts off the page is the same table in
+the same order, controls hidden. Every value from ARM or configuration is HTML-escaped;
+resource IDs may wrap at their ``/`` separators, never inside a name.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from collections.abc import Iterable
 
-from remediation.core.report import STATUS_ORDER, ClusterDoc, ReportDocument, SummaryDoc
+from remediation.core.report import STATUS_ORDER, ClusterDoc, ReportDocument, SettingDoc, SummaryDoc
 from remediation.output.common import (
+    ATTENTION_ORDER,
     COST_NOTE,
     COSTLY_CATEGORY,
     STATUS_COLOURS,
     action_verb,
+    by_attention,
     is_status,
     last_segment,
+    reason_codes,
+    reason_text,
+    subscription_label,
     summary_line,
 )
-from remediation.output.flow import FLOW_CSS, flow_cell_html, flow_header_html, has_flow
+from remediation.output.flow import FLOW_CSS, flow_cell_html, flow_header_html, flow_text, has_flow
 
 
 def h(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def wrap_id(resource_id: str) -> str:
+    """An escaped resource ID that may break after each '/' (and nowhere else)."""
+    return "/<wbr>".join(h(part) for part in resource_id.split("/"))
+
+
 _CSS = """
 :root { color-scheme: light; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 24px; color: #1b1b1b; }
-h1 { font-size: 22px; margin: 0 0 4px; }
-h2 { font-size: 17px; margin: 28px 0 8px; }
-.meta { color: #555; margin: 0 0 16px; }
-.cards { display: flex; flex-wrap: wrap; gap: 8px; margin: 12px 0; }
-.card { border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; min-width: 96px; }
-.card .n { font-size: 22px; font-weight: 600; display: block; }
+body { font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 20px; color: #1b1b1b; }
+h1 { font-size: 20px; margin: 0 0 4px; }
+h2 { font-size: 15px; margin: 22px 0 6px; }
+.meta { color: #444; margin: 2px 0; }
+.meta b { font-weight: 600; }
+.cards { display: flex; flex-wrap: wrap; gap: 6px; margin: 10px 0; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 4px 10px; min-width: 80px; }
+.card .n { font-size: 18px; font-weight: 600; display: block; }
 .card .l { color: #555; font-size: 12px; }
-.bar { display: flex; height: 22px; border-radius: 4px; overflow: hidden; background: #eee; margin: 8px 0 4px; }
+.bar { display: flex; height: 14px; border-radius: 4px; overflow: hidden; background: #eee; margin: 6px 0 4px; }
 .bar span { display: block; height: 100%; }
 .legend { display: flex; flex-wrap: wrap; gap: 12px; font-size: 12px; color: #333; }
 .legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
-table { border-collapse: collapse; width: 100%; margin-top: 8px; }
-th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid #e5e5e5; vertical-align: top; }
-th { background: #f6f6f6; font-weight: 600; }
-code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-size: 12px; }
-.badge, .cats code { white-space: nowrap; }
-.cats code { background: #f1f1f1; border-radius: 3px; padding: 0 4px; margin: 0 4px 2px 0; display: inline-block; }
-.note { border-left: 4px solid #ef6c00; background: #fff6ec; padding: 8px 12px; margin: 12px 0; }
-.muted { color: #777; }
+#controls { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; margin: 10px 0 4px; }
+#controls[hidden] { display: none; }
+#controls input, #controls select { font: inherit; padding: 2px 4px; }
+table { border-collapse: collapse; width: 100%; margin-top: 4px; }
+th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid #e8e8e8; vertical-align: top; }
+th { background: #f4f4f4; font-weight: 600; position: sticky; top: 0; }
+th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; color: inherit; }
+th[aria-sort=ascending] button::after { content: " \\25B2"; }
+th[aria-sort=descending] button::after { content: " \\25BC"; }
+td.name a { font-weight: 600; color: #0b57d0; text-decoration: none; }
+td.name, td.loc { white-space: nowrap; }
+code, .id { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.badge { display: inline-block; padding: 0 7px; border-radius: 9px; color: #fff; font-size: 12px; white-space: nowrap; }
+.cats { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+.add { color: #1b5e20; }
+.note { border-left: 4px solid #ef6c00; background: #fff6ec; padding: 6px 10px; margin: 10px 0; }
+.muted, .sub { color: #666; font-size: 12px; }
+.why { color: #333; font-size: 12px; }
+.todo { color: #0d47a1; font-size: 12px; }
+details summary { cursor: pointer; color: #555; font-size: 12px; }
+details ul { margin: 2px 0 0 0; padding-left: 16px; font-size: 12px; }
+.off { color: #b71c1c; }
 .err td { color: #b71c1c; }
+dl.codes dt { font-family: ui-monospace, monospace; font-weight: 600; }
+dl.codes dd { margin: 0 0 6px 16px; color: #333; }
 """
+
+# The page's only script: filter, search and sort the cluster table, kept in the URL fragment.
+_SCRIPT = """(function () {
+  var table = document.getElementById("clusters");
+  if (!table) { return; }
+  var body = table.tBodies[0];
+  var rows = Array.prototype.slice.call(body.rows);
+  var status = document.getElementById("f-status");
+  var sub = document.getElementById("f-sub");
+  var query = document.getElementById("f-q");
+  var shown = document.getElementById("shown");
+  var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  document.getElementById("controls").hidden = false;
+  function read() {
+    var state = {};
+    location.hash.slice(1).split("&").forEach(function (pair) {
+      var i = pair.indexOf("=");
+      if (i > 0) { state[pair.slice(0, i)] = decodeURIComponent(pair.slice(i + 1)); }
+    });
+    return state;
+  }
+  function write(key, value) {
+    var state = read();
+    if (value) { state[key] = value; } else { delete state[key]; }
+    location.hash = Object.keys(state).map(function (k) {
+      return k + "=" + encodeURIComponent(state[k]);
+    }).join("&");
+  }
+  function apply() {
+    var state = read();
+    var sort = state.sort || "";
+    var desc = sort.charAt(0) === "-";
+    var key = desc ? sort.slice(1) : sort;
+    var needle = (state.q || "").toLowerCase();
+    status.value = state.status || "";
+    sub.value = state.sub || "";
+    if (query.value.toLowerCase() !== needle) { query.value = state.q || ""; }
+    var order = rows.slice();
+    if (key) {
+      order.sort(function (a, b) {
+        var x = a.getAttribute("data-" + key) || "", y = b.getAttribute("data-" + key) || "";
+        return (x < y ? -1 : x > y ? 1 : 0) * (desc ? -1 : 1);
+      });
+    }
+    var count = 0;
+    order.forEach(function (row) {
+      body.appendChild(row);
+      var visible = (!state.status || row.getAttribute("data-status") === state.status) &&
+        (!state.sub || row.getAttribute("data-sub") === state.sub) &&
+        (!needle || row.getAttribute("data-name").indexOf(needle) >= 0);
+      row.hidden = !visible;
+      if (visible) { count += 1; }
+    });
+    heads.forEach(function (th) {
+      var k = th.getAttribute("data-key");
+      if (k && k === key) { th.setAttribute("aria-sort", desc ? "descending" : "ascending"); }
+      else { th.removeAttribute("aria-sort"); }
+    });
+    shown.textContent = count + " of " + rows.length + " clusters shown";
+  }
+  status.addEventListener("change", function () { write("status", status.value); });
+  sub.addEventListener("change", function () { write("sub", sub.value); });
+  query.addEventListener("input", function () { write("q", query.value); });
+  heads.forEach(function (th) {
+    var k = th.getAttribute("data-key");
+    var button = th.querySelector("button");
+    if (!k || !button) { return; }
+    button.addEventListener("click", function () {
+      write("sort", read().sort === k ? "-" + k : k);
+    });
+  });
+  window.addEventListener("hashchange", apply);
+  apply();
+})();"""
+
+SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_SCRIPT.encode("utf-8")).digest()).decode("ascii")
+CSP = f"default-src 'none'; style-src 'unsafe-inline'; script-src '{SCRIPT_HASH}'; img-src data:"
 
 
 def _row(*cells: str, css_class: str = "") -> str:
@@ -61,9 +174,9 @@ def _badge(status: str) -> str:
     return f'<span class="badge" style="background:{colour}">{h(status.replace("_", " "))}</span>'
 
 
-def _codes(items: Iterable[str]) -> str:
-    text = "".join(f"<code>{h(item)}</code>" for item in items)
-    return f'<span class="cats">{text}</span>' if text else '<span class="muted">none</span>'
+def _cats(items: Iterable[str], css_class: str = "cats") -> str:
+    text = ", ".join(h(item) for item in items)
+    return f'<span class="{css_class}">{text}</span>' if text else '<span class="muted">none</span>'
 
 
 def _status_bar(summary: SummaryDoc) -> str:
@@ -87,15 +200,146 @@ def _status_bar(summary: SummaryDoc) -> str:
     )
 
 
-def _action_html(document: ReportDocument, cluster: ClusterDoc) -> str:
+def _change_html(document: ReportDocument, cluster: ClusterDoc) -> str:
     action = cluster["action"]
-    if action is None:
-        return '<span class="muted">-</span>'
-    return (
-        f"{h(action_verb(document, cluster))} <code>{h(action['setting_name'])}</code> to "
-        f'<code title="{h(action["workspace_id"])}">{h(last_segment(action["workspace_id"]))}</code>'
-        f"<br>{_codes(action['categories'])}"
+    parts = []
+    if action is not None:
+        added = action.get("added", action["categories"])
+        kept = [c for c in action["categories"] if c not in added]
+        parts.append(
+            f"{h(action_verb(document, cluster))} <code>{h(action['setting_name'])}</code> &rarr; "
+            f'<code title="{h(action["workspace_id"])}">{h(last_segment(action["workspace_id"]))}</code>'
+            f'<br><span class="cats add">+ {", ".join(h(c) for c in added) or "nothing"}</span>'
+            + (f'<br><span class="muted">keeps {", ".join(h(c) for c in kept)}</span>' if kept else "")
+        )
+    next_step = cluster.get("next_step")
+    if next_step and cluster["status"] not in ("non_compliant", "remediated"):
+        parts.append(f'<span class="todo">{h(next_step)}</span>')
+    return "<br>".join(parts) if parts else '<span class="muted">-</span>'
+
+
+def _setting_html(setting: SettingDoc) -> str:
+    where = "; ".join(
+        f"{h(d['kind'].replace('_', ' '))} <span class=id>{h(last_segment(d['target']))}</span>"
+        for d in setting["destinations"]
     )
+    verdict = (
+        "counted"
+        if setting["counted"]
+        else f'<span class="off">not counted: {h((setting["not_counted_reason"] or "").replace("-", " "))}</span>'
+    )
+    disabled = f"; disabled: {_cats(setting['disabled_categories'])}" if setting["disabled_categories"] else ""
+    ours = " (ours)" if setting["ours"] else ""
+    return (
+        f"<li><code>{h(setting['name'])}</code>{ours} &rarr; {where or 'no destination'}: "
+        f"{_cats(setting['categories'])}{disabled} &mdash; {verdict}</li>"
+    )
+
+
+def _evidence_html(cluster: ClusterDoc) -> str:
+    settings = cluster.get("settings")
+    if settings is None:
+        return '<span class="muted">not read</span>'
+    if not settings:
+        return '<span class="muted">no diagnostic settings</span>'
+    items = "".join(_setting_html(s) for s in settings)
+    counted = sum(1 for s in settings if s["counted"])
+    return f"<details><summary>{len(settings)} setting(s), {counted} counted</summary><ul>{items}</ul></details>"
+
+
+def _missing_html(cluster: ClusterDoc) -> str:
+    missing = cluster["missing_categories"]
+    if missing is None:
+        return '<span class="muted" title="could not be determined">unknown</span>'
+    return _cats(missing) if missing else '<span class="muted">-</span>'
+
+
+def _cluster_row(document: ReportDocument, c: ClusterDoc, rank: dict[str, int], with_flow: bool) -> str:
+    missing = c["missing_categories"]
+    reason = c["reason"]
+    reason_html = ""
+    if reason:
+        meaning = reason_text(reason)
+        title = f' title="{h(meaning)}"' if meaning else ""
+        reason_html = f" <code{title}>{h(reason)}</code>"
+    why = c.get("explanation") if c["status"] != "compliant" else None
+    portal = c.get("portal_url")
+    name = (
+        f'<a href="{h(portal)}" target="_blank" rel="noopener noreferrer" title="{h(c["id"])}">{h(c["name"])}</a>'
+        if portal
+        else f'<span title="{h(c["id"])}">{h(c["name"])}</span>'
+    )
+    attrs = {
+        "status": c["status"],
+        "sub": c["subscription_id"],
+        "name": c["name"].lower(),
+        "rg": c["resource_group"].lower(),
+        "subname": subscription_label(c).lower(),
+        "location": c["location"].lower(),
+        "rank": f"{rank.get(c['status'], 99):02d}",
+        "missing": f"{len(missing) if missing is not None else 99:02d}",
+        "flow": flow_text(c),
+        "observed": str(c.get("observed_at", "")),
+    }
+    data = " ".join(f'data-{k}="{h(v)}"' for k, v in attrs.items())
+    subscription = (
+        f"{h(c['subscription_name'])}<br><span class=id>{h(c['subscription_id'])}</span>"
+        if c.get("subscription_name")
+        else f"<span class=id>{h(c['subscription_id'])}</span>"
+    )
+    return (
+        f'<tr class="cluster" {data}>'
+        f'<td class="name">{name}<br><span class="sub">{h(c["resource_group"])}</span></td>'
+        f"<td>{subscription}</td>"
+        f'<td class="loc">{h(c["location"] or "-")}</td>'
+        f"<td>{_badge(c['status'])}{reason_html}" + (f'<br><span class="why">{h(why)}</span>' if why else "") + "</td>"
+        f"<td>{_missing_html(c)}</td>"
+        f"<td>{_change_html(document, c)}</td>"
+        f"<td>{_evidence_html(c)}</td>" + (f'<td class="flow">{flow_cell_html(c)}</td>' if with_flow else "") + "</tr>"
+    )
+
+
+def _controls(clusters: list[ClusterDoc]) -> str:
+    statuses = [s for s in ATTENTION_ORDER if any(c["status"] == s for c in clusters)]
+    subs: dict[str, str] = {}
+    for c in clusters:
+        subs.setdefault(c["subscription_id"], subscription_label(c))
+    status_options = "".join(f'<option value="{h(s)}">{h(s.replace("_", " "))}</option>' for s in statuses)
+    sub_options = "".join(
+        f'<option value="{h(sid)}">{h(label)}</option>' for sid, label in sorted(subs.items(), key=lambda i: i[1])
+    )
+    return (
+        '<div id="controls" hidden>'
+        '<label>Search <input id="f-q" type="search" placeholder="cluster name"></label>'
+        f'<label>Status <select id="f-status"><option value="">all</option>{status_options}</select></label>'
+        f'<label>Subscription <select id="f-sub"><option value="">all</option>{sub_options}</select></label>'
+        '<span id="shown" class="muted"></span></div>'
+    )
+
+
+def _header(document: ReportDocument) -> list[str]:
+    scope = document.get("scope") or {"subscriptions": [], "clusters": []}
+    config = document.get("configuration")
+    subs = ", ".join(scope["subscriptions"]) or "every subscription the identity can list"
+    lines = [
+        f'<p class="meta"><b>{h(document["mode"])}</b> run <code>{h(document["run_id"])}</code>, '
+        f"{h(document['started_at'])} to {h(document['finished_at'])}"
+        + (f", aks-audit-remediation {h(document['tool_version'])}" if document.get("tool_version") else "")
+        + "</p>",
+        f'<p class="meta" id="scope"><b>Scope:</b> {h(subs)}'
+        + (f"; clusters: {', '.join(h(c) for c in scope['clusters'])}" if scope["clusters"] else "")
+        + "</p>",
+        f'<p class="meta" id="required"><b>Required categories:</b> {_cats(document["required_categories"])}</p>',
+    ]
+    if config is not None:
+        lines.append(
+            f'<p class="meta" id="configuration"><b>Configuration:</b> destination tables '
+            f"<code>{h(config['destination_tables'])}</code>, accepted destinations "
+            f"<code>{h(config['accepted_destinations'])}</code>, our setting <code>{h(config['setting_name'])}</code>, "
+            f"workspace {h(config['workspace'])}, exclude tag <code>{h(config['exclude_tag'])}</code>, "
+            f"REMEDIATION_MODE <code>{h(config['mode'])}</code>, cloud {h(config['cloud'])}</p>"
+        )
+    return lines
 
 
 def render_html(document: ReportDocument) -> str:
@@ -108,66 +352,66 @@ def render_html(document: ReportDocument) -> str:
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+        f'<meta http-equiv="Content-Security-Policy" content="{h(CSP)}">',
+        '<meta name="referrer" content="no-referrer">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{h(title)}</title><style>{_CSS}{FLOW_CSS}</style></head><body>",
         "<h1>AKS audit-log report</h1>",
-        f'<p class="meta">{h(document["mode"])} run <code>{h(document["run_id"])}</code>, '
-        f"{h(document['started_at'])} to {h(document['finished_at'])}</p>",
+        *_header(document),
         f'<div class="cards"><div class="card"><span class="n" id="total">{summary["clusters"]}</span>'
         f'<span class="l">clusters</span></div>{cards}</div>',
         _status_bar(summary),
         flow_header_html(document),
-        "<h2>Required categories</h2>",
-        f'<p id="required">{_codes(document["required_categories"])}</p>',
     ]
     if COSTLY_CATEGORY in document["required_categories"]:
         parts.append(f'<p class="note" id="cost-note"><strong>Cost:</strong> {h(COST_NOTE)}</p>')
     parts.append("<h2>Clusters</h2>")
-    if document["clusters"]:
-        rows = []
-        for c in document["clusters"]:
-            rows.append(
-                f'<tr class="cluster" data-status="{h(c["status"])}">'
-                f'<td><strong title="{h(c["id"])}">{h(c["name"])}</strong><br>'
-                f'<span class="muted">{h(c["resource_group"])}</span></td>'
-                f"<td><code>{h(c['subscription_id'])}</code></td>"
-                f"<td>{h(c['location'])}</td>"
-                f"<td>{_badge(c['status'])}</td>"
-                f"<td>{_codes(c['missing_categories'])}</td>"
-                f"<td>{_action_html(document, c)}</td>"
-                f"<td>{h(c['reason']) if c['reason'] else '<span class=muted>-</span>'}</td>"
-                + (f'<td class="flow">{flow_cell_html(c)}</td>' if has_flow(document) else "")
-                + (f"<td>{h(c.get('observed_at', '-'))}</td>" if is_status(document) else "")
-                + "</tr>"
-            )
-        observed = "<th>Observed</th>" if is_status(document) else ""
-        parts.append(
-            '<table id="clusters"><thead><tr><th>Cluster</th><th>Subscription</th><th>Location</th>'
-            "<th>Status</th><th>Missing categories</th><th>Planned change</th><th>Reason</th>"
-            + ("<th>Audit records</th>" if has_flow(document) else "")
-            + f"{observed}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
+    clusters = by_attention(document["clusters"])
+    if clusters:
+        rank = {status: i for i, status in enumerate(ATTENTION_ORDER)}
+        rows = "".join(_cluster_row(document, c, rank, has_flow(document)) for c in clusters)
+        heads = (
+            ("name", "Cluster / resource group"),
+            ("subname", "Subscription"),
+            ("location", "Location"),
+            ("rank", "Status"),
+            ("missing", "Missing"),
+            ("", "Change / what to do"),
+            ("", "Evidence"),
+            *((("flow", "Audit records"),) if has_flow(document) else ()),
+            *((("observed", "Observed"),) if is_status(document) else ()),
         )
+        head = "".join(
+            f'<th data-key="{key}"><button type="button">{h(label)}</button></th>' if key else f"<th>{h(label)}</th>"
+            for key, label in heads
+        )
+        parts.append(_controls(clusters))
+        parts.append(f'<table id="clusters"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>')
     else:
         parts.append('<p class="muted">No clusters in scope.</p>')
+    codes = reason_codes(clusters)
+    if codes:
+        items = "".join(f"<dt>{h(code)}</dt><dd>{h(reason_text(code))}</dd>" for code in codes)
+        parts.append(f'<h2>Reason codes</h2><dl class="codes" id="reasons">{items}</dl>')
     if document["workspaces"]:
-        rows = [
-            _row(f"<code>{h(w['id'])}</code>", h(w["location"]), h(w["action"].replace("_", " ")))
+        ws_rows = [
+            _row(f'<span class="id">{wrap_id(w["id"])}</span>', h(w["location"]), h(w["action"].replace("_", " ")))
             for w in document["workspaces"]
         ]
         parts.append(
             '<h2>Workspaces</h2><table id="workspaces"><thead><tr><th>Workspace</th><th>Location</th>'
-            f"<th>Action</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            f"<th>Action</th></tr></thead><tbody>{''.join(ws_rows)}</tbody></table>"
         )
     if document["errors"]:
-        rows = [
-            _row(f"<code>{h(e['scope'])}</code>", h(e["code"]), h(e["message"]), css_class="err")
+        err_rows = [
+            _row(f'<span class="id">{wrap_id(e["scope"])}</span>', h(e["code"]), h(e["message"]), css_class="err")
             for e in document["errors"]
         ]
         parts.append(
             '<h2>Errors</h2><table id="errors"><thead><tr><th>Scope</th><th>Code</th><th>Message</th></tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>"
+            f"<tbody>{''.join(err_rows)}</tbody></table>"
         )
+    if clusters:
+        parts.append(f"<script>{_SCRIPT}</script>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

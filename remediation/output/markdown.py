@@ -6,7 +6,17 @@ import html
 from collections.abc import Iterable, Sequence
 
 from remediation.core.report import FLOW_VERDICTS, STATUS_ORDER, ReportDocument
-from remediation.output.common import COST_NOTE, COSTLY_CATEGORY, action_text, is_status
+from remediation.output.common import (
+    COST_NOTE,
+    COSTLY_CATEGORY,
+    by_attention,
+    is_status,
+    missing_text,
+    next_text,
+    reason_codes,
+    reason_text,
+    subscription_label,
+)
 from remediation.output.flow import flow_text, gb, has_flow, table_plan_text
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+!|~"})
@@ -63,8 +73,22 @@ def render_markdown(document: ReportDocument) -> str:
         f"- mode: **{md(document['mode'])}**",
         f"- run: `{md(document['run_id'])}`, {md(document['started_at'])} to {md(document['finished_at'])}",
         f"- required categories: {md(', '.join(document['required_categories']))}",
-        "",
     ]
+    scope = document.get("scope")
+    if scope is not None:
+        subs = ", ".join(scope["subscriptions"]) or "every subscription the identity can list"
+        clusters = f"; clusters: {', '.join(scope['clusters'])}" if scope["clusters"] else ""
+        lines.append(f"- scope: {md(subs + clusters)}")
+    config = document.get("configuration")
+    if config is not None:
+        lines.append(
+            f"- configuration: destination tables {md(config['destination_tables'])}, accepted destinations "
+            f"{md(config['accepted_destinations'])}, our setting {md(config['setting_name'])}, "
+            f"REMEDIATION\\_MODE {md(config['mode'])}"
+        )
+    if document.get("tool_version"):
+        lines.append(f"- aks-audit-remediation {md(document['tool_version'])}")
+    lines.append("")
     if COSTLY_CATEGORY in document["required_categories"]:
         lines += [f"> **Cost:** {md(COST_NOTE)}", ""]
     lines += ["## Summary", ""]
@@ -81,27 +105,33 @@ def render_markdown(document: ReportDocument) -> str:
                 "location",
                 "status",
                 "missing",
-                "action",
+                "next",
                 "reason",
+                "why",
                 *observed,
             )
             + (("flow",) if has_flow(document) else ()),
             [
                 (
                     c["name"],
-                    c["subscription_id"],
+                    subscription_label(c),
                     c["resource_group"],
                     c["location"],
                     c["status"],
-                    ", ".join(c["missing_categories"]) or "-",
-                    action_text(document, c),
+                    missing_text(c),
+                    next_text(document, c),
                     c["reason"] or "-",
+                    c.get("explanation") or "-",
                     *((c.get("observed_at", "-"),) if observed else ()),
                 )
                 + ((flow_text(c),) if has_flow(document) else ())
-                for c in document["clusters"]
+                for c in by_attention(document["clusters"])
             ],
         )
+        codes = reason_codes(document["clusters"])
+        if codes:
+            lines += ["", "Reason codes:", ""]
+            lines += [f"- `{md(code)}`: {md(reason_text(code))}" for code in codes]
     else:
         lines.append("No clusters in scope.")
     if document["workspaces"]:

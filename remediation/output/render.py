@@ -52,14 +52,18 @@ __all__ = [
 ]
 
 
-def render(document: ReportDocument, fmt: str) -> str:
-    """Render ``document`` in ``fmt`` (one of :data:`FORMATS`); raises ValueError otherwise."""
+def render(document: ReportDocument, fmt: str, *, width: int | None = None) -> str:
+    """Render ``document`` in ``fmt`` (one of :data:`FORMATS`); raises ValueError otherwise.
+
+    ``width`` (columns) fits the table to a terminal; the other formats ignore it.
+    """
     try:
         chosen = Format(fmt.lower())
     except ValueError:
         raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}") from None
+    if chosen is Format.TABLE:
+        return render_table(document, width)
     renderers: Mapping[Format, Callable[[ReportDocument], str]] = {
-        Format.TABLE: render_table,
         Format.JSON: render_json,
         Format.MARKDOWN: render_markdown,
         Format.HTML: render_html,

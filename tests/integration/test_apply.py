@@ -34,6 +34,7 @@ def test_no_settings_creates_workspace_group_and_setting(estate, sweep, caplog):
         "setting_name": "aks-audit-remediation",
         "workspace_id": region_ws(SUB_A, "eastus"),
         "categories": REQUIRED,
+        "added": REQUIRED,
     }
     assert doc["workspaces"] == [{"id": region_ws(SUB_A, "eastus"), "location": "eastus", "action": "created"}]
     assert estate.resource_group_exists(SUB_A, "rg-aks-audit-logs")

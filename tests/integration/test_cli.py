@@ -25,6 +25,9 @@ SCHEMA_KEYS = {
     "errors",
     "cost",
     "table_plans",
+    "tool_version",
+    "scope",
+    "configuration",
 }
 CLUSTER_KEYS = {
     "id",
@@ -37,6 +40,11 @@ CLUSTER_KEYS = {
     "reason",
     "action",
     "flow",
+    "subscription_name",
+    "portal_url",
+    "settings",
+    "explanation",
+    "next_step",
 }
 
 

@@ -35,6 +35,18 @@ WS = (
 ALL = ["kube-audit", "kube-audit-admin", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
 
 
+def _extra(cluster: dict[str, Any]) -> dict[str, Any]:
+    """The fields schema 1 gained: evidence, next steps, names and links."""
+    cluster.setdefault("subscription_name", "Contoso Production" if cluster["subscription_id"] == SUB_A else None)
+    cluster.setdefault("portal_url", "https://portal.azure.com/#resource" + cluster["id"] + "/overview")
+    cluster.setdefault("settings", [])
+    cluster.setdefault("explanation", f"why {cluster['status']}")
+    cluster.setdefault("next_step", None)
+    if cluster["action"] is not None:
+        cluster["action"].setdefault("added", ["kube-audit", "kube-audit-admin"])
+    return cluster
+
+
 def make_document(mode: str = "report") -> ReportDocument:
     clusters: list[Any] = [
         {
@@ -87,6 +99,11 @@ def make_document(mode: str = "report") -> ReportDocument:
             "action": None,
         },
     ]
+    clusters = [_extra(c) for c in clusters]
+    clusters[2]["next_step"] = "wait for the next sweep"
+    clusters[3]["settings"] = None
+    clusters[3]["missing_categories"] = None
+    clusters[3]["next_step"] = "fix " + XSS
     return {
         "schema_version": 1,
         "mode": mode,  # type: ignore[typeddict-item]
@@ -98,6 +115,19 @@ def make_document(mode: str = "report") -> ReportDocument:
         "clusters": clusters,
         "workspaces": [{"id": WS, "location": "westeurope", "action": "would_create"}],
         "errors": [{"scope": f"/subscriptions/{SUB_B}", "code": "AuthorizationFailed", "message": "no access " + XSS}],
+        "tool_version": "9.9.9",
+        "scope": {"subscriptions": [SUB_A, SUB_B], "clusters": []},
+        "configuration": {
+            "mode": "apply",
+            "categories": list(ALL),
+            "destination_tables": "resource-specific",
+            "accepted_destinations": "log-analytics",
+            "setting_name": "aks-audit-remediation",
+            "workspace": "per region",
+            "exclude_tag": "aks-audit-remediation=exclude",
+            "cloud": "AzureCloud",
+            "portal": "https://portal.azure.com",
+        },
     }
 
 
@@ -125,41 +155,59 @@ def test_json_is_exactly_the_document_in_schema_order() -> None:
     assert list(json.loads(text)) == [
         "schema_version", "mode", "run_id", "started_at", "finished_at",
         "required_categories", "summary", "clusters", "workspaces", "errors",
+        "tool_version", "scope", "configuration",
     ]  # fmt: skip
     assert list(json.loads(text)["clusters"][1]) == [
         "id", "name", "subscription_id", "resource_group", "location", "status",
-        "missing_categories", "reason", "action",
+        "missing_categories", "reason", "action", "subscription_name", "portal_url",
+        "settings", "explanation", "next_step",
     ]  # fmt: skip
     assert text.startswith('{\n  "schema_version": 1,\n  "mode": "report",')
 
 
-def test_table_has_summary_one_row_per_cluster_workspaces_errors() -> None:
+def test_table_has_summary_one_row_per_cluster_problems_first_and_why() -> None:
     text = render(make_document(), "table")
     lines = text.splitlines()
-    assert "4 clusters: 1 compliant, 1 non-compliant, 1 deferred, 1 failed" in lines
+    assert any(line.endswith("4 clusters: 1 compliant, 1 non-compliant, 1 deferred, 1 failed") for line in lines)
     header = next(line for line in lines if line.startswith("CLUSTER"))
-    assert header.split() == ["CLUSTER", "SUBSCRIPTION", "LOCATION", "STATUS", "MISSING", "ACTION", "REASON"]
+    assert header.split() == ["CLUSTER", "RESOURCE", "GROUP", "SUBSCRIPTION", "LOCATION", "STATUS", "MISSING", "NEXT"]
+    body = lines[lines.index(header) + 1 :]
+    body = body[: body.index("")]
+    names = [line.split()[0] for line in body if line.startswith(("aks-", "<script"))]
+    assert names[:3] == ['<script>alert("x")</script><img', "aks-dev", "aks-busy"]
+    assert names[-1] == "aks-prod", "failed, non-compliant and deferred before compliant"
     row = next(line for line in lines if line.startswith("aks-dev "))
-    assert "non_compliant" in row
-    assert "kube-audit,kube-audit-admin" in row
-    assert "would create aks-audit-remediation -> law-aks-audit-westeurope" in row
-    # aligned: every row's STATUS column starts where the header's does
-    col = header.index("STATUS")
-    for name in ("aks-prod ", "aks-dev ", "aks-busy "):
-        assert next(line for line in lines if line.startswith(name))[col:].split()[0] in {
-            "compliant",
-            "non_compliant",
-            "deferred",
-        }
-    assert "workspaces:" in lines
-    assert any("would create" in line and "law-aks-audit-westeurope" in line for line in lines)
+    assert "rg-apps" in row and "Contoso Production" in row and "would create (+2)" in row
+    assert "non-compliant" in row
+    assert any("wait for the next sweep" in line for line in lines)
+    assert any(line.startswith("cluster-busy") and "provisioning" in line for line in lines)
+    assert any("would create: law-aks-audit-westeurope in westeurope" in line for line in lines)
     assert any(line.startswith(f"  /subscriptions/{SUB_B}: AuthorizationFailed") for line in lines)
-    assert "note: " + COST_NOTE in lines
+    assert "note: " + COST_NOTE in " ".join(line.strip() for line in lines)
+
+
+def test_table_fits_the_width_and_keeps_the_resource_group() -> None:
+    for width in (80, 100, 120, 160):
+        lines = render(make_document(), "table", width=width).splitlines()
+        assert max(map(len, lines)) <= width, width
+        header = next(line for line in lines if line.startswith("CLUSTER"))
+        assert "RESOURCE GROUP" in header and "STATUS" in header
+        assert any(line.startswith("aks-dev ") and "rg-apps" in line for line in lines)
+    wide = render(make_document(), "table").splitlines()
+    assert max(map(len, wide)) > 160, "without a width, one line per row"
+
+
+def test_table_escapes_control_characters() -> None:
+    doc = make_document()
+    doc["clusters"][0]["name"] = "aks\x1b[31mred\x07"
+    text = render(doc, "table", width=120)
+    assert "\x1b" not in text and "\x07" not in text
+    assert "aks\\x1b[31mred\\x07" in text
 
 
 def test_table_in_apply_mode_says_what_was_done() -> None:
     text = render(make_document("apply"), "table")
-    assert "created aks-audit-remediation -> law-aks-audit-westeurope" in text
+    assert "created (+2)" in text
 
 
 def test_empty_document() -> None:
@@ -198,6 +246,10 @@ def test_csv_one_row_per_cluster() -> None:
     rows = list(csv.DictReader(io.StringIO(text)))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert [r["name"] for r in rows] == ["aks-prod", "aks-dev", "aks-busy", XSS]
+    assert rows[3]["missing_categories"] == "unknown"
+    assert rows[1]["added"] == "kube-audit;kube-audit-admin"
+    assert rows[0]["subscription_name"] == "Contoso Production"
+    assert rows[0]["portal_url"].startswith("https://portal.azure.com/#resource/subscriptions/")
     dev = rows[1]
     assert dev["missing_categories"] == "kube-audit;kube-audit-admin"
     assert dev["categories"] == ";".join(ALL)
@@ -226,10 +278,12 @@ def test_html_is_self_contained_and_escaped() -> None:
     page = render(make_document(), "html")
     parser = _Collector()
     parser.feed(page)
-    assert "script" not in parser.tags
+    assert parser.tags.count("script") == 1, "one inline script, allowed by its hash"
     assert "img" not in parser.tags
     assert not [a for a in parser.attrs if a[0].startswith("on")], "no event handler attributes"
-    assert not [a for a in parser.attrs if a[0] in ("src", "href")], "no external assets"
+    assert not [a for a in parser.attrs if a[0] == "src"], "no external assets"
+    links = [a[1] for a in parser.attrs if a[0] == "href"]
+    assert links and all(str(link).startswith("https://portal.azure.com/#resource/subscriptions/") for link in links)
     assert "http://" not in page.replace('"http://evil"', "").replace("&quot;http://evil&quot;", "")
     text = "".join(parser.text)
     assert XSS in text, "the hostile name is shown as text"
@@ -338,7 +392,7 @@ def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
     text = "".join(parser.text)
     for name in ("aks-prod", "aks-dev", "aks-busy", XSS):
         assert name in text
-    assert "script" not in parser.tags, "the hostile cluster name did not become a script element"
+    assert parser.tags.count("script") == 1, "the hostile cluster name did not become a script element"
     assert "img" not in parser.tags
     assert "kube-audit-admin is its write-only subset" in text
 
