@@ -41,7 +41,7 @@ ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
         "Microsoft.Insights/diagnosticSettings/write": "create or update our own diagnostic setting on a cluster",
         # gateway.get_category_metadata: category-group membership (audit, allLogs).
         "Microsoft.Insights/diagnosticSettingsCategories/read": "read which categories each category group holds",
-        # gateway.workspace_exists: any setting's destination, wherever it lives in the subscription.
+        # gateway.workspace_state: any setting's destination, wherever it lives in the subscription.
         "Microsoft.OperationalInsights/workspaces/read": "check that a setting's destination workspace exists",
         # gateway.create_workspace polls the Azure-AsyncOperation URL, which is subscription-level:
         # /subscriptions/{id}/providers/Microsoft.OperationalInsights/locations/{region}/operationStatuses/{op}.

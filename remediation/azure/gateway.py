@@ -196,11 +196,6 @@ class ClassifiedCredential:
                 transient=True,
             ) from None
 
-    def close(self) -> None:
-        close = getattr(self._inner, "close", None)
-        if close is not None:
-            close()
-
 
 _ENDPOINT_STATUS = re.compile(r"\b(429|5\d\d)\b")
 

@@ -591,3 +591,84 @@ def test_workspace_create_with_no_in_progress_polls(sim_factory: Any) -> None:
     created = loganalytics(sim).workspaces.begin_create_or_update("rg-logs", "law-we", params).result()
     assert created.provisioning_state == "Succeeded"
     assert [r.response["status"] for r in sim.arm_requests() if "operationStatuses" in r.path] == ["Succeeded"]
+
+
+# ---------------------------------------------------------------------------- fault kinds of issue 8
+
+
+@pytest.mark.parametrize(("outcome", "state"), [("Failed", "Failed"), ("never", "Creating")])
+def test_workspace_creation_can_end_failed_or_never(sim: ArmSimulator, outcome: str, state: str) -> None:
+    sim.lro_outcome = outcome
+    sim.add_resource_group(SUB, "rg-logs", "eastus")
+    client = loganalytics(sim)
+    params = Workspace(location="eastus", sku=WorkspaceSku(name="PerGB2018"), retention_in_days=30)
+    poller = client.workspaces.begin_create_or_update("rg-logs", "law-new", params, polling=False)
+    assert sim.write_requests()[0].response["properties"]["provisioningState"] == "Creating"
+    assert poller.result().provisioning_state == "Creating"
+    for _ in range(3):  # reads advance the creation like polls
+        found = client.workspaces.get("rg-logs", "law-new")
+    assert found.provisioning_state == state
+
+
+def test_workspace_creation_failed_fails_the_poller(sim: ArmSimulator) -> None:
+    sim.lro_outcome = "Failed"
+    sim.add_resource_group(SUB, "rg-logs", "eastus")
+    client = loganalytics(sim)
+    params = Workspace(location="eastus", sku=WorkspaceSku(name="PerGB2018"), retention_in_days=30)
+    with pytest.raises(HttpResponseError):
+        client.workspaces.begin_create_or_update("rg-logs", "law-new", params).result()
+    polls = [r.response["status"] for r in sim.arm_requests() if "operationStatuses" in r.path]
+    assert polls[-1] == "Failed"
+
+
+def test_response_lost_after_the_write_took_effect(sim: ArmSimulator, cluster: str, workspace: str) -> None:
+    sim.inject_fault(
+        method="PUT", path_contains="diagnosticSettings", status=None, drop_connection=True, apply_first=True
+    )
+    body = {"properties": {"workspaceId": workspace, "logs": logs("kube-audit")}}
+    with pytest.raises(requests.ConnectionError):
+        raw(
+            sim,
+            "PUT",
+            f"{cluster}/providers/Microsoft.Insights/diagnosticSettings/ours?api-version=2021-05-01-preview",
+            token=token_for(sim),
+            json=body,
+        )
+    (put,) = sim.write_requests()
+    assert (put.status, put.applied) == (None, 200)
+    assert sim.get_setting(cluster, "ours") is not None  # it took effect
+
+
+def test_a_hung_endpoint_never_answers(sim: ArmSimulator, cluster: str) -> None:
+    sim.inject_fault(method="GET", path_contains="aks-one", hang=True)
+    with pytest.raises(requests.Timeout):
+        requests.get(
+            f"{sim.base_url}{cluster}?api-version=2026-08-01",
+            headers={"Authorization": f"Bearer {token_for(sim)}"},
+            timeout=0.5,
+        )
+    (hung,) = [r for r in sim.arm_requests() if r.path.endswith("aks-one")]
+    assert hung.status is None
+
+
+def test_identity_endpoint_faults_use_its_own_error_shape(sim: ArmSimulator) -> None:
+    sim.inject_fault(identity=True, status=503, retry_after=None)
+    answer = requests.get(
+        sim.identity_endpoint,
+        params={"api-version": "2019-08-01", "resource": sim.base_url},
+        headers={"X-IDENTITY-HEADER": sim.identity_header},
+        timeout=10,
+    )
+    assert answer.status_code == 503
+    assert answer.json()["statusCode"] == 503
+    assert sim.identity_requests()[0].status == 503
+    assert sim.arm_requests() == []
+
+
+def test_before_runs_when_the_fault_strikes(sim: ArmSimulator, cluster: str) -> None:
+    struck: list[str] = []
+    sim.inject_fault(
+        method="GET", path_contains="aks-one", status=409, code="Conflict", before=lambda: struck.append("x")
+    )
+    assert raw(sim, "GET", f"{cluster}?api-version=2026-08-01", token=token_for(sim)).status_code == 409
+    assert struck == ["x"]

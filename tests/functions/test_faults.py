@@ -11,8 +11,9 @@ import pytest
 from remediation.app.event_handler import handle_event
 from remediation.app.runtime import get_runtime, reset_runtime
 from remediation.azure.ledger import TableLedger
+from remediation.deadline import DeadlineExceeded
 from remediation.errors import ClusterBusyError, CredentialError
-from tests.functions.conftest import SUB
+from tests.functions.conftest import SUB, WORKSPACE
 from tests.functions.helpers import CLUSTER_WRITE, WRITE, cluster_id, grid_event
 from tests.functions.table_proxy import table_proxy
 
@@ -141,3 +142,44 @@ def test_a_dot_cluster_name_is_malformed_not_an_exception(
         functions["on_resource_event"](grid_event(CLUSTER_WRITE, uri))
     assert app_env.requests == []
     assert any(r.levelno == logging.ERROR and "malformed event" in r.getMessage() for r in caplog.records)
+
+
+def test_workspace_still_creating_at_the_events_deadline_is_recorded_once_and_redelivered(
+    app_env: Any, ledger: TableLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = app_env
+    sim.delete_workspace(WORKSPACE)  # the regional workspace must be created
+    sim.lro_outcome = "never"
+    cid = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope")
+    monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
+    reset_runtime()
+
+    with pytest.raises(DeadlineExceeded):  # the function fails: Event Grid redelivers
+        handle_event(get_runtime(), **event(cid))
+
+    assert sim.get_setting(cid, OURS) is None
+    assert [c["event"] for c in ledger.list_changes()] == ["workspace.created"]
+
+    sim.lro_outcome = "Succeeded"  # the creation finishes; the redelivery completes the work
+    handle_event(get_runtime(), **event(cid))
+    assert sim.get_setting(cid, OURS) is not None
+    assert [c["event"] for c in ledger.list_changes()] == ["diagnostic_setting.created", "workspace.created"]
+    assert len([r for r in sim.write_requests() if "/workspaces/" in r.path]) == 1
+
+
+def test_an_unknown_category_on_the_event_path_is_logged_and_writes_nothing(
+    app_env: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim = app_env
+    cid = sim.add_cluster(SUB, "rg-apps", "aks-1", "westeurope")
+    monkeypatch.setenv("REMEDIATION_CATEGORIES", "kube-audt")
+    reset_runtime()
+
+    with caplog.at_level(logging.INFO):
+        outcome = handle_event(get_runtime(), **event(cid))
+
+    assert outcome.note == "unknown-categories"
+    assert sim.write_requests() == []
+    assert any(
+        r.levelno == logging.ERROR and "kube-audt is not a log category" in r.getMessage() for r in caplog.records
+    )

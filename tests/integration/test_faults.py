@@ -298,3 +298,30 @@ def test_an_unreadable_subscription_keeps_its_place_in_the_summary(estate, sweep
     assert doc["summary"]["clusters"] == 1
     assert doc["summary"]["unreadable_subscriptions"] == 1
     assert [(e["scope"], e["code"]) for e in doc["errors"]] == [(f"/subscriptions/{SUB_B}", "AuthorizationFailed")]
+
+
+def test_resource_group_put_applied_but_response_lost_is_read_back_and_recorded_once(estate, sweep, caplog):
+    estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
+    estate.inject_fault(
+        method="PUT", path_contains="resourceGroups/rg-aks-audit-logs", status=504, apply_first=True, times=1
+    )
+    caplog.set_level(logging.INFO, logger=CHANGES_LOGGER)
+
+    doc = sweep("apply")
+
+    assert by_name(doc)["aks-1"]["status"] == "remediated"
+    group_puts = [r for r in estate.write_requests() if r.path.lower().endswith("/resourcegroups/rg-aks-audit-logs")]
+    assert [(r.status, r.applied) for r in group_puts] == [(504, 201)]  # applied, answer lost, not sent again
+    assert events(caplog) == ["resource_group.created", "workspace.created", "diagnostic_setting.created"]
+
+
+def test_workspace_put_that_failed_before_taking_effect_is_sent_again_and_recorded_once(estate, sweep, caplog):
+    estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
+    estate.inject_fault(method="PUT", path_contains="workspaces/", status=503, retry_after=0, times=1)
+    caplog.set_level(logging.INFO, logger=CHANGES_LOGGER)
+
+    doc = sweep("apply")
+
+    assert by_name(doc)["aks-1"]["status"] == "remediated"
+    assert [r.status for r in puts(estate, "workspaces/")] == [503, 201]
+    assert events(caplog) == ["resource_group.created", "workspace.created", "diagnostic_setting.created"]
