@@ -8,14 +8,15 @@ by environment variables only (ARM endpoint, managed-identity endpoint, its cert
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
 from remediation.config import Mode, load_config
 from remediation.core.changes import ChangeRecord
-from remediation.core.report import FLOW_VERDICTS, ReportDocument
-from remediation.output.render import render
+from remediation.core.report import FLOW_VERDICTS, STATUS_ORDER, ReportDocument
+from remediation.output.render import render, summary_line
 
 _DEMO_VARIABLES = ("REMEDIATION_SUBSCRIPTION_IDS", "REMEDIATION_WORKSPACE_ID", "REMEDIATION_MODE")
 
@@ -48,7 +49,10 @@ def run_demo(*, stdout: TextIO, stderr: TextIO, show_progress: bool = False) -> 
         stderr.write("error: the demo needs the armsim package from a source checkout (it is not deployed)\n")
         return 2
 
-    from remediation.cli.run import Progress, run_command
+    from remediation.cli.progress import ProgressDisplay
+    from remediation.cli.run import run_command
+
+    width = _width(stdout)
 
     with ArmSimulator() as sim:
         estate = build_demo_estate(sim)
@@ -61,28 +65,27 @@ def run_demo(*, stdout: TextIO, stderr: TextIO, show_progress: bool = False) -> 
             )
             _heading(stdout, "1. report (dry run): what is wrong and what apply would do")
             sim.clear_requests()
-            before = run_command(config, mode=Mode.REPORT, progress=Progress(stderr, "report", show_progress), **scope)
-            stdout.write(render(before, "table"))
+            with ProgressDisplay(stderr, "report", show_progress) as progress:
+                before = run_command(config, mode=Mode.REPORT, progress=progress, **scope)
+            stdout.write(render(before, "table", width=width))
             stdout.write(f"\nwrite requests made by the dry run: {len(sim.write_requests())}\n")
 
             _heading(stdout, "2. apply: remediate")
             sim.clear_requests()
             changes: list[ChangeRecord] = []
-            applied = run_command(
-                config,
-                mode=Mode.APPLY,
-                progress=Progress(stderr, "apply", show_progress),
-                change_sinks=(changes.append,),
-                **scope,
-            )
-            stdout.write(render(applied, "table"))
+            with ProgressDisplay(stderr, "apply", show_progress) as progress:
+                applied = run_command(
+                    config, mode=Mode.APPLY, progress=progress, change_sinks=(changes.append,), **scope
+                )
+            stdout.write(render(applied, "table", width=width))
             stdout.write(_request_counts(sim))
 
             _heading(stdout, "3. report again: the estate after apply")
-            after = run_command(config, mode=Mode.REPORT, progress=Progress(stderr, "report", show_progress), **scope)
-            stdout.write(render(after, "table"))
+            with ProgressDisplay(stderr, "report", show_progress) as progress:
+                after = run_command(config, mode=Mode.REPORT, progress=progress, **scope)
+            stdout.write(render(after, "table", width=width))
 
-            _heading(stdout, "What changed")
+            _heading(stdout, "What happened, in plain words")
             stdout.write(_what_changed(before, after, changes))
     return 0
 
@@ -121,28 +124,58 @@ def _flow_count(document: ReportDocument, verdict: str) -> int:
     return int(flow[verdict]) if flow else 0  # type: ignore[literal-required]
 
 
+def _width(stream: TextIO) -> int | None:
+    """The terminal's width when writing to one (the table then fits it), else no limit."""
+    isatty = getattr(stream, "isatty", None)
+    return shutil.get_terminal_size().columns if isatty is not None and isatty() else None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _change_sentence(record: ChangeRecord) -> str:
+    name = record.resource_id.rsplit("/", 1)[-1]
+    cluster = record.cluster_id.rsplit("/", 1)[-1] if record.cluster_id else ""
+    added = [c for c in record.categories_after if c not in record.categories_before]
+    workspace = record.workspace_id.rsplit("/", 1)[-1] if record.workspace_id else ""
+    kind, _, verb = record.event.value.partition(".")
+    what = kind.replace("_", " ")
+    if kind == "diagnostic_setting":
+        return (
+            f"{verb} the diagnostic setting '{name}' on {cluster}: it now sends {', '.join(added) or 'nothing new'}"
+            + (f" to {workspace}" if workspace else "")
+        )
+    return f"{verb} the {what} '{name}'" + (f" (for {cluster})" if cluster else "")
+
+
 def _what_changed(before: ReportDocument, after: ReportDocument, changes: list[ChangeRecord]) -> str:
+    moved = [
+        f"{k.replace('_', '-')} {before['summary'][k]} -> {after['summary'][k]}"
+        for k in STATUS_ORDER
+        if before["summary"][k] or after["summary"][k]
+    ]
+    remaining = [c for c in after["clusters"] if c["status"] not in ("compliant", "remediated")]
     lines = [
-        "status counts before -> after:",
-        *(
-            f"  {k:14} {before['summary'][k]:>3} -> {after['summary'][k]:>3}"  # type: ignore[literal-required]
-            for k in before["summary"]
-            if k != "flow"
-        ),
+        f"Before: {summary_line(before['summary'])}.",
+        f"After:  {summary_line(after['summary'])}.",
+        "By status, before -> after: " + "; ".join(moved) + ".",
+        "",
+        f"apply made {_plural(len(changes), 'change')} (each one is a log record on 'remediation.changes' "
+        "and a row in the change ledger):",
+        *(f"  - {_change_sentence(record)}" for record in changes),
+        "",
+        "What remains, and why:" if remaining else "Nothing remains: every cluster in scope is compliant.",
+    ]
+    for c in remaining:
+        lines.append(f"  - {c['name']} is {c['status'].replace('_', '-')}: {c.get('explanation') or c['reason'] or ''}")
+        if c.get("next_step"):
+            lines.append(f"    what to do: {c['next_step']}")
+    lines += [
         "",
         "audit-record flow before -> after (pending: a setting just written, records not in yet):",
         *(f"  {k:14} {_flow_count(before, k):>3} -> {_flow_count(after, k):>3}" for k in FLOW_VERDICTS),
         f"Log Analytics queries per run (one per distinct destination workspace): {_queries(before)} before, "
         f"{_queries(after)} after",
-        "",
-        f"changes made by apply ({len(changes)}), each logged on 'remediation.engine.changelog':",
     ]
-    for record in changes:
-        target = record.resource_id.rsplit("/", 1)[-1]
-        cluster = (
-            f" on {record.cluster_id.rsplit('/', 1)[-1]}" if record.cluster_id and "diagnostic" in record.event else ""
-        )
-        added = sorted(set(record.categories_after) - set(record.categories_before))
-        detail = f" +{','.join(added)}" if added else ""
-        lines.append(f"  {record.event.value:28} {target}{cluster}{detail}")
     return "\n".join(lines) + "\n"

@@ -15,13 +15,16 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from remediation import __version__
 from remediation.cli.exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_USAGE
-from remediation.cli.run import Progress, ledger_sinks, run_command
+from remediation.cli.progress import ConsoleAwareHandler, ProgressDisplay
+from remediation.cli.run import ledger_sinks, run_command
 from remediation.config import Config, ConfigError, Mode, load_config, parse_subscription_ids
+from remediation.core.changes import ChangeRecord
 from remediation.core.report import ReportDocument, exit_code
 from remediation.engine.changelog import CHANGES_LOGGER
 from remediation.errors import UnknownCategoriesError
@@ -29,6 +32,7 @@ from remediation.ids import ResourceIdError, parse_cluster_id
 from remediation.output.common import escape_control
 from remediation.output.render import FORMATS, render
 
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 CREDENTIAL_CODES = frozenset({"CredentialUnavailable", "CredentialFailed"})
 CLI_FORMATS = FORMATS
 
@@ -40,9 +44,18 @@ class UsageError(Exception):
     """Invalid command-line input: exit code 2, nothing read or written."""
 
 
+def rfc3339(record: logging.LogRecord) -> str:
+    """The record's time in RFC 3339, UTC, with milliseconds and ``Z``: 2026-11-27T14:03:05.123Z."""
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class TextFormatter(logging.Formatter):
     """Text log lines with control characters escaped: free text from ARM (a policy's deny
-    message) can neither forge a log line nor send escape sequences to the terminal."""
+    message) can neither forge a log line nor send escape sequences to the terminal. Times are
+    RFC 3339 in UTC."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return rfc3339(record)
 
     def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
         return escape_control(super().formatMessage(record))
@@ -53,7 +66,7 @@ class JsonLineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": rfc3339(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -109,11 +122,11 @@ def _add_logging_options(command: argparse.ArgumentParser) -> None:
 
 
 def _configure_logging(log_format: str, verbose: bool, stream: TextIO) -> None:
-    handler = logging.StreamHandler(stream)
+    handler = ConsoleAwareHandler(stream)  # above the progress bar while one is shown
     if log_format == "json":
         handler.setFormatter(JsonLineFormatter())
     else:
-        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     root = logging.getLogger()
     for old in list(root.handlers):
         if getattr(old, "_remediation_cli", False):
@@ -211,8 +224,12 @@ def main(
             logging.getLogger("remediation").setLevel(logging.WARNING)
 
         return run_demo(stdout=stdout, stderr=stderr, show_progress=not args.no_progress and stderr.isatty())
+    recorded: list[ChangeRecord] = []
     try:
-        return _run(args, environ, stdout, stderr)
+        return _run(args, environ, stdout, stderr, recorded)
+    except KeyboardInterrupt:
+        stderr.write(interrupted_summary(recorded))
+        return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback only with -v
         if args.verbose:
             traceback.print_exc(file=stderr)
@@ -223,7 +240,32 @@ def main(
         return EXIT_INTERNAL
 
 
-def _run(args: argparse.Namespace, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
+def interrupted_summary(changes: Sequence[ChangeRecord]) -> str:
+    """What a Ctrl-C leaves behind: every change made before it (the clusters in flight were finished)."""
+    lines = [
+        "",
+        f"interrupted: the clusters in flight were finished, no other was started; "
+        f"{len(changes)} change(s) made before the interrupt{':' if changes else '.'}",
+    ]
+    for record in changes:
+        added = [c for c in record.categories_after if c not in record.categories_before]
+        target = (record.cluster_id or record.resource_id).rsplit("/", 1)[-1]
+        lines.append(
+            f"  {record.event.value} {target}"
+            + (f" (+{', '.join(added)})" if added else "")
+            + f": {record.resource_id}"
+        )
+    lines.append("Run the same command again to finish: what is already done is not written twice.")
+    return "\n".join(escape_control(line) for line in lines) + "\n"
+
+
+def _run(
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    stderr: TextIO,
+    recorded: list[ChangeRecord],
+) -> int:
     try:
         validate_output(args.output)
         config = load_config(environ)
@@ -236,16 +278,17 @@ def _run(args: argparse.Namespace, environ: Mapping[str, str], stdout: TextIO, s
         stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
     mode = Mode(args.command)
-    progress = Progress(stderr, "report" if mode is Mode.REPORT else "apply", not args.no_progress and stderr.isatty())
+    show = not args.no_progress and stderr.isatty()
     try:
-        document = run_command(
-            config,
-            mode=mode,
-            subscriptions=subscriptions,
-            clusters=clusters,
-            progress=progress,
-            change_sinks=sinks,
-        )
+        with ProgressDisplay(stderr, mode.value, show) as progress:
+            document = run_command(
+                config,
+                mode=mode,
+                subscriptions=subscriptions,
+                clusters=clusters,
+                progress=progress,
+                change_sinks=[*sinks, recorded.append],
+            )
     except UnknownCategoriesError as exc:
         stderr.write(f"error: invalid configuration: {exc}\n")
         return EXIT_USAGE

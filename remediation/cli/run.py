@@ -7,28 +7,11 @@ is the CLI's composition root (it builds the ARM gateway and the ledger).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TextIO
 
 from remediation.config import Config, Mode
 from remediation.core.changes import ChangeSink
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
-
-
-class Progress:
-    """A one-line progress indicator on an interactive stderr."""
-
-    def __init__(self, stream: TextIO, label: str, enabled: bool) -> None:
-        self._stream = stream
-        self._label = label
-        self._enabled = enabled
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self._enabled:
-            return
-        end = "\n" if done >= total else ""
-        self._stream.write(f"\r{self._label}: {done}/{total} clusters{end}")
-        self._stream.flush()
 
 
 def ledger_sinks(env: Mapping[str, str]) -> list[ChangeSink]:

@@ -289,8 +289,10 @@ def _process_interleaved(
     outcomes: list[ClusterOutcome] = []
     lock = threading.Lock()
 
+    stop = threading.Event()  # set on an interrupt (Ctrl-C): finish the clusters in flight, start no other
+
     def work() -> None:
-        while (cluster := scheduler.take()) is not None:
+        while not stop.is_set() and (cluster := scheduler.take()) is not None:
             try:
                 outcome = _process(state, cluster)
             finally:
@@ -301,8 +303,13 @@ def _process_interleaved(
                     progress(done + len(outcomes), total)
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets))), thread_name_prefix="remediation") as pool:
-        for future in [pool.submit(work) for _ in range(max(1, min(workers, len(targets))))]:
-            future.result()
+        futures = [pool.submit(work) for _ in range(max(1, min(workers, len(targets))))]
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            stop.set()
+            raise
     return outcomes
 
 

@@ -53,7 +53,8 @@ def summary_line(summary: SummaryDoc) -> str:
     counts = ", ".join(f"{summary[name]} {name.replace('_', '-')}" for name in STATUS_ORDER if summary[name])
     unreadable = summary.get("unreadable_subscriptions", 0)
     tail = f"; {unreadable} subscription{'s' if unreadable != 1 else ''} could not be read" if unreadable else ""
-    return f"{summary['clusters']} clusters" + (f": {counts}" if counts else "") + tail
+    n = summary["clusters"]
+    return f"{n} cluster{'' if n == 1 else 's'}" + (f": {counts}" if counts else "") + tail
 
 
 def action_verb(document: ReportDocument, cluster: ClusterDoc) -> str:

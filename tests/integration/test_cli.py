@@ -197,9 +197,11 @@ def test_demo_goes_from_non_compliant_to_compliant():
 
     out = stdout.getvalue()
     assert "write requests made by the dry run: 0" in out
-    assert "non_compliant    8 ->   0" in out
-    assert "compliant        5 ->  13" in out
-    assert "diagnostic_setting.created" in out
+    assert "By status, before -> after: compliant 5 -> 13; non-compliant 8 -> 0;" in out
+    assert "created the diagnostic setting 'aks-audit-remediation' on aks-web-prod: it now sends" in out
+    assert "What remains, and why:" in out
+    assert "aks-dev-crowded is blocked: it already has 5 diagnostic settings" in out
+    assert "1 clusters" not in out
     # the demo estate shows every flow verdict before apply, and one query per destination workspace
     assert "audit records: 1 flowing, 1 partial, 5 silent, 1 pending, 7 unknown" in out
     assert "Log Analytics queries per run (one per distinct destination workspace): 3 before, 7 after" in out
