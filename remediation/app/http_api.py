@@ -26,7 +26,7 @@ from remediation.config import Config, ConfigError, Mode, parse_subscription_ids
 from remediation.core.model import Trigger
 from remediation.core.status import status_document
 from remediation.engine.reconcile import run
-from remediation.errors import LedgerError, StateError
+from remediation.errors import LedgerError, StateError, UnknownCategoriesError
 from remediation.ids import ResourceIdError, parse_cluster_id
 from remediation.output.render import CONTENT_TYPES, FORMATS, render
 
@@ -193,15 +193,19 @@ def report(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
         request = parse_report_request(url, params, runtime.config)
     except ApiError as exc:
         return error_result(exc.status, exc.code, exc.message)
-    document = run(
-        runtime.config,
-        runtime.gateway,
-        mode=Mode.REPORT,
-        trigger=Trigger.HTTP,
-        subscriptions=request.subscriptions,
-        clusters=request.clusters,
-        logs=runtime.logs,
-    )
+    try:
+        document = run(
+            runtime.config,
+            runtime.gateway,
+            mode=Mode.REPORT,
+            trigger=Trigger.HTTP,
+            subscriptions=request.subscriptions,
+            clusters=request.clusters,
+            logs=runtime.logs,
+        )
+    except UnknownCategoriesError as exc:  # found in ARM's category metadata: a configuration error
+        logger.error("invalid configuration: %s", exc, extra={"config_variable": exc.variable})
+        return error_result(500, "InvalidConfiguration", str(exc), target=exc.variable)
     logger.info(
         "report %s served as %s: %d clusters, %d errors",
         document["run_id"],

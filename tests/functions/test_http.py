@@ -158,6 +158,19 @@ def test_invalid_configuration_is_500_naming_the_variable(
         assert error["target"] == "REMEDIATION_MAX_CONCURRENCY"
 
 
+def test_a_category_arm_does_not_know_is_500_naming_the_variable_and_the_valid_ones(
+    app_env: Any, functions: Functions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app_env.add_cluster(SUB, "rg-apps", "aks-1", "westeurope")
+    monkeypatch.setenv("REMEDIATION_CATEGORIES", "kube-audt")
+    status, body, _ = call(functions, "report")
+    assert status == 500
+    error = error_of(body)
+    assert (error["code"], error["target"]) == ("InvalidConfiguration", "REMEDIATION_CATEGORIES")
+    assert "kube-audt is not a log category" in error["message"]
+    assert "kube-audit-admin" in error["message"].split("valid: ", 1)[1]
+
+
 # --- changes ---------------------------------------------------------------------------------
 
 
