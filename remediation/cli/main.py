@@ -20,19 +20,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from remediation import __version__
-from remediation.cli.exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_USAGE
+from remediation.cli.exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from remediation.cli.progress import ConsoleAwareHandler, ProgressDisplay
-from remediation.cli.run import ledger_sinks, run_command
+from remediation.cli.run import ledger_sinks, resolve_names, run_command
 from remediation.config import Config, ConfigError, Mode, load_config, parse_subscription_ids
 from remediation.core.changes import ChangeRecord
 from remediation.core.report import ReportDocument, exit_code
 from remediation.engine.changelog import CHANGES_LOGGER
-from remediation.errors import UnknownCategoriesError
+from remediation.engine.names import ClusterNameError, is_cluster_name
+from remediation.errors import ArmError, UnknownCategoriesError
 from remediation.ids import ResourceIdError, parse_cluster_id
 from remediation.output.common import escape_control
 from remediation.output.render import FORMATS, render
 
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 CREDENTIAL_CODES = frozenset({"CredentialUnavailable", "CredentialFailed"})
 CLI_FORMATS = FORMATS
 
@@ -101,7 +101,11 @@ def _parser() -> argparse.ArgumentParser:
             help="subscription GUID to scope to (repeatable; must lie inside REMEDIATION_SUBSCRIPTION_IDS when set)",
         )
         command.add_argument(
-            "--cluster", action="append", default=[], metavar="RESOURCE_ID", help="AKS cluster resource ID (repeatable)"
+            "--cluster",
+            action="append",
+            default=[],
+            metavar="ID_OR_NAME",
+            help="AKS cluster resource ID, or a bare name looked up in scope (repeatable; an ambiguous name is an error)",
         )
         command.add_argument("--format", choices=CLI_FORMATS, default="table", help="output format (default: table)")
         command.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
@@ -144,8 +148,9 @@ def _configure_logging(log_format: str, verbose: bool, stream: TextIO) -> None:
 
 def validate_scope(
     config: Config, subscriptions: Sequence[str], clusters: Sequence[str]
-) -> tuple[list[str], list[str]]:
-    """Check --subscription / --cluster values; raise :class:`UsageError` with what to do."""
+) -> tuple[list[str], list[str], list[str]]:
+    """Check --subscription / --cluster values: (subscriptions, cluster IDs, bare cluster names).
+    Raises :class:`UsageError` with what to do."""
     subs: list[str] = []
     for raw in subscriptions:
         try:
@@ -161,11 +166,15 @@ def validate_scope(
                 )
             subs.append(sub)
     cluster_ids: list[str] = []
+    names: list[str] = []
     for raw in clusters:
+        if not raw.startswith("/") and is_cluster_name(raw):
+            names.append(raw)  # resolved in scope once the configuration is known to be valid
+            continue
         try:
             ref = parse_cluster_id(raw)
         except ResourceIdError as exc:
-            raise UsageError(f"--cluster: {exc}") from None
+            raise UsageError(f"--cluster: {exc}; or give a bare cluster name") from None
         if not config.subscription_in_scope(ref.subscription_id):
             raise UsageError(
                 f"--cluster: {raw} is in subscription {ref.subscription_id}, outside REMEDIATION_SUBSCRIPTION_IDS"
@@ -173,7 +182,7 @@ def validate_scope(
         if subs and ref.subscription_id not in subs:
             raise UsageError(f"--cluster: {raw} is not in any --subscription given")
         cluster_ids.append(ref.id)
-    return subs, cluster_ids
+    return subs, cluster_ids, names
 
 
 def validate_output(output: str | None) -> None:
@@ -269,7 +278,7 @@ def _run(
     try:
         validate_output(args.output)
         config = load_config(environ)
-        subscriptions, clusters = validate_scope(config, args.subscription, args.cluster)
+        subscriptions, clusters, names = validate_scope(config, args.subscription, args.cluster)
         sinks = ledger_sinks(environ)
     except ConfigError as exc:
         stderr.write(f"error: invalid configuration: {exc}\n")
@@ -277,6 +286,15 @@ def _run(
     except UsageError as exc:
         stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
+    if names:
+        try:
+            clusters = list(dict.fromkeys([*clusters, *resolve_names(config, names, subscriptions)]))
+        except ClusterNameError as exc:
+            stderr.write(f"error: --cluster: {escape_control(str(exc))}\n")
+            return EXIT_USAGE
+        except ArmError as exc:
+            stderr.write(f"error: --cluster: could not list the clusters in scope: {escape_control(str(exc))}\n")
+            return EXIT_FAILED
     mode = Mode(args.command)
     show = not args.no_progress and stderr.isatty()
     try:

@@ -22,6 +22,14 @@ def ledger_sinks(env: Mapping[str, str]) -> list[ChangeSink]:
     return [ledger.append] if ledger is not None else []
 
 
+def resolve_names(config: Config, names: Sequence[str], subscriptions: Sequence[str]) -> list[str]:
+    """Bare cluster names to resource IDs, among the clusters in scope (see :mod:`remediation.engine.names`)."""
+    from remediation.azure.gateway import ArmGateway
+    from remediation.engine.names import resolve_cluster_names
+
+    return resolve_cluster_names(config, ArmGateway.from_config(config), names, subscriptions=subscriptions)
+
+
 def run_command(
     config: Config,
     *,

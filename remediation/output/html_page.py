@@ -64,7 +64,8 @@ h2 { font-size: 15px; margin: 22px 0 6px; }
 table { border-collapse: collapse; width: 100%; margin-top: 4px; }
 th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid #e8e8e8; vertical-align: top; }
 th { background: #f4f4f4; font-weight: 600; position: sticky; top: 0; }
-th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; color: inherit; }
+th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; color: inherit;
+  text-align: left; }
 th[aria-sort=ascending] button::after { content: " \\25B2"; }
 th[aria-sort=descending] button::after { content: " \\25BC"; }
 td.name a { font-weight: 600; color: #0b57d0; text-decoration: none; }
@@ -247,10 +248,12 @@ def _evidence_html(cluster: ClusterDoc) -> str:
     return f"<details><summary>{len(settings)} setting(s), {counted} counted</summary><ul>{items}</ul></details>"
 
 
-def _missing_html(cluster: ClusterDoc) -> str:
+def _missing_html(cluster: ClusterDoc, required: list[str]) -> str:
     missing = cluster["missing_categories"]
     if missing is None:
         return '<span class="muted" title="could not be determined">unknown</span>'
+    if len(required) > 1 and sorted(missing) == sorted(required):
+        return f'<span class="cats" title="{h(", ".join(missing))}">all {len(missing)} required</span>'
     return _cats(missing) if missing else '<span class="muted">-</span>'
 
 
@@ -283,9 +286,10 @@ def _cluster_row(document: ReportDocument, c: ClusterDoc, rank: dict[str, int], 
     }
     data = " ".join(f'data-{k}="{h(v)}"' for k, v in attrs.items())
     subscription = (
-        f"{h(c['subscription_name'])}<br><span class=id>{h(c['subscription_id'])}</span>"
+        f'<span title="{h(c["subscription_id"])}">{h(c.get("subscription_name"))}</span><br>'
+        f'<span class="sub id">{h(c["subscription_id"][:8])}&hellip;</span>'
         if c.get("subscription_name")
-        else f"<span class=id>{h(c['subscription_id'])}</span>"
+        else f"<span class=id>{wrap_id(c['subscription_id'])}</span>"
     )
     return (
         f'<tr class="cluster" {data}>'
@@ -293,7 +297,7 @@ def _cluster_row(document: ReportDocument, c: ClusterDoc, rank: dict[str, int], 
         f"<td>{subscription}</td>"
         f'<td class="loc">{h(c["location"] or "-")}</td>'
         f"<td>{_badge(c['status'])}{reason_html}" + (f'<br><span class="why">{h(why)}</span>' if why else "") + "</td>"
-        f"<td>{_missing_html(c)}</td>"
+        f"<td>{_missing_html(c, document['required_categories'])}</td>"
         f"<td>{_change_html(document, c)}</td>"
         f"<td>{_evidence_html(c)}</td>" + (f'<td class="flow">{flow_cell_html(c)}</td>' if with_flow else "") + "</tr>"
     )

@@ -205,3 +205,36 @@ def test_demo_goes_from_non_compliant_to_compliant():
     # the demo estate shows every flow verdict before apply, and one query per destination workspace
     assert "audit records: 1 flowing, 1 partial, 5 silent, 1 pending, 7 unknown" in out
     assert "Log Analytics queries per run (one per distinct destination workspace): 3 before, 7 after" in out
+
+
+def test_cluster_by_bare_name_is_resolved_in_scope(estate):
+    wanted = estate.add_cluster(SUB_A, "rg-app", "aks-web", "eastus")
+    estate.add_cluster(SUB_A, "rg-app", "aks-other", "eastus")
+
+    code, out, err = cli("report", "--cluster", "AKS-WEB", "--format", "json")
+
+    doc = json.loads(out)
+    assert code == 1, err
+    assert [c["id"] for c in doc["clusters"]] == [wanted]
+    assert doc["scope"]["clusters"] == [wanted]
+
+
+def test_an_ambiguous_cluster_name_is_an_error_listing_the_matches(estate):
+    one = estate.add_cluster(SUB_A, "rg-one", "aks-web", "eastus")
+    two = estate.add_cluster(SUB_A, "rg-two", "aks-web", "westeurope")
+    estate.clear_requests()
+
+    code, out, err = cli("apply", "--cluster", "aks-web")
+
+    assert code == 2 and out == ""
+    assert "2 clusters are named 'aks-web'" in err and one in err and two in err
+    assert estate.write_requests() == []
+
+
+def test_an_unknown_cluster_name_is_an_error(estate):
+    estate.add_cluster(SUB_A, "rg-app", "aks-web", "eastus")
+
+    code, _, err = cli("report", "--cluster", "aks-nope")
+
+    assert code == 2
+    assert "no cluster named 'aks-nope'" in err

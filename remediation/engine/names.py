@@ -1,0 +1,66 @@
+"""Cluster names to resource IDs: ``--cluster aks-web`` (or ``?cluster=aks-web``) resolved in scope.
+
+A bare name is looked up among the clusters of the subscriptions in scope (case-insensitively,
+as ARM compares names). No match and several matches are both errors that say what to give
+instead; an ambiguous name lists every match, so the user can copy the resource ID they meant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from remediation.config import Config
+from remediation.core.model import Trigger
+from remediation.deadline import Deadline
+from remediation.engine.reconcile import Gateway
+from remediation.errors import RemediationError
+
+# AKS cluster names: 1..63 letters, digits, '-' and '_', starting and ending with a letter or digit.
+CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
+
+
+class ClusterNameError(RemediationError):
+    """A cluster name matched no cluster in scope, or more than one."""
+
+    def __init__(self, name: str, message: str, matches: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.name = name
+        self.matches = list(matches)
+
+
+def is_cluster_name(value: str) -> bool:
+    return bool(CLUSTER_NAME.match(value))
+
+
+def resolve_cluster_names(
+    config: Config,
+    gateway: Gateway,
+    names: Sequence[str],
+    *,
+    subscriptions: Sequence[str] = (),
+    trigger: Trigger = Trigger.CLI,
+) -> list[str]:
+    """The resource ID of each name, in order; raises :class:`ClusterNameError` (or ArmError)."""
+    if not names:
+        return []
+    bounded = gateway.bounded(Deadline.for_trigger(trigger.value, config.deadline_seconds))
+    subs = list(subscriptions) or list(config.subscription_ids) or bounded.list_subscriptions()
+    listed = [cluster for sub in dict.fromkeys(s.lower() for s in subs) for cluster in bounded.list_clusters(sub)]
+    where = f"subscription(s) {', '.join(subs)}" if subs else "any subscription the identity can list"
+    ids: list[str] = []
+    for name in names:
+        matches = sorted({c.id for c in listed if c.name.lower() == name.lower()}, key=str.lower)
+        if not matches:
+            raise ClusterNameError(
+                name, f"no cluster named {name!r} in {where}; give its resource ID or check the name"
+            )
+        if len(matches) > 1:
+            raise ClusterNameError(
+                name,
+                f"{len(matches)} clusters are named {name!r}; give the resource ID of the one you mean: "
+                + "; ".join(matches),
+                matches,
+            )
+        ids.append(matches[0])
+    return ids
