@@ -307,8 +307,12 @@ def _process_interleaved(
         try:
             for future in futures:
                 future.result()
-        except BaseException:
+        except BaseException as exc:
             stop.set()
+            if isinstance(exc, KeyboardInterrupt):
+                logger.warning(
+                    "interrupted: finishing the clusters in flight, starting no other", extra={"run_id": state.run_id}
+                )
             raise
     return outcomes
 
