@@ -74,10 +74,21 @@ def _restore_logger_levels() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_arm_limits() -> Iterator[None]:
-    """Each test has its own armsim, whose buckets start full: so does the process's model of them."""
+def _fresh_process_state() -> Iterator[None]:
+    """Each test has its own armsim (whose port a later test may get again), and its buckets start full:
+    so the process's model of ARM's limits, its cached gateways and tokens, and its knowledge
+    (category metadata, confirmed workspaces) start afresh too."""
     from remediation.azure import gateway
+    from remediation.engine import knowledge
 
-    gateway._shared.pop("pacer", None)
+    def clear() -> None:
+        gateway._shared.pop("pacer", None)
+        with gateway._credential_lock:
+            gateway._gateways.clear()
+            gateway._credentials.clear()
+        with knowledge._lock:
+            knowledge._by_endpoint.clear()
+
+    clear()
     yield
-    gateway._shared.pop("pacer", None)
+    clear()

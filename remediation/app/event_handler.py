@@ -6,6 +6,8 @@ the engine, which waits for a cluster still provisioning to settle. What it does
 outcome, so that Event Grid's at-least-once delivery does the right thing:
 
 - ignored event: DEBUG log, return.
+- event caused by our own identity (its ``claims``/``authorization`` name us; our PUT's own
+  ``diagnosticSettings/write`` comes back this way): DEBUG log, return, no ARM request.
 - malformed event: ERROR log, return (redelivering it cannot help).
 - cluster deleted meanwhile (404), or a permanent ARM error: logged, return (the sweep reports it).
 - cluster still provisioning after :data:`SETTLE_TIMEOUT`: raise, so Event Grid redelivers
@@ -25,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from remediation.app.events import Decision, Ignore, Malformed, ReconcileCluster, classify
+from remediation.app.events import Decision, Ignore, IgnoreReason, Malformed, ReconcileCluster, classify, event_callers
 from remediation.app.runtime import Runtime
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
@@ -89,6 +91,19 @@ def handle_event(
             extra=base,
         )
         return EventOutcome(decision)
+    ours = runtime.gateway.caller_ids() & event_callers(data)
+    if ours:
+        # The setting write our own PUT caused (or any change by our identity): not news, and
+        # reconciling it would cost reads that compete with the sweep for ARM's read bucket.
+        logger.debug(
+            "event %s dropped: caused by our own identity (%s): %s %s",
+            event_id,
+            ", ".join(sorted(ours)),
+            event_type,
+            subject,
+            extra={**base, "ignore_reason": IgnoreReason.OUR_OWN_WRITE.value, "cluster_id": decision.cluster_id},
+        )
+        return EventOutcome(Ignore(IgnoreReason.OUR_OWN_WRITE, decision.cluster_id))
     return _reconcile(runtime, decision, base, settle_timeout=settle_timeout, settle_wait=settle_wait)
 
 

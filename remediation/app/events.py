@@ -10,6 +10,9 @@ Pure parsing; no I/O. The infra/ event subscription filter is tested against
   handler reads the cluster before doing anything.
 - :class:`Ignore`: anything else (other resource types, other operations, subscriptions
   outside the configured scope). No ARM request follows.
+
+:func:`event_callers` reads who made the change (the event's ``claims`` and ``authorization``):
+the handler drops the events our own writes cause.
 - :class:`Malformed`: the event claims to be one we handle but its data cannot be read
   (missing or unparsable ``resourceUri``, wrong data shape). Retrying cannot help.
 
@@ -52,6 +55,7 @@ class IgnoreReason(StrEnum):
     OPERATION = "operation-not-handled"
     NOT_A_CLUSTER_SETTING = "setting-not-on-a-cluster"
     OUT_OF_SCOPE = "subscription-out-of-scope"
+    OUR_OWN_WRITE = "caused-by-our-identity"
 
 
 @dataclass(frozen=True)
@@ -129,3 +133,27 @@ def classify(
     if scope and cluster.subscription_id not in scope:
         return Ignore(IgnoreReason.OUT_OF_SCOPE, cluster.subscription_id)
     return ReconcileCluster(cluster_id=cluster.id, subscription_id=cluster.subscription_id, reason=cause)
+
+
+_OBJECT_ID_CLAIM = "http://schemas.microsoft.com/identity/claims/objectidentifier"
+
+
+def event_callers(data: object) -> frozenset[str]:
+    """Who made the change an event reports (lower case): the object ID and application ID in its
+    ``claims``, and ``authorization.evidence.principalId``. Empty when the event does not say."""
+    if not isinstance(data, Mapping):
+        return frozenset()
+    found: set[str] = set()
+    claims = data.get("claims")
+    if isinstance(claims, Mapping):
+        for name in (_OBJECT_ID_CLAIM, "oid", "appid", "azp"):
+            value = claims.get(name)
+            if isinstance(value, str) and value.strip():
+                found.add(value.strip().lower())
+    authorization = data.get("authorization")
+    evidence = authorization.get("evidence") if isinstance(authorization, Mapping) else None
+    if isinstance(evidence, Mapping):
+        principal = evidence.get("principalId")
+        if isinstance(principal, str) and principal.strip():
+            found.add(principal.strip().lower())
+    return frozenset(found)

@@ -23,7 +23,9 @@ Every SDK failure is classified here, once, into :mod:`remediation.errors`.
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 import logging
 import os
 import re
@@ -274,6 +276,22 @@ class SharedToken:
             return token
 
 
+def token_caller_ids(token: str) -> frozenset[str]:
+    """``oid`` and ``appid`` (or ``azp``) of a JWT access token, lower case (no signature check: it is ours)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return frozenset()
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return frozenset()
+    if not isinstance(claims, dict):
+        return frozenset()
+    return frozenset(
+        str(claims[k]).lower() for k in ("oid", "appid", "azp") if isinstance(claims.get(k), str) and claims[k]
+    )
+
+
 def _log_rate_limits(response: PipelineResponse[Any, Any]) -> None:
     headers = response.http_response.headers
     remaining = {k: v for k, v in headers.items() if k.lower().startswith("x-ms-ratelimit-remaining")}
@@ -428,6 +446,17 @@ class ArmGateway:
     def round_trip(self) -> float | None:
         """Smoothed round-trip time of ARM requests answered so far (from the pacer)."""
         return self.pacer.round_trip
+
+    def caller_ids(self) -> frozenset[str]:
+        """Who we are to ARM: the object ID (``oid``) and application ID (``appid``) in our ARM
+        token, lower case. Event Grid events carry their caller's, so our own writes can be told
+        apart. Empty when the token is not a JWT (nothing is then taken for ours)."""
+        try:
+            token = self._credential.get_token(*self._scopes).token
+        except Exception as exc:  # noqa: BLE001 - not knowing who we are only costs reads
+            logger.debug("could not read our own identity from a token: %s", exc)
+            return frozenset()
+        return token_caller_ids(token)
 
     # -- clients -----------------------------------------------------------------------------
     def _client(self, kind: str, subscription_id: str, factory: Callable[..., T]) -> T:

@@ -60,6 +60,7 @@ from remediation.core.report import (
 from remediation.deadline import Deadline, DeadlineExceeded
 from remediation.engine.changelog import ChangeLog
 from remediation.engine.flow import FLOW_BUDGET_SECONDS, FlowCheck, FlowResults, LogsGateway, verify_flow
+from remediation.engine.knowledge import Knowledge, is_stale_knowledge, knowledge_for
 from remediation.engine.schedule import Interleaver, auto_concurrency
 from remediation.engine.table_plans import TablePlanGateway, TablePlanOutcome, ensure_table_plans
 from remediation.engine.workspaces import MANAGED_BY_TAG, Once, WorkspaceGateway, WorkspaceResolver
@@ -110,6 +111,10 @@ class Gateway(WorkspaceGateway, TablePlanGateway, Protocol):
 
     def subscription_name(self, subscription_id: str) -> str | None: ...
 
+    def caller_ids(self) -> frozenset[str]:
+        """Our identity's IDs as ARM sees them (object ID, application ID), lower case."""
+        ...
+
 
 @dataclass
 class ClusterOutcome:
@@ -135,6 +140,7 @@ class _Run:
     workspaces: WorkspaceResolver
     deadline: Deadline
     logs: LogsGateway | None = None
+    knowledge: Knowledge = field(default_factory=Knowledge)
     # One caller per subscription reads the category metadata (retrying within the budget);
     # its waiters share the answer, a transient failure included, instead of each retrying in
     # turn. A permanent failure (403 or 404 on that one cluster) lets the next cluster try.
@@ -147,6 +153,12 @@ class _Run:
     def add_error(self, scope: str, error: ArmError) -> None:
         with self.lock:
             self.errors.append(ErrorDoc(scope=scope, code=error.code, message=error.message))
+
+    def forget_knowledge(self) -> None:
+        """ARM rejected a write that what we knew (categories, workspaces) led to: read it all again."""
+        self.knowledge.forget()
+        self.metadata = Once(remember_failure=_shared_failure)
+        self.workspaces.forget()
 
     def add_deadline_error(self, scope: str, exc: DeadlineExceeded) -> None:
         with self.lock:
@@ -171,13 +183,23 @@ def _start(
     run_id: str | None,
     deadline: Deadline | None,
     logs: LogsGateway | None = None,
+    trust_known_workspaces: bool = False,
 ) -> _Run:
     run_id = run_id or uuid.uuid4().hex
     deadline = deadline or Deadline.for_trigger(trigger.value, config.deadline_seconds)
     gateway = gateway.bounded(deadline)
     changes = ChangeLog(change_sinks, deadline=deadline)
-    resolver = WorkspaceResolver(gateway, config, changes, run_id=run_id, trigger=trigger.value)
-    return _Run(config, gateway, mode, trigger, run_id, changes, resolver, deadline, logs)
+    known = knowledge_for(config.arm_endpoint)
+    resolver = WorkspaceResolver(
+        gateway,
+        config,
+        changes,
+        run_id=run_id,
+        trigger=trigger.value,
+        known=known,
+        trust_known=trust_known_workspaces,
+    )
+    return _Run(config, gateway, mode, trigger, run_id, changes, resolver, deadline, logs, known)
 
 
 def _table_plans(state: _Run, outcomes: Sequence[ClusterOutcome]) -> list[TablePlanOutcome]:
@@ -353,11 +375,12 @@ def reconcile_cluster(
         run_id=run_id,
         deadline=deadline,
         logs=logs,
+        trust_known_workspaces=True,
     )
     try:
-        cluster = state.gateway.get_cluster(cluster_id)
+        cluster, settings = _first_round(state, cluster_id)
         _check_categories(state, None, [cluster])
-        outcome = _process(state, cluster)  # a busy cluster is never written: this only reads
+        outcome = _process(state, cluster, settings)  # a busy cluster is never written: this only reads
         if outcome.status is Status.DEFERRED and outcome.reason == Reason.CLUSTER_BUSY.value and settle_timeout > 0:
             budget = state.deadline.child(min(settle_timeout, state.deadline.remaining() - SETTLE_WORK_RESERVE))
             cluster = _wait_until_settled(state.gateway, cluster, budget, settle_wait)
@@ -370,6 +393,27 @@ def reconcile_cluster(
         return _document(state, [outcome], started, _verify(state, [outcome], flow_budget), clusters=[cluster_id])
     finally:
         state.changes.close()
+
+
+def _first_round(state: _Run, cluster_id: str) -> tuple[Cluster, tuple[DiagnosticSetting, ...] | None]:
+    """The cluster and its diagnostic settings, read at the same time (and the category metadata
+    too, when this worker does not know it yet): one round trip instead of three.
+
+    Raises what reading the cluster raises; a failed settings read is left to the assessment
+    (it reads them again and reports the failure)."""
+    ref = parse_cluster_id(cluster_id)
+    by_id = Cluster(ref.id, ref.name, ref.subscription_id, ref.resource_group, location="", provisioning_state="")
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="event") as pool:
+        cluster_read = pool.submit(state.gateway.get_cluster, cluster_id)
+        settings_read = pool.submit(state.gateway.list_settings, by_id)
+        if state.knowledge.category_metadata() is None:
+            pool.submit(_metadata, state, by_id)  # warms the run's and the process's cache; failures are read again
+        cluster = cluster_read.result()
+        try:
+            settings: tuple[DiagnosticSetting, ...] | None = settings_read.result()
+        except (ArmError, DeadlineExceeded):
+            settings = None
+    return cluster, settings
 
 
 def _wait_until_settled(gateway: Gateway, cluster: Cluster, budget: Deadline, wait: tuple[float, float]) -> Cluster:
@@ -446,9 +490,18 @@ def _discover(
 
 
 def _metadata(state: _Run, cluster: Cluster) -> CategoryMetadata:
-    result: CategoryMetadata = state.metadata.get(
-        cluster.subscription_id, lambda: state.gateway.get_category_metadata(cluster)
-    )
+    """The category metadata of managed clusters: known to this worker (for an hour), else read
+    once per subscription in this run."""
+    known = state.knowledge.category_metadata()
+    if known is not None:
+        return known
+
+    def read() -> CategoryMetadata:
+        metadata = state.gateway.get_category_metadata(cluster)
+        state.knowledge.remember_categories(metadata)
+        return metadata
+
+    result: CategoryMetadata = state.metadata.get(cluster.subscription_id, read)
     return result
 
 
@@ -506,8 +559,35 @@ def _unreadable(cluster_id: str, error: ArmError) -> ClusterOutcome:
     return ClusterOutcome(cluster, Status.FAILED, None, reason, None, error)
 
 
-def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
-    """Assess one cluster and, in apply mode, remediate it. Never raises for ARM failures."""
+def _process(state: _Run, cluster: Cluster, settings: tuple[DiagnosticSetting, ...] | None = None) -> ClusterOutcome:
+    """Assess one cluster and, in apply mode, remediate it. Never raises for ARM failures.
+
+    ``settings``: the cluster's diagnostic settings when already read. When ARM rejects our write
+    in a way that stale knowledge explains (a workspace that is gone, a category it does not
+    know), what we knew is forgotten and the cluster is decided once more."""
+    try:
+        return _assess(state, cluster, settings)
+    except _StaleKnowledge as stale:
+        logger.info(
+            "cluster %s: ARM rejected the write (%s); reading categories and workspaces again",
+            cluster.id,
+            stale.error.code,
+            extra={"run_id": state.run_id, "trigger": state.trigger.value, "cluster_id": cluster.id},
+        )
+        state.forget_knowledge()
+        return _assess(state, cluster, stale.settings, retry=False)
+
+
+class _StaleKnowledge(Exception):  # noqa: N818 - a signal, not an error
+    def __init__(self, error: ArmError, settings: tuple[DiagnosticSetting, ...]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.settings = settings
+
+
+def _assess(
+    state: _Run, cluster: Cluster, settings: tuple[DiagnosticSetting, ...] | None, *, retry: bool = True
+) -> ClusterOutcome:
     config = state.config
     early = precheck(cluster, config)
     if early is not None:
@@ -518,7 +598,8 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
     missing: tuple[str, ...] | None = None
     try:
         metadata = _metadata(state, cluster)
-        settings = state.gateway.list_settings(cluster)
+        if settings is None:
+            settings = state.gateway.list_settings(cluster)
         workspaces = {id_key(s.workspace_id) for s in settings if s.workspace_id}
         missing_workspaces = frozenset(w for w in workspaces if not state.workspaces.exists(w))
         observed = ClusterState(cluster, settings, metadata, missing_workspaces)
@@ -538,6 +619,8 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
         try:
             return _remediate(state, observed, decided, evidence)
         except ArmError as exc:
+            if retry and is_stale_knowledge(exc):
+                raise _StaleKnowledge(exc, settings) from exc
             if exc.code not in PERMISSION_DENIED_CODES:
                 raise
             logger.warning(
@@ -550,6 +633,10 @@ def _process(state: _Run, cluster: Cluster) -> ClusterOutcome:
             return ClusterOutcome(
                 cluster, Status.BLOCKED, decided.missing, exc.code, None, exc, sinks=sinks, settings=evidence
             )
+
+            return ClusterOutcome(cluster, Status.BLOCKED, decided.missing, exc.code, None, exc, sinks=sinks)
+    except _StaleKnowledge:
+        raise
     except DeadlineExceeded as exc:
         logger.warning(
             "cluster %s deferred: %s",

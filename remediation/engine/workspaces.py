@@ -22,6 +22,7 @@ from remediation.core.changes import ChangeEvent, ChangeRecord
 from remediation.core.model import WORKSPACE_FAILED_STATES, WORKSPACE_USABLE_STATE, Creation
 from remediation.deadline import DeadlineExceeded
 from remediation.engine.changelog import ChangeLog
+from remediation.engine.knowledge import Knowledge
 from remediation.errors import WorkspaceFailedError
 from remediation.ids import WorkspaceId, id_key, workspace_ref
 
@@ -88,9 +89,19 @@ class WorkspaceResolver:
     """Per-run workspace knowledge: which exist, and the target workspaces made ready."""
 
     def __init__(
-        self, gateway: WorkspaceGateway, config: Config, changes: ChangeLog, *, run_id: str, trigger: str
+        self,
+        gateway: WorkspaceGateway,
+        config: Config,
+        changes: ChangeLog,
+        *,
+        run_id: str,
+        trigger: str,
+        known: Knowledge | None = None,
+        trust_known: bool = False,
     ) -> None:
         self._gateway = gateway
+        self._known = known  # the process's confirmed workspaces: updated by every check
+        self._trust_known = trust_known  # ... and believed instead of checking (the event path)
         self._config = config
         self._changes = changes
         self._run_id = run_id
@@ -108,7 +119,23 @@ class WorkspaceResolver:
 
     def state(self, workspace_id: str) -> str | None:
         """The workspace's provisioningState as first read in this run (None: it does not exist)."""
-        return self._states.get(id_key(workspace_id), lambda: self._gateway.workspace_state(workspace_id))
+        return self._states.get(id_key(workspace_id), lambda: self._read_state(workspace_id))
+
+    def _read_state(self, workspace_id: str) -> str | None:
+        if self._trust_known and self._known is not None:
+            known = self._known.workspace_state(workspace_id)
+            if known is not None:
+                return known
+        state = self._gateway.workspace_state(workspace_id)
+        if self._known is not None:
+            self._known.remember_workspace(workspace_id, state)
+        return state
+
+    def forget(self) -> None:
+        """Check every workspace again (ARM rejected a write that what we knew led to)."""
+        self._trust_known = False
+        self._states = Once()
+        self._ensured = Once()
 
     def exists(self, workspace_id: str) -> bool:
         """Whether the workspace exists (checked once per run; 403 counts as existing)."""
@@ -156,6 +183,8 @@ class WorkspaceResolver:
         elif state.lower() != WORKSPACE_USABLE_STATE and state.lower() not in WORKSPACE_FAILED_STATES:
             state = self._gateway.wait_for_workspace(workspace_id, state)
         outcome = self._remember(WorkspaceOutcome(workspace_id, location, action))
+        if self._known is not None:
+            self._known.remember_workspace(workspace_id, state)
         if state.lower() in WORKSPACE_FAILED_STATES:
             raise WorkspaceFailedError(
                 "WorkspaceFailed", f"workspace {workspace_id} is {state}: it is not used; fix or delete it", status=None

@@ -228,3 +228,35 @@ def test_official_delete_example_for_our_setting() -> None:
     data_["resourceUri"] = MIXED_SETTING
     decision = classify(event["eventType"], data_, subscription_ids=(SUB,))
     assert decision == ReconcileCluster(cluster_id=MIXED_CLUSTER, subscription_id=SUB, reason=Cause.SETTING_DELETED)  # type: ignore[arg-type]
+
+
+def test_event_callers_are_read_from_claims_and_authorization():
+    from remediation.app.events import event_callers
+
+    data = {
+        "claims": {
+            "http://schemas.microsoft.com/identity/claims/objectidentifier": "AAAA-1",
+            "appid": "bbbb-2",
+            "oid": "",
+        },
+        "authorization": {"evidence": {"principalId": "cccc-3", "role": "Owner"}},
+    }
+    assert event_callers(data) == {"aaaa-1", "bbbb-2", "cccc-3"}
+    assert event_callers({"claims": "not a map", "authorization": {"evidence": None}}) == frozenset()
+    assert event_callers(None) == frozenset()
+
+
+def test_token_caller_ids_reads_oid_and_appid_of_a_jwt():
+    import base64
+    import json
+
+    from remediation.azure.gateway import token_caller_ids
+
+    def b64(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    token = f"{b64({'alg': 'RS256'})}.{b64({'oid': 'OID-1', 'appid': 'App-2', 'tid': 't'})}.sig"
+    assert token_caller_ids(token) == {"oid-1", "app-2"}
+    assert token_caller_ids("opaque-token") == frozenset()
+    assert token_caller_ids("a.!!!.c") == frozenset()
+    assert token_caller_ids(f"x.{b64(['list'])}.y") == frozenset()
