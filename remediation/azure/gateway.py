@@ -87,9 +87,11 @@ RETRY_BACKOFF_MAX = 8.0
 RETRY_AFTER_CAP = 10.0
 # Time kept for the try after a wait: a wait that leaves less than this is not started.
 MIN_TRY_SECONDS = 1.0
-# 409 "operation in progress" on a write, and a failed listing: tried again 2, 4, 8, 10 s apart.
+# 409 "operation in progress" on a write, and a failed listing: tried again 2, 4, 8, 10 s apart,
+# within at most LOOKUP_BUDGET_SECONDS of the run's budget.
 CONFLICT_ATTEMPTS = 4
 OUTER_WAITS = (2.0, 4.0, 8.0, 10.0)
+LOOKUP_BUDGET_SECONDS = 60.0
 # Long-running workspace creation: polled every LRO_POLL_INTERVAL s unless ARM says otherwise.
 LRO_POLL_INTERVAL = 1.0
 # The managed-identity token endpoint: a couple of quick tries; the run's own retries do the rest.
@@ -119,6 +121,8 @@ _credentials: dict[str, TokenCredential] = {}
 _gateways: dict[tuple[str, str], ArmGateway] = {}
 # Set by BoundedRetryPolicy (in the calling thread) when it stopped retrying for lack of time.
 _stopped_by_deadline = threading.local()
+# Inside ArmGateway._again: the budget of the one lookup (in the calling thread).
+_lookup_budget = threading.local()
 
 
 # What the credential reads from the environment when it is built: a change of any of these
@@ -498,13 +502,18 @@ class ArmGateway:
     def _resources(self, subscription_id: str) -> ResourceManagementClient:
         return self._client("resources", subscription_id, ResourceManagementClient)
 
+    def _active_deadline(self) -> Deadline:
+        """The run's deadline, or inside :meth:`_again` the smaller budget of that one lookup."""
+        override = getattr(_lookup_budget, "deadline", None)
+        return override if isinstance(override, Deadline) else self._deadline
+
     @property
     def _opts(self) -> dict[str, Any]:
         """Per-request options: the deadline, read by :class:`BoundedRetryPolicy`."""
-        return {"deadline": self._deadline}
+        return {"deadline": self._active_deadline()}
 
     def _call(self, what: str, fn: Callable[[], T]) -> T:
-        self._deadline.check(what)
+        self._active_deadline().check(what)
         _stopped_by_deadline.value = False
         try:
             return fn()
@@ -512,28 +521,38 @@ class ArmGateway:
             raise
         except Exception as exc:
             error = classify(exc, what=what)
-            if error.transient and getattr(_stopped_by_deadline, "value", False):
+            stopped = getattr(_stopped_by_deadline, "value", False)
+            # Stopped for lack of time: the run's deadline (deferred) or only this lookup's budget (the error).
+            if error.transient and stopped and not self._deadline.can_wait(MIN_TRY_SECONDS):
                 raise DeadlineExceeded(f"{what} ({error.code})") from exc
             raise error from exc
 
     def _again(self, what: str, fn: Callable[[], T], retry_if: Callable[[ArmError], bool]) -> T:
-        """``fn`` tried again (2, 4, 8, 10 s apart) while ``retry_if`` says so and the budget allows."""
-        waits = iter(OUTER_WAITS)
-        while True:
-            try:
-                return self._call(what, fn)
-            except ArmError as exc:
-                if not retry_if(exc):
-                    raise
-                wait = next(waits, None)
-                if wait is None:
-                    raise
-                if not self._deadline.can_wait(wait + MIN_TRY_SECONDS):
-                    if isinstance(exc, CredentialError):
-                        raise  # what to do about it matters more than when we stopped
-                    raise DeadlineExceeded(f"{what} ({exc.code})") from exc
-                logger.debug("%s: %s; trying again in %.0f s", what, exc.code, wait)
-                self._deadline.sleep(wait)
+        """``fn`` tried again (2, 4, 8, 10 s apart) while ``retry_if`` says so, within at most
+        :data:`LOOKUP_BUDGET_SECONDS` of the run's budget (a hung endpoint costs one such budget,
+        not one per try)."""
+        budget = self._deadline.child(LOOKUP_BUDGET_SECONDS)
+        previous = getattr(_lookup_budget, "deadline", None)
+        _lookup_budget.deadline = budget
+        try:
+            waits = iter(OUTER_WAITS)
+            while True:
+                try:
+                    return self._call(what, fn)
+                except ArmError as exc:
+                    if not retry_if(exc):
+                        raise
+                    wait = next(waits, None)
+                    if wait is None:
+                        raise
+                    if not budget.can_wait(wait + MIN_TRY_SECONDS):
+                        if isinstance(exc, CredentialError) or self._deadline.can_wait(wait + MIN_TRY_SECONDS):
+                            raise  # the lookup's own budget is spent (or what to do matters more)
+                        raise DeadlineExceeded(f"{what} ({exc.code})") from exc
+                    logger.debug("%s: %s; trying again in %.0f s", what, exc.code, wait)
+                    budget.sleep(wait)
+        finally:
+            _lookup_budget.deadline = previous
 
     def _write(self, what: str, fn: Callable[[], T]) -> T:
         """A write, tried again while ARM says another operation is in progress (409)."""
