@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 # How long a run waits for its flow queries (all of them, in parallel).
 FLOW_BUDGET_SECONDS = 60.0
+# A transient failure (a read timeout) this close to the budget's end is the budget running out.
+TIMEOUT_MARGIN_SECONDS = 1.0
 
 
 class LogsGateway(Protocol):
@@ -166,6 +168,9 @@ def _query_all(
                 deadline=deadline,
             )
         except ArmError as exc:
+            if exc.transient and deadline.remaining() < TIMEOUT_MARGIN_SECONDS:
+                # the socket timeout is the budget's end: this query ran out of time, whichever fired first
+                return QueryFailure(FlowReason.QUERY_TIMEOUT.value, f"{exc.message} (the run's budget ran out)")
             return QueryFailure(exc.code, exc.message)
         except Exception as exc:  # noqa: BLE001 - a query failure never fails the run
             return QueryFailure("InternalError", f"query workspace {workspace_id}: {type(exc).__name__}: {exc}")

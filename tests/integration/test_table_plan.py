@@ -149,3 +149,17 @@ def test_the_workspace_role_is_enough_for_table_plans(estate, plan_run):
 
     assert [p["action"] for p in document["table_plans"]] == ["updated"]
     assert json.dumps(document["table_plans"])
+
+
+def test_an_unreadable_table_is_reported_and_left_alone(estate, plan_run):
+    ours = estate.add_workspace(SUB_A, "rg-aks-audit-logs", "law-aks-audit-eastus", "eastus", tags=OURS_TAG)
+    cid = estate.add_cluster(SUB_A, "rg-a", "aks-a", "eastus")
+    estate.put_setting(cid, "aks-audit-remediation", {"workspaceId": ours, "logs": entries(*REQUIRED)})
+    estate.forbid_resource(f"{ours}/tables/AKSAudit")
+
+    document = plan_run()
+
+    (plan,) = document["table_plans"]
+    assert (plan["action"], plan["reason"]) == ("unreadable", "AuthorizationFailed")
+    assert table_writes(estate) == []
+    assert by_name(document)["aks-a"]["status"] == "compliant"

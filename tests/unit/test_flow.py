@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -191,3 +192,53 @@ def test_exit_code_counts_partial_and_silent_but_not_flow_query_errors():
         "pending": 0,
         "unknown": 0,
     }
+
+
+class _Logs:
+    """A LogsGateway that answers from a script (the engine step's own contract, no Azure)."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.calls: list[str] = []
+
+    def query_flow(self, workspace_id, query, *, lookback_hours, server_timeout, deadline):
+        self.calls.append(workspace_id)
+        return self.answer(workspace_id, deadline)
+
+
+def _checks():
+    from remediation.engine.flow import FlowCheck
+
+    return [FlowCheck(CLUSTER, (sink(),)), FlowCheck(CLUSTER + "-2", (sink(WS2),))]
+
+
+def test_no_query_is_started_when_the_budget_is_spent():
+    from remediation.deadline import Deadline
+    from remediation.engine.flow import verify_flow
+
+    logs = _Logs(lambda w, d: ())
+    results = verify_flow(load_config({}), logs, _checks(), run_id="r", deadline=Deadline(0))
+    assert logs.calls == []
+    assert {f.reason for f in results.flows.values()} == {"query-timeout"}
+    assert [e["step"] for e in results.errors] == ["flow", "flow"]
+
+
+def test_unexpected_and_late_transient_failures_never_escape():
+    from remediation.deadline import Deadline
+    from remediation.engine.flow import verify_flow
+    from remediation.errors import TransientArmError
+
+    def answer(workspace_id, deadline):
+        if workspace_id == WS:
+            raise RuntimeError("boom")
+        raise TransientArmError("ConnectionError", "read timed out", transient=True)
+
+    def clock() -> float:
+        # the query threads see the budget nearly spent (their socket timeout is its end); the run does not
+        return 29.5 if threading.current_thread().name.startswith("flow") else 0.0
+
+    deadline = Deadline(30, clock=clock)
+    results = verify_flow(load_config({}), _Logs(answer), _checks(), run_id="r", deadline=deadline)
+    reasons = {cluster: f.reason for cluster, f in results.flows.items()}
+    assert reasons == {CLUSTER.lower(): "InternalError", (CLUSTER + "-2").lower(): "query-timeout"}
+    assert results.queries == 2
