@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from armsim.throttle import READS, Limit
+from armsim.throttle import READS, WRITES, Limit
 from remediation.azure import gateway as gateway_module
 from remediation.azure.pacing import Pacer
 from tests.integration.conftest import SUB_A, SUB_B
@@ -36,6 +36,23 @@ def test_a_throttled_sweep_waits_for_tokens_instead_of_failing(sim_factory, swee
     refused = [r for r in requests if r.status == 429]
     assert len(refused) <= max(1, len(requests) // 50), f"{len(refused)} of {len(requests)} answered 429"
     assert fresh_pacer.stats.waits > 0  # the pacer did hold requests back
+
+
+def test_a_throttled_apply_paces_its_writes_and_fails_nothing(sim_factory, sweep, fresh_pacer) -> None:
+    sim = sim_factory(throttle=True)
+    sim.throttle.subscription_limits[WRITES] = Limit(5, 20.0)  # writes run out after 5
+    sim.add_workspace(SUB_A, "rg-aks-audit-logs", "law-aks-audit-eastus", "eastus")
+    for i in range(30):
+        sim.add_cluster(SUB_A, "rg-apps", f"aks-{i:02d}", "eastus")
+
+    document = sweep("apply")
+
+    assert document["summary"]["remediated"] == 30
+    assert document["summary"]["failed"] == 0
+    writes = sim.write_requests()
+    assert len([w for w in writes if w.status == 200]) == 30
+    assert len([w for w in writes if w.status == 429]) <= 1
+    assert fresh_pacer.stats.waits > 0
 
 
 def test_throttling_that_outlasts_the_budget_fails_the_cluster_as_throttled(sim, sweep) -> None:
