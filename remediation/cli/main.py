@@ -22,7 +22,7 @@ from typing import Any, TextIO
 from remediation import __version__
 from remediation.cli.exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from remediation.cli.progress import ConsoleAwareHandler, ProgressDisplay
-from remediation.cli.run import ledger_sinks, resolve_names, run_command
+from remediation.cli.run import ledger_sinks, resolve_names, run_command, state_store
 from remediation.config import Config, ConfigError, Mode, load_config, parse_subscription_ids
 from remediation.core.changes import ChangeRecord
 from remediation.core.report import ReportDocument, exit_code
@@ -280,6 +280,7 @@ def _run(
         config = load_config(environ)
         subscriptions, clusters, names = validate_scope(config, args.subscription, args.cluster)
         sinks = ledger_sinks(environ)
+        state = state_store(environ)
     except ConfigError as exc:
         stderr.write(f"error: invalid configuration: {exc}\n")
         return EXIT_USAGE
@@ -306,6 +307,7 @@ def _run(
                 clusters=clusters,
                 progress=progress,
                 change_sinks=[*sinks, recorded.append],
+                state=state,
             )
     except UnknownCategoriesError as exc:
         stderr.write(f"error: invalid configuration: {exc}\n")

@@ -71,12 +71,17 @@ def _in_subscription(scope: str, subscription_id: str) -> bool:
 
 
 def observations(document: ReportDocument, trigger: str) -> list[Observation]:
-    """Each cluster outcome of a run (report or apply) as an observation stamped with the run's end."""
+    """Each cluster outcome of a run (report or apply) as an observation stamped with the run's start.
+
+    The engine reads each cluster somewhere between the run's start and end; the start is the
+    time the observation is certainly no older than, so a newer one (an event's during a long
+    sweep) is never taken for older.
+    """
     mode = document["mode"]
     if mode == "status":
         raise ValueError("a status document holds no new observation")
     return [
-        Observation(cluster, document["finished_at"], document["run_id"], mode, trigger)
+        Observation(cluster, document["started_at"], document["run_id"], mode, trigger)
         for cluster in document["clusters"]
         if cluster["reason"] != _NOT_A_CLUSTER
     ]
@@ -130,6 +135,12 @@ def gone(stored: Iterable[tuple[str, str, str]], sweep: SubscriptionSweep, seen:
         if older:
             removed.append(cluster_id)
     return removed
+
+
+def fresher(stored: Iterable[tuple[str, str, str]], sweep: SubscriptionSweep) -> set[str]:
+    """Keys of stored clusters observed after the sweep started (by an event meanwhile): the sweep's
+    own, older observation of them must not replace theirs."""
+    return {id_key(cid) for cid, observed_at, _ in stored if observed_at > sweep.started_at}
 
 
 def _shown(error: ErrorDoc, subscription_id: str, wanted_clusters: Mapping[str, str]) -> bool:

@@ -16,7 +16,14 @@ from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from remediation.core.report import ReportDocument
-from remediation.core.status import Observation, SubscriptionSweep, gone, observations, subscription_sweeps
+from remediation.core.status import (
+    Observation,
+    SubscriptionSweep,
+    fresher,
+    gone,
+    observations,
+    subscription_sweeps,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +43,22 @@ class StateStore(Protocol):
 def record_sweep(
     store: StateStore, document: ReportDocument, subscriptions: Sequence[str], *, trigger: str
 ) -> list[SubscriptionSweep]:
-    """Record a sweep of ``subscriptions``; returns the subscriptions' sweeps (empty when recording failed)."""
+    """Record a sweep of ``subscriptions``; returns the subscriptions' sweeps (empty when recording failed).
+
+    Per subscription: read its stored rows once; write the sweep's outcomes except where a row was
+    observed after the sweep started (an event's, newer); remove the rows of clusters the sweep
+    no longer saw (:func:`remediation.core.status.gone`); then the subscription's sweep row.
+    """
     fields = {"run_id": document["run_id"], "trigger": trigger}
+    items = observations(document, trigger)
     try:
-        store.put_observations(observations(document, trigger))
         sweeps = subscription_sweeps(document, subscriptions, trigger)
         for sweep in sweeps:
-            seen = [c["id"] for c in document["clusters"] if c["subscription_id"].lower() == sweep.subscription_id]
-            removed = gone(store.stored_clusters(sweep.subscription_id), sweep, seen)
+            stored = store.stored_clusters(sweep.subscription_id)
+            newer = fresher(stored, sweep)
+            mine = [o for o in items if o.cluster["subscription_id"].lower() == sweep.subscription_id]
+            store.put_observations([o for o in mine if o.key not in newer])
+            removed = gone(stored, sweep, [o.cluster["id"] for o in mine])
             if removed:
                 store.delete_clusters(removed)
                 logger.info(

@@ -244,3 +244,90 @@ def test_a_table_service_outage_never_fails_the_sweep(
     assert sim.get_setting(open_id, "aks-audit-remediation") is not None
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any("could not record sweep" in m for m in errors), errors
+
+
+# --- the recording rules, on the real table ---------------------------------------------------------------
+
+
+def _doc(run_id: str, started: str, clusters: list[dict[str, Any]]) -> Any:
+    from remediation.core.report import summarize
+
+    return {
+        "schema_version": 1,
+        "mode": "apply",
+        "run_id": run_id,
+        "started_at": started,
+        "finished_at": started,
+        "required_categories": ["kube-audit"],
+        "summary": summarize(clusters),  # type: ignore[arg-type]
+        "clusters": clusters,
+        "workspaces": [],
+        "errors": [],
+    }
+
+
+def _cluster(name: str, status: str) -> dict[str, Any]:
+    return {
+        "id": cluster_id(name),
+        "name": name,
+        "subscription_id": SUB,
+        "resource_group": "rg-apps",
+        "location": "westeurope",
+        "status": status,
+        "missing_categories": [],
+        "reason": None,
+        "action": None,
+    }
+
+
+def test_a_long_sweep_never_replaces_a_newer_event_observation(app_env: Any) -> None:
+    import os
+
+    from remediation.azure.state import StateTable
+    from remediation.engine.observations import record_outcomes, record_sweep
+
+    table = StateTable.from_environment(dict(os.environ))
+    assert table is not None
+    # An event at 10:05 saw aks-a remediated and aks-new (created after the sweep listed) compliant.
+    event = _doc("event", "2026-11-27T10:05:00Z", [_cluster("aks-a", "remediated"), _cluster("aks-new", "compliant")])
+    assert record_outcomes(table, event, trigger="event_grid")
+    # A sweep that started at 10:00 (before the event) read aks-a when it was still non-compliant.
+    sweep = _doc("sweep", "2026-11-27T10:00:00Z", [_cluster("aks-a", "failed"), _cluster("aks-b", "compliant")])
+    (recorded,) = record_sweep(table, sweep, [SUB], trigger="timer")
+    assert recorded.run_id == "sweep"
+    stored = {o.cluster["name"]: (o.cluster["status"], o.run_id) for o in table.observations([SUB])}
+    assert stored == {
+        "aks-a": ("remediated", "event"),  # the newer observation stays
+        "aks-b": ("compliant", "sweep"),
+        "aks-new": ("compliant", "event"),  # observed after the sweep started: not taken for deleted
+    }
+    # The next sweep, at 11:00, no longer sees aks-new: now it is gone.
+    later = _doc("sweep-2", "2026-11-27T11:00:00Z", [_cluster("aks-a", "compliant"), _cluster("aks-b", "compliant")])
+    record_sweep(table, later, [SUB], trigger="timer")
+    assert sorted(o.cluster["name"] for o in table.observations([SUB])) == ["aks-a", "aks-b"]
+
+
+def test_a_cli_sweep_is_recorded_too(app_env: Any, functions: Functions) -> None:
+    import io
+
+    from remediation.cli.main import main
+
+    sim = app_env
+    open_id = sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    assert main(["apply", "--format", "json", "--no-progress"], stdout=stdout, stderr=stderr) == 0, stderr.getvalue()
+    run_id = json.loads(stdout.getvalue())["run_id"]
+    _, body, _ = call(functions)
+    document = json.loads(body)
+    assert [(c["name"], c["status"], c["observed_run_id"]) for c in document["clusters"]] == [
+        ("aks-open", "remediated", run_id)
+    ]
+    (sweep,) = document["subscriptions"]
+    assert (sweep["trigger"], sweep["run_id"]) == ("cli", run_id)
+
+    stdout = io.StringIO()
+    assert main(["report", "--format", "json", "--cluster", open_id], stdout=stdout, stderr=stderr) == 0
+    _, body, _ = call(functions)
+    document = json.loads(body)
+    assert document["clusters"][0]["status"] == "compliant"
+    assert document["subscriptions"][0]["run_id"] == run_id, "naming a cluster sweeps no subscription"

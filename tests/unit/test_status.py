@@ -51,7 +51,7 @@ def test_observations_are_stamped_with_the_run_and_skip_unreadable_named_cluster
     (item,) = observations(doc, "timer")
     assert (item.cluster["name"], item.observed_at, item.run_id, item.mode, item.trigger) == (
         "a",
-        "2026-11-27T10:00:05Z",
+        "2026-11-27T10:00:00Z",  # the run's start: the observation is no older
         "run-2",
         "apply",
         "timer",
@@ -106,3 +106,15 @@ def test_status_document_keeps_the_newest_observation_and_names_gaps() -> None:
     assert (doc["started_at"], doc["finished_at"]) == ("2026-11-27T10:00:05Z", "2026-11-27T11:00:00Z")
     assert [e["code"] for e in doc["errors"]] == ["NotObserved"], "no sweep of SUB recorded"
     assert doc["subscriptions"] == []
+
+
+def test_fresher_names_rows_observed_after_the_sweep_started() -> None:
+    from remediation.core.status import fresher
+
+    (sweep,) = subscription_sweeps(document([cluster("a")]), [SUB], "timer")
+    stored = [
+        (cid("a"), "2026-11-27T10:00:03Z", "event_grid"),
+        (cid("b"), "2026-11-27T10:00:00Z", "event_grid"),
+        (cid("c"), "2026-11-27T09:00:00Z", "timer"),
+    ]
+    assert fresher(stored, sweep) == {cid("a").lower()}
