@@ -31,7 +31,7 @@ from remediation.app.events import Decision, Ignore, IgnoreReason, Malformed, Re
 from remediation.app.runtime import Runtime
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
-from remediation.deadline import DeadlineExceeded
+from remediation.deadline import Deadline, DeadlineExceeded
 from remediation.engine.observations import forget_cluster, record_outcomes
 from remediation.engine.reconcile import reconcile_cluster
 from remediation.errors import ArmError, ClusterNotFoundError, UnknownCategoriesError
@@ -120,6 +120,8 @@ def _reconcile(
         "event %s: reconciling %s (%s)", base["event_id"], decision.cluster_id, decision.reason.value, extra=fields
     )
     options: dict[str, Any] = {} if settle_wait is None else {"settle_wait": settle_wait}
+    # One budget for the whole event: reconciling, and then recording the outcome in the state table.
+    deadline = Deadline.for_trigger(Trigger.EVENT_GRID.value, runtime.config.deadline_seconds)
     try:
         document = reconcile_cluster(
             runtime.config,
@@ -127,6 +129,7 @@ def _reconcile(
             decision.cluster_id,
             mode=runtime.config.mode,
             trigger=Trigger.EVENT_GRID,
+            deadline=deadline,
             change_sinks=runtime.change_sinks,
             settle_timeout=settle_timeout,
             logs=runtime.logs,
@@ -136,7 +139,7 @@ def _reconcile(
     except ClusterNotFoundError:
         logger.info("cluster %s no longer exists; nothing to do", decision.cluster_id, extra=fields)
         if runtime.state is not None:
-            forget_cluster(runtime.state, decision.cluster_id)
+            forget_cluster(runtime.state, decision.cluster_id, deadline=deadline)
         return EventOutcome(decision, note="cluster-not-found")
     except ArmError as exc:
         if exc.transient:  # the identity endpoint's 429/5xx too: Event Grid redelivers
@@ -159,7 +162,7 @@ def _reconcile(
         return EventOutcome(decision, note="unknown-categories")
     _log_result(document, fields)
     if runtime.state is not None:
-        record_outcomes(runtime.state, document, trigger=Trigger.EVENT_GRID.value)
+        record_outcomes(runtime.state, document, trigger=Trigger.EVENT_GRID.value, deadline=deadline)
     return EventOutcome(decision, document)
 
 

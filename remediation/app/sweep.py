@@ -36,6 +36,7 @@ from remediation.config import FUNCTION_APP_SETTINGS, ConfigError, Mode, parse_s
 from remediation.core.model import Trigger
 from remediation.core.report import STATUS_ORDER, ReportDocument
 from remediation.core.signals import Signal, needing_attention, subscription_summaries
+from remediation.deadline import Deadline
 from remediation.engine.observations import record_sweep
 from remediation.engine.reconcile import run
 from remediation.errors import ArmError, RemediationError, StateError, SweepQueueError
@@ -43,6 +44,7 @@ from remediation.errors import ArmError, RemediationError, StateError, SweepQueu
 logger = logging.getLogger(__name__)
 
 MESSAGE_VERSION = 1
+QUEUE_BUDGET = "queue"  # the key of the queue trigger's time budget in remediation.deadline.TRIGGER_BUDGETS
 
 
 class SweepFailedError(RemediationError):
@@ -260,9 +262,12 @@ def sweep_subscription(
             extra=fields,
         )
         return SweepOutcome(request, note="superseded")
+    # The queue trigger's budget (remediation.deadline), for the sweep and for recording it.
+    deadline = Deadline.for_trigger(QUEUE_BUDGET, runtime.config.deadline_seconds)
     document = run(
         runtime.config,
         runtime.gateway,
+        deadline=deadline,
         mode=mode,
         trigger=Trigger.TIMER,
         subscriptions=[request.subscription_id],
@@ -271,7 +276,7 @@ def sweep_subscription(
         run_id=request.run_id,
     )
     if runtime.state is not None:
-        record_sweep(runtime.state, document, [request.subscription_id], trigger=Trigger.TIMER.value)
+        record_sweep(runtime.state, document, [request.subscription_id], trigger=Trigger.TIMER.value, deadline=deadline)
     _log_summary(document, fields)
     log_signals(document, [request.subscription_id])
     if not document["clusters"] and document["errors"]:

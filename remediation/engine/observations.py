@@ -6,14 +6,18 @@ clusters). :func:`record_outcomes` stores the outcomes of an event (no subscript
 removal); :func:`forget_cluster` removes a cluster an event found deleted.
 
 The store is an observation cache, not the estate: a failure to record is logged at ERROR and
-never fails the run that made the observation (the next sweep records again).
+never fails the run that made the observation (the next sweep records again). With a deadline
+(the run's), recording gets at most the time left plus
+:data:`~remediation.deadline.RESERVE_SECONDS`: a hung table never holds an event past its budget
+(the write that is still running is abandoned to its client's own timeouts).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from typing import Protocol
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, TypeVar
 
 from remediation.core.report import ReportDocument
 from remediation.core.status import (
@@ -24,8 +28,39 @@ from remediation.core.status import (
     observations,
     subscription_sweeps,
 )
+from remediation.deadline import RESERVE_SECONDS, Deadline
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class StateTableTimeoutError(TimeoutError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the state table did not answer within the run's deadline ({seconds:.1f} s)")
+
+
+def _within(deadline: Deadline | None, work: Callable[[], T]) -> T:
+    """``work()``, or :class:`StateTableTimeoutError` once the deadline (plus the reserve) has passed; its errors propagate."""
+    if deadline is None:
+        return work()
+    result: list[T] = []
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(work())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            failure.append(exc)
+
+    worker = threading.Thread(target=target, name="state-table", daemon=True)
+    limit = deadline.remaining() + RESERVE_SECONDS
+    worker.start()
+    worker.join(limit)
+    if worker.is_alive():
+        raise StateTableTimeoutError(limit)
+    if failure:
+        raise failure[0]
+    return result[0]
 
 
 class StateStore(Protocol):
@@ -41,7 +76,12 @@ class StateStore(Protocol):
 
 
 def record_sweep(
-    store: StateStore, document: ReportDocument, subscriptions: Sequence[str], *, trigger: str
+    store: StateStore,
+    document: ReportDocument,
+    subscriptions: Sequence[str],
+    *,
+    trigger: str,
+    deadline: Deadline | None = None,
 ) -> list[SubscriptionSweep]:
     """Record a sweep of ``subscriptions``; returns the subscriptions' sweeps (empty when recording failed).
 
@@ -51,8 +91,9 @@ def record_sweep(
     """
     fields = {"run_id": document["run_id"], "trigger": trigger}
     items = observations(document, trigger)
-    try:
-        sweeps = subscription_sweeps(document, subscriptions, trigger)
+    sweeps = subscription_sweeps(document, subscriptions, trigger)
+
+    def work() -> None:
         for sweep in sweeps:
             stored = store.stored_clusters(sweep.subscription_id)
             newer = fresher(stored, sweep)
@@ -68,6 +109,9 @@ def record_sweep(
                     extra={**fields, "subscription_id": sweep.subscription_id, "removed": len(removed)},
                 )
             store.put_sweep(sweep)
+
+    try:
+        _within(deadline, work)
     except Exception as exc:  # noqa: BLE001 - the state table is a cache: never fail the sweep for it
         logger.error(
             "could not record sweep %s in the state table (%s: %s); /api/status shows older observations",
@@ -80,10 +124,13 @@ def record_sweep(
     return sweeps
 
 
-def record_outcomes(store: StateStore, document: ReportDocument, *, trigger: str) -> bool:
+def record_outcomes(
+    store: StateStore, document: ReportDocument, *, trigger: str, deadline: Deadline | None = None
+) -> bool:
     """Record the cluster outcomes of a run that swept no subscription (an event); True when stored."""
+    items = observations(document, trigger)
     try:
-        store.put_observations(observations(document, trigger))
+        _within(deadline, lambda: store.put_observations(items))
     except Exception as exc:  # noqa: BLE001 - see record_sweep
         logger.error(
             "could not record run %s in the state table (%s: %s)",
@@ -96,10 +143,10 @@ def record_outcomes(store: StateStore, document: ReportDocument, *, trigger: str
     return True
 
 
-def forget_cluster(store: StateStore, cluster_id: str) -> bool:
+def forget_cluster(store: StateStore, cluster_id: str, *, deadline: Deadline | None = None) -> bool:
     """Remove a cluster found deleted; True when done."""
     try:
-        store.delete_clusters([cluster_id])
+        _within(deadline, lambda: store.delete_clusters([cluster_id]))
     except Exception as exc:  # noqa: BLE001 - see record_sweep
         logger.error(
             "could not remove cluster %s from the state table (%s: %s)",

@@ -331,3 +331,36 @@ def test_a_cli_sweep_is_recorded_too(app_env: Any, functions: Functions) -> None
     document = json.loads(body)
     assert document["clusters"][0]["status"] == "compliant"
     assert document["subscriptions"][0]["run_id"] == run_id, "naming a cluster sweeps no subscription"
+
+
+def test_a_hung_state_table_never_holds_the_event_past_its_budget(
+    app_env: Any, azurite: str, state_table: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from remediation.app.event_handler import handle_event
+    from remediation.app.runtime import get_runtime
+    from tests.functions.helpers import WRITE
+    from tests.functions.table_proxy import table_proxy
+
+    sim = app_env
+    cid = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope")
+
+    def state_writes(method: str, path: str) -> Any:
+        """Every write of the state table hangs (its rows go in entity-group transactions, $batch)."""
+        return "hang" if method != "GET" and (f"/{state_table}" in path or "$batch" in path) else "pass"
+
+    with table_proxy(azurite, state_writes) as (proxied, _):
+        monkeypatch.setenv("AzureWebJobsStorage", proxied)
+        monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
+        reset_runtime()
+        with caplog.at_level(logging.INFO):
+            outcome = handle_event(
+                get_runtime(),
+                event_id="e1",
+                event_type=WRITE,
+                subject=cid,
+                data={"operationName": CLUSTER_WRITE, "resourceUri": cid},
+            )
+    assert outcome.document is not None and outcome.document["clusters"][0]["status"] == "remediated"
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("state table did not answer within the run's deadline" in m for m in errors), errors
+    assert not any("ledger" in m for m in errors), "the ledger was not held up"
