@@ -25,6 +25,7 @@ from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
 from remediation.config import Config, ConfigError, Mode, parse_subscription_ids
 from remediation.core.model import Trigger
 from remediation.core.status import status_document
+from remediation.engine.names import ClusterNameError, is_cluster_name, resolve_cluster_names
 from remediation.engine.reconcile import run
 from remediation.errors import LedgerError, StateError, UnknownCategoriesError
 from remediation.ids import ResourceIdError, parse_cluster_id
@@ -103,6 +104,7 @@ class ReportRequest:
     subscriptions: tuple[str, ...]
     clusters: tuple[str, ...]
     fmt: str
+    names: tuple[str, ...] = ()  # bare cluster names, resolved in scope before the run
 
 
 def parse_report_request(url: str, params: Mapping[str, str], config: Config) -> ReportRequest:
@@ -120,7 +122,11 @@ def parse_report_request(url: str, params: Mapping[str, str], config: Config) ->
                 403, "SubscriptionOutOfScope", f"subscription {subscription_id} is outside REMEDIATION_SUBSCRIPTION_IDS"
             )
     clusters: dict[str, str] = {}
+    names: list[str] = []
     for raw in query_values(url, params, "cluster"):
+        if not raw.startswith("/") and is_cluster_name(raw):
+            names.append(raw)
+            continue
         try:
             ref = parse_cluster_id(raw)
         except ResourceIdError as exc:
@@ -132,7 +138,7 @@ def parse_report_request(url: str, params: Mapping[str, str], config: Config) ->
                 f"cluster {ref.id} is in subscription {ref.subscription_id}, outside REMEDIATION_SUBSCRIPTION_IDS",
             )
         clusters.setdefault(ref.id.lower(), ref.id)
-    return ReportRequest(subscriptions, tuple(clusters.values()), fmt)
+    return ReportRequest(subscriptions, tuple(clusters.values()), fmt, tuple(dict.fromkeys(names)))
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,21 @@ def report(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
         request = parse_report_request(url, params, runtime.config)
     except ApiError as exc:
         return error_result(exc.status, exc.code, exc.message)
+    clusters = request.clusters
+    if request.names:
+        try:
+            resolved = resolve_cluster_names(
+                runtime.config,
+                runtime.gateway,
+                request.names,
+                subscriptions=request.subscriptions,
+                trigger=Trigger.HTTP,
+            )
+        except ClusterNameError as exc:
+            if exc.matches:
+                return error_result(400, "AmbiguousCluster", str(exc), matches=", ".join(exc.matches))
+            return error_result(404, "ClusterNotFound", str(exc))
+        clusters = tuple(dict.fromkeys([*clusters, *resolved]))
     try:
         document = run(
             runtime.config,
@@ -200,7 +221,7 @@ def report(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
             mode=Mode.REPORT,
             trigger=Trigger.HTTP,
             subscriptions=request.subscriptions,
-            clusters=request.clusters,
+            clusters=clusters,
             logs=runtime.logs,
         )
     except UnknownCategoriesError as exc:  # found in ARM's category metadata: a configuration error

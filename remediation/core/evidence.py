@@ -55,6 +55,7 @@ REASON_TEXT = {
     "InternalError": "the tool failed unexpectedly",
     Reason.DEADLINE.value: "the run's time budget ran out before this cluster was finished; the next run continues",
     Reason.WORKSPACE_FAILED.value: "the target Log Analytics workspace is in a failed or deleting state",
+    Reason.THROTTLED.value: "ARM kept throttling the requests (its request limits) until the run's time budget ran out",
     "LinkedAuthorizationFailed": "the identity may not link a diagnostic setting to that workspace "
     "(workspaces/sharedKeys/action on the workspace)",
 }
@@ -231,6 +232,11 @@ def _failed(reason: str | None, message: str | None, config: Config) -> Explanat
         return Explanation(
             f"an Azure Policy assignment denies the write{detail}",
             "exempt the setting from the policy, or exclude the cluster with the tag",
+        )
+    if reason == Reason.THROTTLED.value:
+        return Explanation(
+            f"ARM kept throttling the requests until the run's time budget ran out{detail}",
+            "nothing: the next sweep retries (a lower REMEDIATION_MAX_CONCURRENCY spreads the requests)",
         )
     if reason == "InternalError":
         return Explanation(f"the tool failed unexpectedly{detail}", "report it with the log of this run")

@@ -89,6 +89,26 @@ def test_report_for_named_clusters_and_subscriptions(estate: Any, functions: Fun
     assert estate.write_requests() == []
 
 
+def test_report_for_a_bare_cluster_name(estate: Any, functions: Functions, monkeypatch: Any) -> None:
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB},{OTHER_SUB}")
+    estate.add_subscription(OTHER_SUB, "dev")
+    twin = estate.add_cluster(OTHER_SUB, "rg-dev", "aks-open", "eastus")
+
+    status, body, _ = call(functions, "report", ("cluster", "AKS-BUSY"), ("format", "json"))
+    assert status == 200
+    assert [c["name"] for c in json.loads(body)["clusters"]] == ["aks-busy"]
+
+    status, body, _ = call(functions, "report", ("cluster", "aks-open"))
+    assert status == 400
+    error = error_of(body)
+    assert error["code"] == "AmbiguousCluster"
+    assert twin in error["matches"] and cluster_id("aks-open") in error["matches"]
+
+    status, body, _ = call(functions, "report", ("cluster", "aks-nowhere"))
+    assert status == 404 and error_of(body)["code"] == "ClusterNotFound"
+    assert estate.write_requests() == []
+
+
 @pytest.mark.parametrize(
     ("query", "code"),
     [
