@@ -40,17 +40,18 @@ def test_a_throttled_sweep_waits_for_tokens_instead_of_failing(sim_factory, swee
 
 def test_a_throttled_apply_paces_its_writes_and_fails_nothing(sim_factory, sweep, fresh_pacer) -> None:
     sim = sim_factory(throttle=True)
-    sim.throttle.subscription_limits[WRITES] = Limit(5, 20.0)  # writes run out after 5
+    # writes run out after 15 (more than the workers' first wave: the first answers tell the model)
+    sim.throttle.subscription_limits[WRITES] = Limit(15, 20.0)
     sim.add_workspace(SUB_A, "rg-aks-audit-logs", "law-aks-audit-eastus", "eastus")
-    for i in range(30):
+    for i in range(40):
         sim.add_cluster(SUB_A, "rg-apps", f"aks-{i:02d}", "eastus")
 
     document = sweep("apply")
 
-    assert document["summary"]["remediated"] == 30
+    assert document["summary"]["remediated"] == 40
     assert document["summary"]["failed"] == 0
     writes = sim.write_requests()
-    assert len([w for w in writes if w.status == 200]) == 30
+    assert len([w for w in writes if w.status == 200]) == 40
     assert len([w for w in writes if w.status == 429]) <= 1
     assert fresh_pacer.stats.waits > 0
 
