@@ -118,7 +118,13 @@ class LogsDispatcher:
             self._check_access(workspace_key)
             query, timespan = self._request()
             rows = self._rows(workspace_key, query, timespan)
-        return 200, {"tables": [{"name": "PrimaryResult", "columns": [dict(c) for c in COLUMNS], "rows": rows}]}
+        answer: dict[str, Any] = {
+            "tables": [{"name": "PrimaryResult", "columns": [dict(c) for c in COLUMNS], "rows": rows}]
+        }
+        partial = self.sim.partial_queries.get(workspace_key)
+        if partial:  # the service's partial success: 200 with the rows it got and an error
+            answer["error"] = {"code": "PartialError", "message": partial, "details": [{"code": partial}]}
+        return 200, answer
 
     def _authenticate(self) -> None:
         header = self.headers.get("Authorization") or ""

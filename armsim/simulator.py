@@ -222,6 +222,7 @@ class ArmSimulator:
         self.category_tables: dict[str, CategoryTable] = {MANAGED_CLUSTER_TYPE: CategoryTable.aks()}
         self.operations: dict[str, Operation] = {}
         self.tables: dict[str, dict[str, dict[str, Any]]] = {}  # workspace key -> table name lower -> json
+        self.partial_queries: dict[str, str] = {}  # workspace key -> inner error code of a partial answer
         self.ingested: dict[str, dict[tuple[str, str], Ingested]] = {}  # workspace key -> (cluster key, category)
         self.faults: list[Fault] = []
         self.tokens: dict[str, tuple[str, float]] = {}  # token -> (resource, expires_on)
@@ -693,6 +694,11 @@ class ArmSimulator:
                 billed_bytes=billed_bytes,
                 mode=mode,
             )
+
+    def answer_partially(self, workspace_id: str, code: str = "QueryExecutionLimitExceeded") -> None:
+        """Queries of this workspace succeed only partly: 200 with their rows and an ``error`` (code PartialError)."""
+        with self.lock:
+            self.partial_queries[key(workspace_id)] = code
 
     def clear_ingested(self, workspace_id: str | None = None) -> None:
         with self.lock:

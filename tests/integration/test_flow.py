@@ -403,3 +403,16 @@ def test_without_query_read_the_audit_workspace_is_unknown(estate, flow_run):
     ingest_all(estate, ours, mine)
 
     assert by_name(flow_run())["aks-ours"]["flow"]["reason"] == "InsufficientAccessError"
+
+
+def test_a_partial_answer_is_not_trusted(estate, flow_run):
+    cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
+    estate.put_setting(cid, "audit", dedicated(USER_WS, *REQUIRED))
+    ingest_all(estate, USER_WS, cid, REQUIRED[:2])
+    estate.answer_partially(USER_WS)
+
+    document = flow_run()
+
+    flow = by_name(document)["aks-1"]["flow"]
+    assert (flow["verdict"], flow["reason"]) == ("unknown", "PartialError")
+    assert [(e["code"], e["step"]) for e in document["errors"]] == [("PartialError", "flow")]
