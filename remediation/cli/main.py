@@ -12,6 +12,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
@@ -202,6 +203,16 @@ def validate_output(output: str | None) -> None:
         raise UsageError(f"--output: cannot create a file in {parent}")
 
 
+def terminal_width(stdout: TextIO, output: str | None, env: Mapping[str, str]) -> int | None:
+    """The width the table fits: the terminal's (or ``COLUMNS``) when stdout is one; else no limit
+    (a file or a pipe gets one line per cluster, for grep and diff)."""
+    isatty = getattr(stdout, "isatty", None)
+    if output or isatty is None or not isatty():
+        return None
+    columns = env.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else shutil.get_terminal_size().columns
+
+
 def _emit(text: str, output: str | None, stdout: TextIO) -> None:
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -316,7 +327,7 @@ def _run(
     if credential is not None and not document["clusters"]:
         stderr.write(f"error: {escape_control(credential)}\n")
         return EXIT_FAILED
-    _emit(render(document, args.format), args.output, stdout)
+    _emit(render(document, args.format, width=terminal_width(stdout, args.output, environ)), args.output, stdout)
     if credential is not None:
         stderr.write(f"error: {escape_control(credential)}\n")
     return exit_code(document)

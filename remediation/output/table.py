@@ -205,10 +205,13 @@ def render_table(document: ReportDocument, width: int | None = None) -> str:
             "NEXT",
             *(["FLOW"] if with_flow else []),
         ]
-        widths = _fit(headers, rows, width, flexible={"CLUSTER", "SUBSCRIPTION", "MISSING", "FLOW"})
+        widths = _fit(headers, rows, width, flexible={"CLUSTER", "RESOURCE GROUP", "SUBSCRIPTION", "MISSING", "FLOW"})
         for name, fixed in zip(headers, widths, strict=True):
             table.add_column(
-                name, no_wrap=name not in ("CLUSTER", "SUBSCRIPTION", "MISSING", "FLOW"), overflow="fold", width=fixed
+                name,
+                no_wrap=name not in ("CLUSTER", "RESOURCE GROUP", "SUBSCRIPTION", "MISSING", "FLOW"),
+                overflow="fold",
+                width=fixed,
             )
         for cells in rows:
             table.add_row(*cells)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -13,6 +14,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+from remediation.cli.main import main
 
 from .conftest import SUB_A
 from .test_cli import cli
@@ -136,3 +139,22 @@ def test_ctrl_c_stops_starting_clusters_summarises_the_changes_and_exits_130(est
     assert len(summary) == len(written), (summary, len(written))
     assert 1 <= len(written) <= 3, "the first write and at most the two in flight (REMEDIATION_MAX_CONCURRENCY=2)"
     assert out == "", "no report is printed for an interrupted run"
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_table_fits_the_terminal_and_a_pipe_gets_one_line_per_cluster(estate):
+    estate.add_cluster(SUB_A, "rg-with-a-rather-long-resource-group-name", "aks-with-a-long-name-0", "eastus")
+    env = {**os.environ, "REMEDIATION_SUBSCRIPTION_IDS": SUB_A}
+
+    terminal, piped = _Terminal(), io.StringIO()
+    main(["report", "--no-progress"], env={**env, "COLUMNS": "80"}, stdout=terminal, stderr=io.StringIO())
+    main(["report", "--no-progress"], env={**env, "COLUMNS": "80"}, stdout=piped, stderr=io.StringIO())
+
+    assert max(map(len, terminal.getvalue().splitlines())) <= 80
+    row = next(line for line in terminal.getvalue().splitlines() if line.startswith("aks-with-a-long"))
+    assert "rg-with-a-" in row, "the resource group stays, folded if it must"
+    assert max(map(len, piped.getvalue().splitlines())) > 80
