@@ -115,10 +115,11 @@ def _fit(headers: list[str], rows: list[list[Text]], width: int | None, flexible
         return [None] * len(headers)
     floor = {i: max(len(headers[i]), *(len(word) for text in cells(i) for word in text.split())) for i in flex}
     deficit = sum(floor.values()) - room
-    for i in sorted(flex, key=lambda i: -floor[i]):  # too narrow even so: the widest words fold
+    # Too narrow even so: words fold, the cluster's name last.
+    for i in sorted(flex, key=lambda i: (headers[i] == "CLUSTER", -floor[i])):
         if deficit <= 0:
             break
-        cut = min(deficit, floor[i] - max(8, len(headers[i])))
+        cut = min(deficit, floor[i] - max(8, *map(len, headers[i].split())))
         floor[i] -= max(0, cut)
         deficit -= max(0, cut)
     spare = max(0, room - sum(floor.values()))
@@ -181,7 +182,7 @@ def render_table(document: ReportDocument, width: int | None = None) -> str:
         # categories are missing; the cluster, its resource group and its status always stay whole.
         wide = width is None or width >= WIDE
         medium = width is None or width >= MEDIUM
-        with_flow = has_flow(document)
+        with_flow = has_flow(document) and medium  # narrow terminals: the flow counts are in the header
         rows = [
             [
                 _t(c["name"]),
