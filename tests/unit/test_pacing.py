@@ -136,6 +136,7 @@ def test_headers_are_read_as_arm_sends_them() -> None:
     assert _retry_after({"retry-after-ms": "250", "retry-after": "7"}) == 0.25
     assert _retry_after({"retry-after": "Fri, 27 Nov 2026 13:00:00 GMT"}) == 1.0
     assert _retry_after({}) == 1.0
+    assert _retry_after({"retry-after-ms": "soon", "retry-after": "3"}) == 3.0
 
 
 def test_without_a_deadline_waits_are_bounded_too(pacer: Pacer, clock: Clock) -> None:
