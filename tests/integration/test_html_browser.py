@@ -77,6 +77,12 @@ def _pixels(tmp_path: Path, url: str, name: str, *extra: str) -> tuple[bytes, Pa
     return zlib.decompress(chunks), shot
 
 
+def _share_differing(a: bytes, b: bytes) -> float:
+    """The share of pixel bytes that differ between two decoded screenshots of the same size."""
+    assert len(a) == len(b), "same window, same size"
+    return sum(x != y for x, y in zip(a, b, strict=True)) / len(a)
+
+
 @pytest.mark.browser
 def test_sorting_and_filtering_change_what_is_visible(sim, sweep, tmp_path):
     build_demo_estate(sim)
@@ -112,11 +118,13 @@ def test_sorting_and_filtering_change_what_is_visible(sim, sweep, tmp_path):
     default_px, default_shot = _pixels(tmp_path, url, "default.png")
     filtered_px, _ = _pixels(tmp_path, url + "#status=compliant", "filtered.png")
     sorted_px, _ = _pixels(tmp_path, url + "#sort=-name", "sorted.png")
-    assert default_px != filtered_px
-    assert default_px != sorted_px
-    assert filtered_px != sorted_px
+    # Another state redraws a few per cent of the pixels (measured: 3-5 %); the same state redrawn
+    # differs by at most a few anti-aliased pixels (seen under load: one byte in 2.7 million).
+    assert _share_differing(default_px, filtered_px) > 0.01
+    assert _share_differing(default_px, sorted_px) > 0.01
+    assert _share_differing(filtered_px, sorted_px) > 0.01
     again_px, _ = _pixels(tmp_path, url, "again.png")
-    assert again_px == default_px, "the same state renders the same picture (the comparison means something)"
+    assert _share_differing(again_px, default_px) < 0.001, "the same state renders the same picture"
 
     # Scripts off (headless Chromium cannot dump or draw a page with scripts disabled): the page
     # as served is the same table in the same order, every row visible, the controls hidden.
