@@ -78,7 +78,7 @@ def _fresh_process_state() -> Iterator[None]:
     """Each test has its own armsim (whose port a later test may get again), and its buckets start full:
     so the process's model of ARM's limits, its cached gateways and tokens, and its knowledge
     (category metadata, confirmed workspaces) start afresh too."""
-    from remediation.azure import gateway
+    from remediation.azure import gateway, logs
     from remediation.engine import knowledge
 
     def clear() -> None:
@@ -86,6 +86,8 @@ def _fresh_process_state() -> Iterator[None]:
         with gateway._credential_lock:
             gateway._gateways.clear()
             gateway._credentials.clear()
+        with logs._lock:  # its clients hold a credential, and so a token, of an earlier armsim
+            logs._adapters.clear()
         with knowledge._lock:
             knowledge._by_endpoint.clear()
 
