@@ -347,3 +347,72 @@ def test_runtime_is_built_once_per_process(
     assert get_runtime() is first
     assert first.config.mode.value == "apply"
     assert app_env.write_requests() != [], "still apply"
+
+
+# --- the storage account, identity-based (as infra configures the app): no request is made here --------
+
+
+@pytest.mark.parametrize(
+    ("env", "queue_url", "table_url"),
+    [
+        (
+            {"AzureWebJobsStorage__accountName": "stprod"},
+            "https://stprod.queue.core.windows.net/remediation-sweep",
+            "https://stprod.table.core.windows.net",
+        ),
+        (
+            {"AzureWebJobsStorage__accountName": "stgov", "REMEDIATION_CLOUD": "AzureUSGovernment"},
+            "https://stgov.queue.core.usgovcloudapi.net/remediation-sweep",
+            "https://stgov.table.core.usgovcloudapi.net",
+        ),
+        (
+            {
+                "AzureWebJobsStorage__accountName": "stprod",
+                "AzureWebJobsStorage__queueServiceUri": "https://stprod.queue.core.windows.net/",
+                "AzureWebJobsStorage__tableServiceUri": "https://stprod.table.core.windows.net/",
+                "REMEDIATION_SWEEP_QUEUE": "sweeps",
+                "REMEDIATION_STATE_TABLE": "state",
+            },
+            "https://stprod.queue.core.windows.net/sweeps",
+            "https://stprod.table.core.windows.net",
+        ),
+    ],
+)
+def test_identity_based_storage_endpoints(env: dict[str, str], queue_url: str, table_url: str) -> None:
+    from remediation.azure.queue import SweepQueue
+    from remediation.azure.state import StateTable
+
+    queue = SweepQueue.from_environment(env)
+    state = StateTable.from_environment(env)
+    assert queue is not None and state is not None
+    assert queue._client.url == queue_url
+    assert state._table.url.startswith(table_url)
+    assert type(queue._client.credential).__name__ == "DefaultAzureCredential"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"AzureWebJobsStorage__accountName": "Not_An_Account"}, "AzureWebJobsStorage__accountName"),
+        ({"AzureWebJobsStorage__queueServiceUri": "stprod.queue"}, "AzureWebJobsStorage__queueServiceUri"),
+        ({"AzureWebJobsStorage": "not a connection string"}, "AzureWebJobsStorage"),
+        (
+            {"AzureWebJobsStorage": "UseDevelopmentStorage=true", "REMEDIATION_SWEEP_QUEUE": "x" * 57},
+            "REMEDIATION_SWEEP_QUEUE",
+        ),
+    ],
+)
+def test_unusable_queue_settings_are_configuration_errors(env: dict[str, str], variable: str) -> None:
+    from remediation.azure.queue import SweepQueue
+
+    with pytest.raises(ConfigError) as info:
+        SweepQueue.from_environment(env)
+    assert info.value.variable == variable
+
+
+def test_no_storage_means_no_queue_and_no_state() -> None:
+    from remediation.azure.queue import SweepQueue
+    from remediation.azure.state import StateTable
+
+    assert SweepQueue.from_environment({}) is None
+    assert StateTable.from_environment({}) is None
