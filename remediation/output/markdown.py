@@ -10,6 +10,7 @@ from remediation.output.common import (
     COST_NOTE,
     COSTLY_CATEGORY,
     by_attention,
+    escape_control,
     is_status,
     missing_text,
     next_text,
@@ -23,8 +24,10 @@ _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+!|~"})
 
 
 def md(text: object) -> str:
-    """Escape user data for a Markdown table cell (no markup, no raw HTML, no line breaks)."""
-    return html.escape(str(text), quote=False).translate(_MD_SPECIAL).replace("\r", " ").replace("\n", " ")
+    """Escape user data for a Markdown table cell (no markup, no raw HTML, no line breaks, no
+    control characters: an escape sequence would reach a terminal that shows the file)."""
+    flat = html.escape(str(text), quote=False).translate(_MD_SPECIAL).replace("\r", " ").replace("\n", " ")
+    return escape_control(flat)
 
 
 def _md_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:

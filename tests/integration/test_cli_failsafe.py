@@ -129,7 +129,7 @@ def test_a_ledger_failure_is_reported_and_exit_3(estate, tmp_path):
     assert len(doc["errors"]) == 3  # resource group, workspace and setting: each record counted
 
 
-@pytest.mark.parametrize("fmt", ["table"])
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
 def test_control_characters_from_arm_are_escaped_in_logs_and_tables(estate, fmt):
     estate.add_workspace(SUB_A, "rg-aks-audit-logs", "law-aks-audit-eastus", "eastus")
     estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
@@ -145,5 +145,5 @@ def test_control_characters_from_arm_are_escaped_in_logs_and_tables(estate, fmt)
     for text in (out, err):
         assert "\x1b" not in text
         assert not any(line.startswith("12:00:00 INFO    remediation: FORGED") for line in text.splitlines())
-    assert "Denied by policy.\\n12:00:00 INFO    remediation: FORGED all good\\x1b[2J" in out
+    assert "\\x1b" in out  # visible, escaped
     assert "\\x1b[31m" in err
