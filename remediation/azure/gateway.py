@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import requests
 import requests.adapters
@@ -677,38 +677,35 @@ class ArmGateway:
         return (setting.workspace_id or "").lower() == change.workspace_id.lower() and set(change.categories) <= enabled
 
     # -- workspaces and resource groups ----------------------------------------------------------
-    def workspace_state(self, workspace_id: str) -> str | None:
-        """The workspace's provisioningState; None on 404; ``Succeeded`` assumed when we may not read it (403)."""
+    def _read_workspace(self, workspace_id: str) -> Workspace | Literal["gone", "forbidden"]:
+        """The workspace, or why not: ``gone`` (404) or ``forbidden`` (403); other errors raise."""
         ref = workspace_ref(workspace_id)
         try:
-            ws = self._call(
+            return self._call(
                 f"read workspace {workspace_id}",
                 lambda: self._logs(ref.subscription_id).workspaces.get(ref.resource_group, ref.name, **self._opts),
             )
         except NotFoundError:
-            return None
+            return "gone"
         except ArmError as exc:
             if exc.status == 403:
-                logger.debug("workspace %s is not readable (%s); assuming it exists", workspace_id, exc.code)
-                return SUCCEEDED
+                logger.debug("workspace %s is not readable (%s)", workspace_id, exc.code)
+                return "forbidden"
             raise
+
+    def workspace_state(self, workspace_id: str) -> str | None:
+        """The workspace's provisioningState; None on 404; ``Succeeded`` assumed when we may not read it (403)."""
+        ws = self._read_workspace(workspace_id)
+        if isinstance(ws, str):
+            return None if ws == "gone" else SUCCEEDED
         return _text(ws.provisioning_state) or SUCCEEDED
 
     # -- table plans (REMEDIATION_AUDIT_TABLE_PLAN) -------------------------------------------------
     def workspace_tags(self, workspace_id: str) -> dict[str, str] | None:
         """The workspace's tags; None when it is gone (404) or we may not read it (403)."""
-        ref = workspace_ref(workspace_id)
-        try:
-            ws = self._call(
-                f"read workspace {workspace_id}",
-                lambda: self._logs(ref.subscription_id).workspaces.get(ref.resource_group, ref.name, **self._opts),
-            )
-        except NotFoundError:
+        ws = self._read_workspace(workspace_id)
+        if isinstance(ws, str):  # gone or forbidden
             return None
-        except ArmError as exc:
-            if exc.status == 403:
-                return None
-            raise
         return {str(k): str(v) for k, v in (ws.tags or {}).items()}
 
     def get_table_plan(self, workspace_id: str, table: str) -> str:
