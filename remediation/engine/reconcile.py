@@ -324,8 +324,9 @@ def _process_interleaved(
                 if progress:
                     progress(done + len(outcomes), total)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(targets))), thread_name_prefix="remediation") as pool:
-        futures = [pool.submit(work) for _ in range(max(1, min(workers, len(targets))))]
+    threads = max(1, min(workers, len(targets)))
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="remediation") as pool:
+        futures = [pool.submit(work) for _ in range(threads)]
         try:
             for future in futures:
                 future.result()
