@@ -23,6 +23,21 @@ def bad_request(message: str, code: str = "BadRequest") -> ArmError:
     return ArmError(400, code, message)
 
 
+NOT_FOUND_HINT = "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+
+
+def not_found(type_name: str, name: str, resource_group: str) -> ArmError:
+    return ArmError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{type_name}/{name}' under resource group '{resource_group}' was not found. {NOT_FOUND_HINT}",
+    )
+
+
+def rg_not_found(name: str) -> ArmError:
+    return ArmError(404, "ResourceGroupNotFound", f"Resource group '{name}' could not be found.")
+
+
 # Default ARM error code for a fault-injected status.
 FAULT_CODES = {
     400: "BadRequest",

@@ -37,8 +37,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from armsim import ArmSimulator
-from armsim.simulator import RecordedRequest, sequential_rounds
+from armsim import ArmSimulator, RecordedRequest, sequential_rounds
 from armsim.throttle import SUBSCRIPTION_LIMITS, TENANT_LIMITS, kind_of
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,8 +12,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.containerservice import ContainerServiceClient
 
-from armsim import ArmSimulator
-from armsim.simulator import RecordedRequest, sequential_rounds
+from armsim import ArmSimulator, RecordedRequest, sequential_rounds
 from armsim.throttle import DELETES, READS, WRITES, Limit, Throttle
 
 SUB = "11111111-1111-4111-8111-111111111111"

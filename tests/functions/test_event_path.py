@@ -10,7 +10,7 @@ import azure.functions as func
 import pytest
 import requests
 
-from armsim.simulator import sequential_rounds
+from armsim import sequential_rounds
 from tests.functions.conftest import SUB, WORKSPACE
 from tests.functions.helpers import CLUSTER_WRITE, grid_event
 

@@ -17,12 +17,12 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from armsim.access import AccessControl
 from armsim.errors import ArmError
-
-if TYPE_CHECKING:
-    from armsim.simulator import ArmSimulator
+from armsim.routing import Response
+from armsim.state import State, key, resource_type_of
 
 LOGS_PREFIX = "/v1/"
 # What a query needs at a scope containing the workspace when armsim models role assignments (sim.grant).
@@ -96,7 +96,7 @@ def _error(status: int, code: str, message: str) -> ArmError:
 class LogsDispatcher:
     """One query API request: authenticate, find the workspace, answer from the ingested records."""
 
-    def __init__(self, sim: ArmSimulator, method: str, path: str, body: Any, body_error: str | None, headers: Any):
+    def __init__(self, sim: Any, method: str, path: str, body: Any, body_error: str | None, headers: Any):
         self.sim = sim
         self.method = method
         self.path = path
@@ -144,8 +144,6 @@ class LogsDispatcher:
         raise _error(404, "WorkspaceNotFoundError", f"The workspace {customer_id} could not be found.")
 
     def _by_resource_id(self, resource_id: str) -> str:
-        from armsim.simulator import key, resource_type_of
-
         workspace_key = key(resource_id)
         if resource_type_of(resource_id) != "microsoft.operationalinsights/workspaces":
             raise _error(
@@ -160,13 +158,7 @@ class LogsDispatcher:
 
     def _check_access(self, workspace_key: str) -> None:
         sim = self.sim
-        sub_key = "/".join(workspace_key.split("/")[:3])
-        denied = (
-            sub_key in sim.forbidden_subscriptions
-            or any(workspace_key == f or workspace_key.startswith(f + "/") for f in sim.forbidden_resources)
-            or not sim.is_granted(QUERY_ACTION, workspace_key)
-        )
-        if denied:
+        if sim.is_denied(workspace_key) or not sim.is_granted(QUERY_ACTION, workspace_key):
             raise _error(
                 403,
                 "InsufficientAccessError",
@@ -202,3 +194,57 @@ class LogsDispatcher:
 
 def error_body(error: ArmError) -> dict[str, Any]:
     return {"error": {"code": error.code, "message": error.message, "correlationId": str(uuid.uuid4())}}
+
+
+def answer_query(sim: State, method: str, path: str, body: Any, body_error: str | None, headers: Any) -> Response:
+    """Answer one query API request (errors in the query API's own shape)."""
+    try:
+        status, answer = LogsDispatcher(sim, method, path, body, body_error, headers).run()
+        return Response(status, answer)
+    except ArmError as exc:
+        return Response(exc.status, error_body(exc), exc.headers)
+
+
+class LogsSeeding(AccessControl):
+    """Mixin of :class:`armsim.ArmSimulator`: the records workspaces hold, as the query API sees them."""
+
+    def _init_state(self) -> None:
+        super()._init_state()
+        self.partial_queries: dict[str, str] = {}  # workspace key -> inner error code of a partial answer
+        self.ingested: dict[str, dict[tuple[str, str], Ingested]] = {}  # workspace key -> (cluster key, category)
+
+    def ingest(
+        self,
+        workspace_id: str,
+        cluster_id: str,
+        category: str,
+        *,
+        last_seen: datetime | None = None,
+        billed_bytes: int = 0,
+        mode: str = RESOURCE_SPECIFIC,
+    ) -> None:
+        """Model records of ``category`` from ``cluster_id`` in the workspace: the newest at ``last_seen``
+        (default now) and ``billed_bytes`` billed in the lookback. ``mode``: resource-specific or azure-diagnostics."""
+        if mode not in (RESOURCE_SPECIFIC, AZURE_DIAGNOSTICS):
+            raise ValueError(f"mode must be {RESOURCE_SPECIFIC} or {AZURE_DIAGNOSTICS}")
+        with self.lock:
+            records = self.ingested.setdefault(key(workspace_id), {})
+            records[(key(cluster_id), category.lower())] = Ingested(
+                resource_id=self.resource_spelling(cluster_id) or cluster_id,
+                category=category,
+                last_seen=last_seen or datetime.now(UTC),
+                billed_bytes=billed_bytes,
+                mode=mode,
+            )
+
+    def answer_partially(self, workspace_id: str, code: str = "QueryExecutionLimitExceeded") -> None:
+        """Queries of this workspace succeed only partly: 200 with their rows and an ``error`` (code PartialError)."""
+        with self.lock:
+            self.partial_queries[key(workspace_id)] = code
+
+    def clear_ingested(self, workspace_id: str | None = None) -> None:
+        with self.lock:
+            if workspace_id is None:
+                self.ingested.clear()
+            else:
+                self.ingested.pop(key(workspace_id), None)

@@ -1,0 +1,340 @@
+"""Microsoft.Insights: diagnostic settings (list, get, PUT, DELETE) and their categories, on any resource.
+
+Served at ``{resourceUri}/providers/Microsoft.Insights/diagnosticSettings[/{name}]`` and
+``.../diagnosticSettingsCategories[/{name}]``. A PUT is validated against the spec schema and the
+rules ARM applies (one of category/categoryGroup, known categories, no retention, a destination,
+at most 5 settings, a category sent to one sink once, a linkable workspace).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from armsim.access import AccessControl
+from armsim.errors import NOT_FOUND_HINT, ArmError, bad_request, not_found, rg_not_found
+from armsim.providers.categories import MANAGED_CLUSTER_TYPE, CategoryTable
+from armsim.providers.resources import find_resource_group
+from armsim.routing import Request, Response, Route
+from armsim.state import iso, key, resource_type_of
+
+API_VERSIONS: dict[str, tuple[str, ...]] = {
+    "diagnosticSettings": ("2021-05-01-preview",),  # azure-mgmt-monitor 6.0.2
+    "diagnosticSettingsCategories": ("2021-05-01-preview",),
+}
+SETTINGS = "{resourceUri*}/providers/Microsoft.Insights/diagnosticSettings"
+CATEGORIES = "{resourceUri*}/providers/Microsoft.Insights/diagnosticSettingsCategories"
+MAX_SETTINGS = 5
+RETENTION_MESSAGE = "Diagnostic settings does not support retention for new diagnostic settings."
+SINKS = ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId", "marketplacePartnerId")
+
+
+class InsightsSeeding(AccessControl):
+    """Mixin of :class:`armsim.ArmSimulator`: diagnostic settings and category metadata."""
+
+    def _init_state(self) -> None:
+        super()._init_state()
+        self.diagnostic_settings: dict[str, dict[str, dict[str, Any]]] = {}  # resource key -> name.lower() -> json
+        self.category_tables: dict[str, CategoryTable] = {MANAGED_CLUSTER_TYPE: CategoryTable.aks()}
+
+    def _forget(self, resource_key: str) -> None:
+        super()._forget(resource_key)
+        self.diagnostic_settings.pop(resource_key, None)
+
+    def setting_json(
+        self,
+        resource_id: str,
+        name: str,
+        properties: Mapping[str, Any],
+        *,
+        modified_at: datetime | None = None,
+        previous: Mapping[str, Any] | None = None,
+        by: str | None = None,
+    ) -> dict[str, Any]:
+        """A setting as ARM stores it, with ``systemData`` (createdAt kept from ``previous``)."""
+        parent = self.resource_spelling(resource_id) or "/" + resource_id.strip("/")
+        moment = iso(modified_at or datetime.now(UTC))
+        who = by or self.principal_id
+        kept = dict((previous or {}).get("systemData") or {})
+        return {
+            "id": f"{parent}/providers/microsoft.insights/diagnosticSettings/{name}",
+            "type": "Microsoft.Insights/diagnosticSettings",
+            "name": name,
+            "systemData": {
+                "createdBy": kept.get("createdBy", who),
+                "createdByType": kept.get("createdByType", "Application"),
+                "createdAt": kept.get("createdAt", moment),
+                "lastModifiedBy": who,
+                "lastModifiedByType": "Application",
+                "lastModifiedAt": moment,
+            },
+            "properties": copy.deepcopy(dict(properties)),
+        }
+
+    def put_setting(
+        self, resource_id: str, name: str, properties: dict[str, Any], *, last_modified_at: datetime | None = None
+    ) -> None:
+        """Seed a diagnostic setting verbatim, with no validation at all.
+
+        Its ``systemData.lastModifiedAt`` is ``last_modified_at``, by default 30 days ago (an old setting).
+        """
+        with self.lock:
+            per_resource = self.diagnostic_settings.setdefault(key(resource_id), {})
+            existing = per_resource.get(name.lower())
+            stored_name = existing["name"] if existing else name
+            per_resource[name.lower()] = self.setting_json(
+                resource_id,
+                stored_name,
+                properties,
+                modified_at=last_modified_at or datetime.now(UTC) - timedelta(days=30),
+                by="user@contoso.example",
+            )
+
+    def get_setting(self, resource_id: str, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            setting = self.diagnostic_settings.get(key(resource_id), {}).get(name.lower())
+            return copy.deepcopy(setting) if setting else None
+
+    def settings(self, resource_id: str) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return {s["name"]: copy.deepcopy(s) for s in self.diagnostic_settings.get(key(resource_id), {}).values()}
+
+    def delete_setting(self, resource_id: str, name: str) -> None:
+        with self.lock:
+            self.diagnostic_settings.get(key(resource_id), {}).pop(name.lower(), None)
+
+    def category_table(self, resource_type: str = MANAGED_CLUSTER_TYPE) -> CategoryTable:
+        with self.lock:
+            return self.category_tables.setdefault(resource_type.lower(), CategoryTable([], [], {}))
+
+    def set_category_groups(
+        self, groups: Mapping[str, Iterable[str]], resource_type: str = MANAGED_CLUSTER_TYPE
+    ) -> None:
+        """Replace the category groups (e.g. ``{"audit": [...], "allLogs": [...]}``); new members become categories."""
+        with self.lock:
+            self.category_table(resource_type).set_groups(groups)
+
+    def set_categories(
+        self,
+        logs: Iterable[str],
+        metrics: Iterable[str] = ("AllMetrics",),
+        groups: Mapping[str, Iterable[str]] | None = None,
+        resource_type: str = MANAGED_CLUSTER_TYPE,
+    ) -> None:
+        """Replace the whole category table of a resource type."""
+        with self.lock:
+            table = CategoryTable(list(logs), list(metrics), {})
+            if groups is not None:
+                table.set_groups(groups)
+            self.category_tables[resource_type.lower()] = table
+
+
+def _parent(req: Request, resource: str) -> str:
+    """The resource's ID as created, or 404 (its resource group's, or its own)."""
+    spelling = req.sim.resource_spelling(resource)
+    if spelling is None or not key(resource).count("/providers/"):
+        parts = [p for p in resource.split("/") if p]
+        type_name = "/".join(parts[5:7]) if len(parts) >= 7 else resource_type_of(resource)
+        rg = parts[3] if len(parts) > 3 else ""
+        if len(parts) > 3 and find_resource_group(req.sim, parts[1], rg) is None:
+            raise rg_not_found(rg)
+        raise not_found(type_name, parts[-1] if parts else "", rg)
+    return str(spelling)
+
+
+def list_settings(req: Request, resource: str) -> Response:
+    _parent(req, resource)
+    values = list(req.sim.diagnostic_settings.get(key(resource), {}).values())
+    return Response(200, {"value": values})
+
+
+def get_setting(req: Request, resource: str, name: str) -> Response:
+    _parent(req, resource)
+    found = req.sim.diagnostic_settings.get(key(resource), {}).get(name.lower())
+    if found is None:
+        raise ArmError(404, "ResourceNotFound", f"The diagnostic setting '{name}' doesn't exist. {NOT_FOUND_HINT}")
+    return Response(200, found)
+
+
+def delete_setting(req: Request, resource: str, name: str) -> Response:
+    _parent(req, resource)
+    found = req.sim.diagnostic_settings.get(key(resource), {}).pop(name.lower(), None)
+    return Response(200 if found else 204)
+
+
+def _categories(req: Request, parent: str) -> list[dict[str, Any]]:
+    table = req.sim.category_table(resource_type_of(parent))
+    base = f"{parent}/providers/microsoft.insights/diagnosticSettingsCategories/"
+    items: list[dict[str, Any]] = []
+    for category in table.logs:
+        props = {"categoryType": "Logs", "categoryGroups": table.groups_of(category)}
+        items.append(
+            {
+                "id": base + category,
+                "type": "microsoft.insights/diagnosticSettingsCategories",
+                "name": category,
+                "properties": props,
+            }
+        )
+    for metric in table.metrics:
+        items.append(
+            {
+                "id": base + metric,
+                "type": "microsoft.insights/diagnosticSettingsCategories",
+                "name": metric,
+                "properties": {"categoryType": "Metrics"},
+            }
+        )
+    return items
+
+
+def list_categories(req: Request, resource: str) -> Response:
+    return Response(200, {"value": _categories(req, _parent(req, resource))})
+
+
+def get_category(req: Request, resource: str, name: str) -> Response:
+    for item in _categories(req, _parent(req, resource)):
+        if item["name"].lower() == name.lower():
+            return Response(200, item)
+    raise ArmError(404, "ResourceNotFound", f"The diagnostic settings category '{name}' doesn't exist.")
+
+
+def put_setting(req: Request, resource: str, name: str) -> Response:
+    sim = req.sim
+    parent = _parent(req, resource)
+    body = req.json_body()
+    req.validate("diagnosticSettings", body)
+    props = body.get("properties") or {}
+    resource_type = resource_type_of(parent)
+    table = sim.category_table(resource_type)
+    for entry in props.get("logs") or []:
+        category, group = entry.get("category"), entry.get("categoryGroup")
+        if bool(category) == bool(group):
+            raise bad_request(
+                "Each log setting must specify exactly one of 'category' or 'categoryGroup'; got "
+                f"{json.dumps({k: entry.get(k) for k in ('category', 'categoryGroup')})}."
+            )
+        if category and table.find_log(category) is None:
+            raise bad_request(f"Category '{category}' is not supported for resource type '{resource_type}'.")
+        if group and table.find_group(group) is None:
+            raise bad_request(f"Category group '{group}' is not supported for resource type '{resource_type}'.")
+        _check_retention(entry)
+    for entry in props.get("metrics") or []:
+        category = entry.get("category")
+        if category and table.find_metric(category) is None:
+            raise bad_request(f"Metric category '{category}' is not supported for resource type '{resource_type}'.")
+        _check_retention(entry)
+    if not any(props.get(sink) for sink in SINKS):
+        raise bad_request(
+            "A diagnostic setting needs at least one destination: workspaceId, storageAccountId, "
+            "eventHubAuthorizationRuleId or marketplacePartnerId."
+        )
+    existing = sim.diagnostic_settings.setdefault(key(resource), {})
+    if name.lower() not in existing and len(existing) >= MAX_SETTINGS:
+        raise bad_request(
+            f"The resource '{parent}' already has {len(existing)} diagnostic settings; at most {MAX_SETTINGS} "
+            "are allowed per resource."
+        )
+    _check_workspace_link(req, props.get("workspaceId"))
+    _check_sink_reuse(existing, name, props, table)
+    previous = existing.get(name.lower())
+    stored_name = previous["name"] if previous else name
+    stored = sim.setting_json(resource, stored_name, props, previous=previous)
+    existing[name.lower()] = stored
+    return Response(200, stored)
+
+
+def _check_retention(entry: dict[str, Any]) -> None:
+    policy = entry.get("retentionPolicy")
+    if policy and (policy.get("enabled") or (policy.get("days") or 0) > 0):
+        raise bad_request(RETENTION_MESSAGE)
+
+
+def _check_workspace_link(req: Request, workspace_id: Any) -> None:
+    if not workspace_id:
+        return
+    sim = req.sim
+    if not str(workspace_id).lower().startswith("/subscriptions/"):
+        raise bad_request(
+            f"Property id '{workspace_id}' at path 'properties.workspaceId' is invalid. Expect fully qualified "
+            "resource Id that start with '/subscriptions/{subscriptionId}' or '/providers/{resourceProviderNamespace}/'.",
+            "LinkedInvalidPropertyId",
+        )
+    wk = key(str(workspace_id))
+    if sim.is_denied(wk) or not sim.is_granted("Microsoft.OperationalInsights/workspaces/sharedKeys/action", wk):
+        raise ArmError(
+            403,
+            "LinkedAuthorizationFailed",
+            f"The client '{sim.principal_id}' with object id '{sim.principal_id}' has permission to perform action "
+            f"'Microsoft.Insights/diagnosticSettings/write' on scope '{req.path}'; however, it does not have "
+            "permission to perform action(s) 'Microsoft.OperationalInsights/workspaces/sharedKeys/action' on the "
+            f"linked scope(s) '{workspace_id}' (respectively) or the linked scope(s) are invalid.",
+        )
+    if wk not in sim.workspaces:
+        raise bad_request(
+            f"The linked resource '{workspace_id}' (properties.workspaceId) was not found.",
+            "LinkedResourceNotFound",
+        )
+
+
+def _enabled_categories(props: dict[str, Any], table: CategoryTable) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for entry in props.get("logs") or []:
+        if not entry.get("enabled"):
+            continue
+        if entry.get("categoryGroup"):
+            for member in table.expand_group(entry["categoryGroup"]):
+                out.setdefault(member.lower(), member)
+        elif entry.get("category"):
+            out.setdefault(str(entry["category"]).lower(), str(entry["category"]))
+    for entry in props.get("metrics") or []:
+        if entry.get("enabled") and entry.get("category"):
+            out.setdefault(str(entry["category"]).lower(), str(entry["category"]))
+    return out
+
+
+def _sinks(props: dict[str, Any]) -> dict[str, str]:
+    sinks = {}
+    for sink in SINKS:
+        value = props.get(sink)
+        if value:
+            sinks[sink] = key(str(value))
+            if sink == "eventHubAuthorizationRuleId":
+                sinks[sink] += "|" + str(props.get("eventHubName") or "").lower()
+    return sinks
+
+
+def _check_sink_reuse(
+    existing: dict[str, dict[str, Any]], name: str, props: dict[str, Any], table: CategoryTable
+) -> None:
+    mine = _enabled_categories(props, table)
+    my_sinks = _sinks(props)
+    for other_key, other in existing.items():
+        if other_key == name.lower():
+            continue
+        other_props = other.get("properties") or {}
+        other_sinks = _sinks(other_props)
+        theirs = _enabled_categories(other_props, table)
+        for sink, value in my_sinks.items():
+            if other_sinks.get(sink) != value:
+                continue
+            shared = [mine[c] for c in mine if c in theirs]
+            if shared:
+                raise bad_request(
+                    f"Data sink '{props[sink]}' is already used in diagnostic setting '{other['name']}' for "
+                    f"category '{shared[0]}'. Data sinks can't be reused in different settings on the same "
+                    "category for the same resource."
+                )
+
+
+ROUTES = (
+    Route("GET", SETTINGS, "diagnosticSettings", list_settings),
+    Route("GET", SETTINGS + "/{name}", "diagnosticSettings", get_setting),
+    Route("PUT", SETTINGS + "/{name}", "diagnosticSettings", put_setting),
+    Route("DELETE", SETTINGS + "/{name}", "diagnosticSettings", delete_setting),
+    Route("GET", CATEGORIES, "diagnosticSettingsCategories", list_categories),
+    Route("GET", CATEGORIES + "/{name}", "diagnosticSettingsCategories", get_category),
+)
