@@ -42,9 +42,18 @@ _SETTING = re.compile(
 )
 
 
+_SUBSCRIPTION_PREFIX = re.compile(r"^/subscriptions/(?P<sub>[^/]+)", re.IGNORECASE)
+
+
 def id_key(resource_id: str) -> str:
     """The comparison key of an ARM ID: lower case, no trailing slash."""
     return resource_id.rstrip("/").lower()
+
+
+def subscription_of(resource_id: str) -> str:
+    """The lower-cased subscription GUID an ARM ID starts with (``""`` when it starts with none)."""
+    match = _SUBSCRIPTION_PREFIX.match(resource_id)
+    return match["sub"].lower() if match else ""
 
 
 def same_id(a: str | None, b: str | None) -> bool:

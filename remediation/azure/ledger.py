@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,7 +54,7 @@ from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
 from remediation.config import ConfigError
 from remediation.core.changes import ChangeRecord
 from remediation.errors import LedgerError, LedgerWriteError
-from remediation.ids import id_key
+from remediation.ids import id_key, subscription_of
 
 logger = logging.getLogger(__name__)
 
@@ -210,9 +210,18 @@ class TableLedger:
             self._table.upsert_entity(entity)
 
     def list_changes(
-        self, cluster_id: str | None = None, since: datetime | None = None, limit: int = 100
+        self,
+        cluster_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        *,
+        subscriptions: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
-        """Change records, newest first: one cluster's (or resource's) history, or the whole estate's."""
+        """Change records, newest first: one cluster's (or resource's) history, or the whole estate's.
+
+        With ``subscriptions``, only records of resources in those subscriptions (the configured
+        scope): the scan goes on past the others until ``limit`` records are found.
+        """
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit must be 1..{MAX_LIMIT}")
         from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -227,16 +236,24 @@ class TableLedger:
             clauses.append(f"RowKey le {_quote(inverted_ticks(since) + '~')}")
         query = " and ".join(clauses)
         try:
-            return list(self._take(query, limit))
+            return list(self._take(query, limit, frozenset(s.lower() for s in subscriptions)))
         except ResourceNotFoundError:
             return []  # nothing was ever written
         except AzureError as exc:
             raise LedgerError(f"could not read table {self.table_name}: {exc}") from exc
 
-    def _take(self, query: str, limit: int) -> Iterator[dict[str, Any]]:
+    def _take(self, query: str, limit: int, subscriptions: frozenset[str]) -> Iterator[dict[str, Any]]:
         pages = self._table.query_entities(query, results_per_page=min(limit, MAX_LIMIT))
-        for count, entity in enumerate(pages, start=1):
-            yield from_entity(entity)
+        count = 0
+        for entity in pages:
+            record = from_entity(entity)
+            if (
+                subscriptions
+                and subscription_of(record["cluster_id"] or record["resource_id"] or "") not in subscriptions
+            ):
+                continue
+            yield record
+            count += 1
             if count >= limit:
                 return
 

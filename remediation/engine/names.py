@@ -8,7 +8,7 @@ instead; an ambiguous name lists every match, so the user can copy the resource 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from remediation.config import Config
 from remediation.core.model import Trigger
@@ -48,9 +48,21 @@ def resolve_cluster_names(
     subs = list(subscriptions) or list(config.subscription_ids) or bounded.list_subscriptions()
     listed = [cluster for sub in dict.fromkeys(s.lower() for s in subs) for cluster in bounded.list_clusters(sub)]
     where = f"subscription(s) {', '.join(subs)}" if subs else "any subscription the identity can list"
+    return match_cluster_names(names, [c.id for c in listed], where)
+
+
+def match_cluster_names(names: Sequence[str], cluster_ids: Iterable[str], where: str) -> list[str]:
+    """The one ID among ``cluster_ids`` whose last segment is each name (case-insensitively), in order.
+
+    Raises :class:`ClusterNameError` for a name that matches none (``where`` says where it was looked
+    for) or several (listing every match).
+    """
+    by_name: dict[str, set[str]] = {}
+    for cluster_id in cluster_ids:
+        by_name.setdefault(cluster_id.rstrip("/").rsplit("/", 1)[-1].lower(), set()).add(cluster_id)
     ids: list[str] = []
     for name in names:
-        matches = sorted({c.id for c in listed if c.name.lower() == name.lower()}, key=str.lower)
+        matches = sorted(by_name.get(name.lower(), ()), key=str.lower)
         if not matches:
             raise ClusterNameError(
                 name, f"no cluster named {name!r} in {where}; give its resource ID or check the name"

@@ -246,6 +246,35 @@ def test_changes_after_an_event_show_the_remediation(app_env: Any, functions: Fu
     assert change["trigger"] == "event_grid"
 
 
+def test_changes_serve_only_the_configured_scope(app_env: Any, functions: Functions, ledger: TableLedger) -> None:
+    base = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+    ours, theirs = cluster_id("aks-a"), cluster_id("aks-x", sub=OTHER_SUB)
+    mine = seed(ledger, ours, base)
+    for minute in range(1, 6):  # newer records of a subscription outside the scope
+        seed(ledger, theirs, base + timedelta(minutes=minute))
+    workspace = ChangeRecord(
+        event=ChangeEvent.WORKSPACE_CREATED,
+        run_id="run-x",
+        trigger="timer",
+        resource_id=f"/subscriptions/{OTHER_SUB}/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/w",
+        timestamp=(base + timedelta(minutes=9)).isoformat(timespec="milliseconds"),
+    )
+    ledger.append(workspace)
+
+    status, body, _ = call(functions, "changes", ("limit", "1"))
+    assert status == 200
+    assert json.loads(body)["changes"] == [mine.to_dict()], "the scan goes past the records outside the scope"
+    _, body, _ = call(functions, "changes")
+    assert json.loads(body)["count"] == 1
+
+    status, body, _ = call(functions, "changes", ("cluster", theirs))
+    assert status == 403
+    error = error_of(body)
+    assert error["code"] == "SubscriptionOutOfScope"
+    assert OTHER_SUB in error["message"]
+    assert app_env.requests == []
+
+
 @pytest.mark.parametrize(
     ("query", "code"),
     [

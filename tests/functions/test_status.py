@@ -123,6 +123,42 @@ def test_status_filters_like_the_report(swept: Any, functions: Functions) -> Non
     assert document["errors"] == []
 
 
+def test_status_resolves_bare_names_like_the_report(
+    swept: Any, functions: Functions, host: QueueHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, body, _ = call(functions, ("cluster", "AKS-OPEN"))
+    assert status == 200
+    document = json.loads(body)
+    assert [c["id"] for c in document["clusters"]] == [cluster_id("aks-open")]
+    assert document["errors"] == []
+
+    status, body, _ = call(functions, ("cluster", "aks-nowhere"))
+    assert status == 404
+    assert error_of(body)["code"] == "ClusterNotFound"
+    assert "aks-nowhere" in error_of(body)["message"]
+
+    twin = swept.add_cluster(OTHER_SUB, "rg-dev", "aks-open", "westeurope")
+    functions["sweep"](timer())
+    assert host.drain() == ["completed", "completed"]
+    swept.clear_requests()
+    status, body, _ = call(functions, ("cluster", "aks-open"))
+    assert status == 400
+    error = error_of(body)
+    assert error["code"] == "AmbiguousCluster"
+    assert twin in error["matches"] and cluster_id("aks-open") in error["matches"]
+    # Narrowed to one subscription, the name is one cluster again.
+    status, body, _ = call(functions, ("cluster", "aks-open"), ("subscription", OTHER_SUB))
+    assert status == 200
+    assert [c["id"] for c in json.loads(body)["clusters"]] == [twin]
+
+    # A cluster observed before the scope shrank is not found by name any more.
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", SUB)
+    reset_runtime()
+    status, body, _ = call(functions, ("cluster", "aks-dev"))
+    assert (status, error_of(body)["code"]) == (404, "ClusterNotFound")
+    assert swept.requests == [], "names are resolved from the state table: no ARM request"
+
+
 def test_status_names_what_was_never_observed(swept: Any, functions: Functions) -> None:
     never = cluster_id("aks-never")
     _, body, _ = call(functions, ("cluster", never))
