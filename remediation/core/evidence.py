@@ -22,43 +22,20 @@ from remediation.core.model import (
     SettingChange,
     Status,
 )
+from remediation.core.reasons import (
+    AUTHORIZATION_FAILED,
+    DESTINATION_NOT_ACCEPTED,
+    DISALLOWED_BY_POLICY,
+    INTERNAL_ERROR,
+    LINKED_AUTHORIZATION_FAILED,
+    LOGS_DISABLED,
+    NO_DESTINATION,
+    SCOPE_LOCKED,
+    WORKSPACE_DELETED,
+    meaning,
+    next_step,
+)
 from remediation.ids import same_id
-
-# Why a setting did not count towards compliance.
-WORKSPACE_DELETED = "workspace-deleted"
-DESTINATION_NOT_ACCEPTED = "destination-not-accepted"
-NO_DESTINATION = "no-destination"
-LOGS_DISABLED = "logs-disabled"
-SINK_CONFLICT = "sink-conflict"
-
-NOT_COUNTED_TEXT = {
-    WORKSPACE_DELETED: "its Log Analytics workspace no longer exists, so its logs go nowhere",
-    DESTINATION_NOT_ACCEPTED: "it sends only to a storage account, event hub or partner, and "
-    "REMEDIATION_ACCEPTED_DESTINATIONS=log-analytics",
-    NO_DESTINATION: "it has no destination",
-    LOGS_DISABLED: "every log category in it is disabled",
-}
-
-# What our own reason codes mean, for every renderer (ARM's codes pass through as ARM wrote them).
-REASON_TEXT = {
-    Reason.EXCLUDED_BY_TAG.value: "the cluster carries the exclude tag (REMEDIATION_EXCLUDE_TAG); it is never touched",
-    Reason.CLUSTER_BUSY.value: "the cluster is provisioning (creating, upgrading, ...); a setting written now "
-    "could be lost, so it waits for the next sweep or event",
-    Reason.SETTING_LIMIT_REACHED.value: f"the cluster already has {MAX_SETTINGS_PER_RESOURCE} diagnostic settings, "
-    "ARM's limit, and none of them is ours",
-    SINK_CONFLICT: "another setting already sends these categories to the target workspace; ARM lets a workspace "
-    "receive a category from only one setting of a resource",
-    Reason.CLUSTER_NOT_FOUND.value: "the cluster does not exist (deleted, or a wrong ID or name)",
-    "AuthorizationFailed": "the identity lacks a permission the run needs",
-    "ScopeLocked": "a resource lock forbids the write",
-    "RequestDisallowedByPolicy": "an Azure Policy assignment denies the write",
-    "InternalError": "the tool failed unexpectedly",
-    Reason.DEADLINE.value: "the run's time budget ran out before this cluster was finished; the next run continues",
-    Reason.WORKSPACE_FAILED.value: "the target Log Analytics workspace is in a failed or deleting state",
-    Reason.THROTTLED.value: "ARM kept throttling the requests (its request limits) until the run's time budget ran out",
-    "LinkedAuthorizationFailed": "the identity may not link a diagnostic setting to that workspace "
-    "(workspaces/sharedKeys/action on the workspace)",
-}
 
 
 @dataclass(frozen=True)
@@ -134,7 +111,7 @@ def _quoted(items: Sequence[str]) -> str:
 
 def _not_counted(settings: Sequence[SettingEvidence]) -> str:
     parts = [
-        f"'{s.name}' does not count: {NOT_COUNTED_TEXT[s.not_counted_reason]}"
+        f"'{s.name}' does not count: {meaning(s.not_counted_reason, 'setting')}"
         for s in settings
         if s.not_counted_reason is not None
     ]
@@ -172,32 +149,31 @@ def explain(
     if status is Status.EXCLUDED:
         return Explanation(
             f"tagged {config.exclude_tag}: nothing beyond the cluster list was read and nothing is written",
-            f"remove the tag {config.exclude_tag.key} to have it checked and remediated",
+            next_step(Reason.EXCLUDED_BY_TAG.value, tag_key=config.exclude_tag.key),
         )
     if status is Status.DEFERRED and reason == Reason.DEADLINE.value:
         return Explanation(
             "the run's time budget ran out before this cluster was finished",
-            "nothing: the next sweep continues (raise REMEDIATION_DEADLINE_SECONDS if this recurs)",
+            next_step(Reason.DEADLINE.value),
         )
     if status is Status.DEFERRED:
         return Explanation(
             f"the cluster is '{cluster.provisioning_state}'; AKS may lose a diagnostic setting written while it "
             f"provisions (missing: {_names(missing)})",
-            "nothing: the next sweep or event remediates it once provisioning finishes (or run apply again then)",
+            next_step(Reason.CLUSTER_BUSY.value),
         )
     if status is Status.BLOCKED and reason == Reason.SETTING_LIMIT_REACHED.value:
         return Explanation(
             f"it already has {len(settings)} diagnostic settings ({_quoted([s.name for s in settings])}), "
             f"ARM's limit of {MAX_SETTINGS_PER_RESOURCE}, and none is ours (missing: {_names(missing)})",
-            f"delete a setting you no longer need, or enable {_names(missing)} in one of them that sends to "
-            "Log Analytics",
+            next_step(Reason.SETTING_LIMIT_REACHED.value, missing=_names(missing)),
         )
     if status is Status.BLOCKED and reason == Reason.WORKSPACE_FAILED.value:
         return Explanation(
             f"the target workspace {target_workspace or ''} is in a failed or deleting state",
-            "repair or delete that workspace (it is re-created when missing), or set REMEDIATION_WORKSPACE_ID",
+            next_step(Reason.WORKSPACE_FAILED.value),
         )
-    if status is Status.BLOCKED and reason == SINK_CONFLICT:
+    if status is Status.BLOCKED and reason == Reason.SINK_CONFLICT.value:
         feeding = [
             s.name for s in settings if not s.ours and any(same_id(d.target, target_workspace) for d in s.destinations)
         ]
@@ -205,7 +181,7 @@ def explain(
         return Explanation(
             f"{who} already sends to the target workspace, and ARM lets a workspace receive a category from only "
             f"one setting of a resource (missing: {_names(missing)})",
-            f"enable {_names(missing)} in {who}, or set REMEDIATION_WORKSPACE_ID to another workspace",
+            next_step(Reason.SINK_CONFLICT.value, missing=_names(missing), who=who),
         )
     # failed, or blocked by ARM (a permission, a lock, a policy)
     return _failed(reason, error_message, config)
@@ -214,33 +190,17 @@ def explain(
 def _failed(reason: str | None, message: str | None, config: Config) -> Explanation:
     detail = f": {message}" if message else ""
     if reason == Reason.CLUSTER_NOT_FOUND.value:
-        return Explanation(
-            "the cluster does not exist (deleted, or a wrong ID)", "check the resource ID or cluster name and scope"
-        )
-    if reason in ("AuthorizationFailed", "LinkedAuthorizationFailed"):
-        return Explanation(
-            f"the identity lacks a permission{detail}",
-            "grant the identity the role infra/ deploys (remediation/permissions.py lists its actions) on this "
-            "subscription",
-        )
-    if reason == "ScopeLocked":
-        return Explanation(
-            f"a resource lock forbids the write{detail}",
-            f"remove the lock, or exclude the cluster with the tag {config.exclude_tag}",
-        )
-    if reason == "RequestDisallowedByPolicy":
-        return Explanation(
-            f"an Azure Policy assignment denies the write{detail}",
-            "exempt the setting from the policy, or exclude the cluster with the tag",
-        )
-    if reason == Reason.THROTTLED.value:
-        return Explanation(
-            f"ARM kept throttling the requests until the run's time budget ran out{detail}",
-            "nothing: the next sweep retries (a lower REMEDIATION_MAX_CONCURRENCY spreads the requests)",
-        )
-    if reason == "InternalError":
-        return Explanation(f"the tool failed unexpectedly{detail}", "report it with the log of this run")
-    return Explanation(
-        f"ARM answered {reason or 'an error'}{detail}",
-        "fix the cause and run apply again; a temporary failure is retried by the next sweep",
-    )
+        text = "the cluster does not exist (deleted, or a wrong ID)"
+    elif reason in (AUTHORIZATION_FAILED, LINKED_AUTHORIZATION_FAILED):
+        text = f"the identity lacks a permission{detail}"
+    elif reason == SCOPE_LOCKED:
+        text = f"a resource lock forbids the write{detail}"
+    elif reason == DISALLOWED_BY_POLICY:
+        text = f"an Azure Policy assignment denies the write{detail}"
+    elif reason == Reason.THROTTLED.value:
+        text = f"ARM kept throttling the requests until the run's time budget ran out{detail}"
+    elif reason == INTERNAL_ERROR:
+        text = f"the tool failed unexpectedly{detail}"
+    else:
+        text = f"ARM answered {reason or 'an error'}{detail}"
+    return Explanation(text, next_step(reason, tag=str(config.exclude_tag)))

@@ -29,6 +29,7 @@ class Reason(StrEnum):
     EXCLUDED_BY_TAG = "excluded-by-tag"
     CLUSTER_BUSY = "cluster-busy"
     SETTING_LIMIT_REACHED = "setting-limit-reached"
+    SINK_CONFLICT = "sink-conflict"  # another setting already sends to the target workspace
     CLUSTER_NOT_FOUND = "cluster-not-found"
     DEADLINE = "deadline"
     WORKSPACE_FAILED = "workspace-failed"

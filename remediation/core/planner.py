@@ -31,8 +31,6 @@ from remediation.core.model import (
 )
 from remediation.ids import WorkspaceId, id_key, same_id, workspace_id_for
 
-SINK_CONFLICT = "sink-conflict"
-
 
 def target_workspace(cluster: Cluster, config: Config) -> WorkspaceId:
     """The workspace a new setting of ours sends to: the configured one, else the per-region one."""
@@ -91,7 +89,7 @@ def plan(state: ClusterState, config: Config) -> Plan:
         taken = _sent_to(others, target, state)
         needed = tuple(c for c in config.categories if c not in others_cover and c not in taken)
         if not needed:
-            return Plan(status=Status.BLOCKED, missing=verdict.missing, reason=SINK_CONFLICT)
+            return Plan(status=Status.BLOCKED, missing=verdict.missing, reason=Reason.SINK_CONFLICT.value)
         change = SettingChange(
             kind=ActionKind.CREATE,
             setting_name=config.setting_name,
@@ -112,12 +110,12 @@ def plan(state: ClusterState, config: Config) -> Plan:
     ours_cover = setting_covers(ours, state.metadata)
     if not live and taken & ours_cover:
         # Repointing ours would send a category to a sink another setting already feeds.
-        return Plan(status=Status.BLOCKED, missing=verdict.missing, reason=SINK_CONFLICT)
+        return Plan(status=Status.BLOCKED, missing=verdict.missing, reason=Reason.SINK_CONFLICT.value)
     added = tuple(c for c in config.categories if c not in others_cover and c not in taken and c not in ours_cover)
     after = _dedupe(before + added)
     if after == before and live:
         # Nothing ours can add: what is missing is sent to our workspace by someone else's setting.
-        return Plan(status=Status.BLOCKED, missing=verdict.missing, reason=SINK_CONFLICT)
+        return Plan(status=Status.BLOCKED, missing=verdict.missing, reason=Reason.SINK_CONFLICT.value)
     keep = tuple(e for e in ours.logs if not (e.category and e.category in after))
     change = SettingChange(
         kind=ActionKind.UPDATE,

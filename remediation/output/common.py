@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
-from remediation.core.evidence import REASON_TEXT
+from remediation.core.reasons import meaning
 from remediation.core.report import STATUS_ORDER, ClusterDoc, ReportDocument, SummaryDoc
 
 
@@ -116,8 +116,8 @@ def subscription_label(cluster: ClusterDoc) -> str:
 
 
 def reason_text(code: str | None) -> str | None:
-    """What a reason code means (None for ARM codes we do not explain)."""
-    return REASON_TEXT.get(code) if code else None
+    """What a cluster's reason code means, from the reason catalogue (None for ARM codes it does not hold)."""
+    return meaning(code)
 
 
 def reason_codes(clusters: Iterable[ClusterDoc]) -> list[str]:

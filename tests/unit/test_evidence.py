@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from remediation.config import load_config
-from remediation.core.evidence import REASON_TEXT, explain, setting_evidence
+from remediation.core.evidence import explain, setting_evidence
 from remediation.core.model import Reason, Status
 from remediation.core.planner import plan
+from remediation.core.reasons import CATALOGUE
 
 from .test_planner import CONFIG, DEAD_WS, REQUIRED, STORAGE, TARGET, USER_WS, cats, cluster, group, setting, state_of
 
@@ -118,5 +119,5 @@ def test_compliant_and_remediated_say_why_without_a_next_step():
 
 def test_our_reason_codes_are_all_explained():
     for reason in Reason:
-        assert reason.value in REASON_TEXT
-    assert "sink-conflict" in REASON_TEXT
+        assert reason.value in CATALOGUE
+    assert "sink-conflict" in CATALOGUE
