@@ -11,7 +11,12 @@ Verdicts, over the required categories:
   grace period ago (ingestion can take up to 90 minutes to start);
 * ``partial``: some have; ``silent``: none has;
 * ``unknown``: a workspace could not be queried, no Log Analytics setting covers any
-  required category, or verification is off; ``reason`` says which.
+  required category, verification is off, or a setting covering a missing category may be
+  younger than the grace period (when it last changed is unknown:
+  :mod:`remediation.core.last_change`); ``reason`` says which.
+
+A ``partial`` or ``silent`` verdict whose settings' ages come from our own ledger (the
+Activity Log could not be read) has ``reason`` ``last-write-from-ledger``.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from enum import StrEnum
 
 from remediation.config import Config
 from remediation.core.compliance import setting_covers, workspace_is_live
+from remediation.core.last_change import ChangeSource, SettingChanges, is_young, last_change
 from remediation.core.model import ClusterState, DiagnosticSetting
 from remediation.ids import id_key
 
@@ -50,6 +56,12 @@ class FlowReason(StrEnum):
     VERIFICATION_OFF = "verification-off"
     NOT_LOG_ANALYTICS = "not-log-analytics"
     QUERY_TIMEOUT = "query-timeout"
+    # No systemData, and neither the Activity Log nor our ledger tells when a setting covering
+    # a missing category last changed: it may be younger than the grace period.
+    LAST_WRITE_UNKNOWN = "last-write-unknown"
+    # Not about an unknown verdict: the settings' ages come from our own ledger (the Activity
+    # Log could not be read), so a change by someone else in the grace period is not seen.
+    LAST_WRITE_FROM_LEDGER = "last-write-from-ledger"
 
 
 class TableMode(StrEnum):
@@ -71,7 +83,8 @@ class FlowSink:
     workspace_id: str
     mode: TableMode
     categories: frozenset[str]
-    last_modified_at: datetime | None
+    last_modified_at: datetime | None  # systemData.lastModifiedAt, or when this run wrote it
+    setting_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,7 @@ def flow_sinks(
                     mode=table_mode(setting),
                     categories=categories,
                     last_modified_at=setting.last_modified_at,
+                    setting_name=setting.name,
                 )
             )
     return tuple(sinks)
@@ -182,8 +196,13 @@ def decide_flow(
     now: datetime,
     grace: timedelta,
     lookback_hours: int,
+    changes: SettingChanges | None = None,
 ) -> Flow:
-    """The flow verdict of one cluster from the query results of its workspaces (keyed by id_key)."""
+    """The flow verdict of one cluster from the query results of its workspaces (keyed by id_key).
+
+    ``changes``: what the cluster's subscription's Activity Log (or our ledger) says of setting
+    changes, for settings without ``systemData``; None when nothing was read.
+    """
     if not sinks:
         return unknown(FlowReason.NOT_LOG_ANALYTICS.value, required)
     workspaces = dict.fromkeys(id_key(s.workspace_id) for s in sinks)
@@ -203,16 +222,23 @@ def decide_flow(
     gb_per_day = round(sum(r.billed_bytes for r in rows) / BYTES_PER_GB * 24 / lookback_hours, 6)
     missing = {c for c, seen in last_seen.items() if seen is None}
     if not missing:
-        verdict = FlowVerdict.FLOWING
-    elif any(
-        s.categories & missing and s.last_modified_at is not None and now - s.last_modified_at < grace for s in sinks
-    ):
+        return Flow(FlowVerdict.FLOWING, last_seen, gb_per_day, None)
+    ages = [
+        last_change(cluster_id, s.setting_name, s.last_modified_at, changes, since=now - grace)
+        for s in sinks
+        if s.categories & missing
+    ]
+    reason = FlowReason.LAST_WRITE_FROM_LEDGER.value if any(a.source is ChangeSource.LEDGER for a in ages) else None
+    if any(is_young(a, now=now, grace=grace) for a in ages):
         verdict = FlowVerdict.PENDING
+    elif not all(a.known for a in ages):
+        # it may be pending: no finding on that account alone
+        return Flow(FlowVerdict.UNKNOWN, last_seen, gb_per_day, FlowReason.LAST_WRITE_UNKNOWN.value)
     elif len(missing) < len(last_seen):
         verdict = FlowVerdict.PARTIAL
     else:
         verdict = FlowVerdict.SILENT
-    return Flow(verdict, last_seen, gb_per_day, None)
+    return Flow(verdict, last_seen, gb_per_day, reason)
 
 
 @dataclass(frozen=True)
