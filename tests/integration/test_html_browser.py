@@ -119,12 +119,17 @@ def test_sorting_and_filtering_change_what_is_visible(sim, sweep, tmp_path):
     filtered_px, _ = _pixels(tmp_path, url + "#status=compliant", "filtered.png")
     sorted_px, _ = _pixels(tmp_path, url + "#sort=-name", "sorted.png")
     # Another state redraws a few per cent of the pixels (measured: 3-5 %); the same state redrawn
-    # differs by at most a few anti-aliased pixels (seen under load: one byte in 2.7 million).
-    assert _share_differing(default_px, filtered_px) > 0.01
-    assert _share_differing(default_px, sorted_px) > 0.01
-    assert _share_differing(filtered_px, sorted_px) > 0.01
+    # differs only by anti-aliasing noise (seen under load: up to 0.13 %), so it is judged against the
+    # smallest difference between two states, not against a fixed share that load can cross.
+    between_states = [
+        _share_differing(default_px, filtered_px),
+        _share_differing(default_px, sorted_px),
+        _share_differing(filtered_px, sorted_px),
+    ]
+    assert min(between_states) > 0.01, between_states
     again_px, _ = _pixels(tmp_path, url, "again.png")
-    assert _share_differing(again_px, default_px) < 0.001, "the same state renders the same picture"
+    same_state = _share_differing(again_px, default_px)
+    assert same_state < min(between_states) / 5, ("the same state renders the same picture", same_state, between_states)
 
     # Scripts off (headless Chromium cannot dump or draw a page with scripts disabled): the page
     # as served is the same table in the same order, every row visible, the controls hidden.
