@@ -40,6 +40,9 @@ TRIGGER_BUDGETS: Mapping[str, float] = {
 }
 # What is kept back from a run's budget for writing the report and the records at its end.
 RESERVE_SECONDS = 1.0
+# Time kept for the try after a wait: a wait (a backoff, a Retry-After, a token of ARM's limits,
+# a poll) that would leave less than this for the request itself is not started.
+MIN_TRY_SECONDS = 1.0
 
 
 class DeadlineExceeded(Exception):  # noqa: N818 - the standard name of the condition

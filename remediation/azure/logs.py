@@ -16,16 +16,9 @@ from typing import Any
 from azure.core.credentials import TokenCredential
 from azure.monitor.query import LogsQueryClient, LogsQueryPartialResult, LogsQueryStatus
 
-from remediation.azure.gateway import (
-    RETRY_BACKOFF_FACTOR,
-    RETRY_BACKOFF_MAX,
-    RETRY_TOTAL,
-    SDK_OPTIONS,
-    BoundedRetryPolicy,
-    _credential_for,
-    _identity_key,
-    classify,
-)
+from remediation.azure.classify import classify
+from remediation.azure.identity import credential_for, identity_key
+from remediation.azure.policies import SDK_OPTIONS, CallDeadline, new_retry_policy
 from remediation.config import Config
 from remediation.core.flow import QUERY_COLUMNS, FlowRow
 from remediation.deadline import Deadline
@@ -42,9 +35,7 @@ class LogsAdapter:
         self._client = LogsQueryClient(
             credential,
             endpoint=config.logs_endpoint,
-            retry_policy=BoundedRetryPolicy(
-                retry_total=RETRY_TOTAL, retry_backoff_factor=RETRY_BACKOFF_FACTOR, retry_backoff_max=RETRY_BACKOFF_MAX
-            ),
+            retry_policy=new_retry_policy(),
             **SDK_OPTIONS,
         )
 
@@ -53,11 +44,11 @@ class LogsAdapter:
         """The process-wide adapter for this endpoint and identity (reused by warm invocations)."""
         if credential is not None:
             return cls(config, credential)
-        key = (config.logs_endpoint, _identity_key(config))
+        key = (config.logs_endpoint, identity_key(config))
         with _lock:
             adapter = _adapters.get(key)
             if adapter is None:
-                adapter = _adapters[key] = cls(config, _credential_for(config))
+                adapter = _adapters[key] = cls(config, credential_for(config))
             return adapter
 
     def query_flow(
@@ -72,7 +63,7 @@ class LogsAdapter:
                 query,
                 timespan=timedelta(hours=lookback_hours),
                 server_timeout=server_timeout,
-                deadline=deadline,
+                deadline=CallDeadline(deadline),
             )
         except Exception as exc:
             raise classify(exc, what=what) from exc

@@ -12,8 +12,8 @@ takes a token from it before every attempt and corrects the model from every ans
   counted them yet), so the model never believes in more than ARM has. Other clients of the
   same identity (other workers, other instances) draining the bucket show up here.
 - A 429 is not an error for the caller: the bucket is closed until its ``Retry-After`` has
-  passed (at most the gateway's cap, RETRY_AFTER_CAP), and the request waits its turn and is sent again, as long as the run's deadline
-  (the ``deadline`` request option, a :class:`~remediation.deadline.Deadline`) leaves time.
+  passed (at most the gateway's cap, RETRY_AFTER_CAP), and the request waits its turn and is sent again, as long as the
+  call's deadline (in the request's context, see :mod:`remediation.azure.policies`) leaves time.
   A wait that would not fit raises :class:`~remediation.errors.ThrottledError`.
 
 The buckets are per process: every run, sweep and event in this worker shares them, as they
@@ -31,21 +31,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
-from azure.core.pipeline.policies import HTTPPolicy, SansIOHTTPPolicy
+from azure.core.pipeline.policies import HTTPPolicy
 
-from remediation.deadline import Deadline
+from remediation.azure.policies import call_deadline
+from remediation.deadline import MIN_TRY_SECONDS, Deadline
 from remediation.errors import ThrottledError
 
 logger = logging.getLogger(__name__)
 
 READS, WRITES, DELETES = "reads", "writes", "deletes"
-# The run's deadline, copied from the request options into the pipeline context before the
-# retry policy consumes the options (PacingPolicy runs after it, on every attempt).
-DEADLINE_KEY = "remediation.deadline"
 # Without a deadline (a call outside any run), at most this long is spent waiting for tokens.
 DEFAULT_MAX_WAIT = 60.0
-# A wait is started only if this much is left afterwards for the request itself.
-MIN_TRY_SECONDS = 1.0
 # Tokens of ARM's bucket the model leaves unused: concurrent requests are counted by ARM in an
 # order that may differ from ours by a request or two. (In the steady state this costs nothing:
 # the bucket then holds these tokens instead of none, and the refill rate is the same.)
@@ -268,15 +264,6 @@ def _retry_after(headers: Mapping[str, str]) -> float:
     return DEFAULT_RETRY_AFTER
 
 
-class DeadlineCarrier(SansIOHTTPPolicy):  # type: ignore[type-arg]
-    """Keeps the run's deadline (request option ``deadline``) for the pacing policy behind the retry policy."""
-
-    def on_request(self, request: PipelineRequest[Any]) -> None:
-        deadline = request.context.options.get("deadline")
-        if isinstance(deadline, Deadline):
-            request.context[DEADLINE_KEY] = deadline
-
-
 class PacingPolicy(HTTPPolicy):  # type: ignore[type-arg]
     """Per attempt: take a token from the shared :class:`Pacer`, send, correct the model from the answer;
     on 429, wait the ``Retry-After`` and send again while the run's deadline allows."""
@@ -288,7 +275,8 @@ class PacingPolicy(HTTPPolicy):  # type: ignore[type-arg]
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         http = request.http_request
         scope, kind = scope_of(http.url), kind_of(http.method)
-        deadline = request.context.get(DEADLINE_KEY)
+        call = call_deadline(request)
+        deadline = call.deadline if call is not None else None
         while True:
             ticket = self._pacer.acquire(scope, kind, deadline)
             started = time.monotonic()

@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from remediation.azure.gateway import OUTER_WAITS, RETRY_TOTAL
+from remediation.azure.calls import OUTER_WAITS
+from remediation.azure.policies import RETRY_TOTAL
 from remediation.engine.changelog import CHANGES_LOGGER
 
 from .conftest import REQUIRED, SUB_A, SUB_B, USER_RG, by_name, entries, region_ws, ws_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from armsim.throttle import READS, WRITES, Limit
+from remediation.azure import clients as clients_module
 from remediation.azure import gateway as gateway_module
 from remediation.azure.pacing import Pacer
 from tests.integration.conftest import SUB_A, SUB_B
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("fresh_pacer")
 @pytest.fixture
 def fresh_pacer() -> Pacer:
     """The process's pacer (new for each test, see tests/conftest.py)."""
-    return gateway_module.shared_pacer()
+    return clients_module.shared_pacer()
 
 
 def settings_reads(sim) -> list:
@@ -98,6 +99,7 @@ def test_all_clients_share_one_transport_and_one_token(sim, sweep) -> None:
     assert document["summary"]["remediated"] == 5
     assert len(sim.identity_requests()) == 1
     (gateway,) = [g for (endpoint, _), g in gateway_module._gateways.items() if endpoint == sim.base_url]
-    transports = {id(client._client._pipeline._transport) for client in gateway._clients.values()}
-    assert len(gateway._clients) >= 10  # clusters, settings, workspaces, resource groups per subscription
-    assert transports == {id(gateway_module.shared_transport())}
+    built = gateway.clients.built()
+    transports = {id(client._client._pipeline._transport) for client in built}
+    assert len(built) >= 10  # clusters, settings, workspaces, resource groups per subscription
+    assert transports == {id(clients_module.shared_transport())}

@@ -250,7 +250,7 @@ def test_token_caller_ids_reads_oid_and_appid_of_a_jwt():
     import base64
     import json
 
-    from remediation.azure.gateway import token_caller_ids
+    from remediation.azure.identity import token_caller_ids
 
     def b64(value: object) -> str:
         return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
