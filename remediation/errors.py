@@ -87,6 +87,10 @@ class StateError(RemediationError):
     """The state table (each cluster's latest observed outcome) could not be read."""
 
 
+class SweepFailedError(RemediationError):
+    """The sweep could read nothing at all: the execution must fail (and the host retries the message)."""
+
+
 class SweepQueueError(RemediationError):
     """A sweep message could not be put on the sweep queue."""
 

@@ -31,10 +31,12 @@ from remediation.app.events import Decision, Ignore, IgnoreReason, Malformed, Re
 from remediation.app.runtime import Runtime
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
-from remediation.deadline import Deadline, DeadlineExceeded
+from remediation.deadline import Deadline
+from remediation.engine.event import reconcile_cluster
 from remediation.engine.observations import forget_cluster, record_outcomes
-from remediation.engine.reconcile import reconcile_cluster
-from remediation.errors import ArmError, ClusterNotFoundError, UnknownCategoriesError
+from remediation.engine.outcomes import EventResult, Stop
+from remediation.engine.response import event_grid_delivery
+from remediation.errors import UnknownCategoriesError
 
 logger = logging.getLogger(__name__)
 
@@ -122,48 +124,58 @@ def _reconcile(
     options: dict[str, Any] = {} if settle_wait is None else {"settle_wait": settle_wait}
     # One budget for the whole event: reconciling, and then recording the outcome in the state table.
     deadline = Deadline.for_trigger(Trigger.EVENT_GRID.value, runtime.config.deadline_seconds)
-    try:
-        document = reconcile_cluster(
-            runtime.config,
-            runtime.gateway,
-            decision.cluster_id,
-            mode=runtime.config.mode,
-            trigger=Trigger.EVENT_GRID,
-            deadline=deadline,
-            change_sinks=runtime.change_sinks,
-            settle_timeout=settle_timeout,
-            logs=runtime.logs,
-            flow_budget=EVENT_FLOW_BUDGET_SECONDS,
-            **options,
-        )
-    except ClusterNotFoundError:
-        logger.info("cluster %s no longer exists; nothing to do", decision.cluster_id, extra=fields)
+    result = reconcile_cluster(
+        runtime.config,
+        runtime.gateway,
+        decision.cluster_id,
+        mode=runtime.config.mode,
+        trigger=Trigger.EVENT_GRID,
+        deadline=deadline,
+        change_sinks=runtime.change_sinks,
+        settle_timeout=settle_timeout,
+        logs=runtime.logs,
+        flow_budget=EVENT_FLOW_BUDGET_SECONDS,
+        **options,
+    )
+    _log_stop(result, fields)
+    if result.stop is Stop.CLUSTER_NOT_FOUND and runtime.state is not None:
+        forget_cluster(runtime.state, decision.cluster_id, deadline=deadline)
+    if result.document is not None:
+        _log_result(result.document, fields)
         if runtime.state is not None:
-            forget_cluster(runtime.state, decision.cluster_id, deadline=deadline)
-        return EventOutcome(decision, note="cluster-not-found")
-    except ArmError as exc:
-        if exc.transient:  # the identity endpoint's 429/5xx too: Event Grid redelivers
-            logger.warning("cluster %s: %s; Event Grid will redeliver", decision.cluster_id, exc, extra=fields)
-            raise
-        logger.error("cluster %s could not be read: %s", decision.cluster_id, exc, extra=fields)
-        return EventOutcome(decision, note=exc.code)
-    except DeadlineExceeded as exc:
-        logger.warning(
-            "cluster %s: the event's time budget ran out (%s); Event Grid will redeliver",
-            decision.cluster_id,
-            exc,
-            extra={**fields, "status": "deferred", "reason": "deadline"},
-        )
-        raise
-    except UnknownCategoriesError as exc:
-        logger.error(
-            "invalid configuration: %s; nothing written", exc, extra={**fields, "config_variable": exc.variable}
-        )
-        return EventOutcome(decision, note="unknown-categories")
-    _log_result(document, fields)
-    if runtime.state is not None:
-        record_outcomes(runtime.state, document, trigger=Trigger.EVENT_GRID.value, deadline=deadline)
-    return EventOutcome(decision, document)
+            record_outcomes(runtime.state, result.document, trigger=Trigger.EVENT_GRID.value, deadline=deadline)
+    delivery = event_grid_delivery(result)
+    if delivery.redeliver is not None:
+        raise delivery.redeliver  # the function fails: Event Grid delivers the event again
+    return EventOutcome(decision, result.document, note=delivery.note)
+
+
+def _log_stop(result: EventResult, fields: Mapping[str, Any]) -> None:
+    """Why the event ended without a report, at the level it deserves."""
+    cluster_id, exc = result.cluster_id, result.error
+    match result.stop:
+        case None:
+            return
+        case Stop.CLUSTER_NOT_FOUND:
+            logger.info("cluster %s no longer exists; nothing to do", cluster_id, extra=fields)
+        case Stop.UNREADABLE:
+            logger.error("cluster %s could not be read: %s", cluster_id, exc, extra=fields)
+        case Stop.TRANSIENT:  # the identity endpoint's 429/5xx too
+            logger.warning("cluster %s: %s; Event Grid will redeliver", cluster_id, exc, extra=fields)
+        case Stop.DEADLINE:
+            logger.warning(
+                "cluster %s: the event's time budget ran out (%s); Event Grid will redeliver",
+                cluster_id,
+                exc,
+                extra={**fields, "status": "deferred", "reason": "deadline"},
+            )
+        case Stop.CLUSTER_BUSY:
+            logger.warning("%s", exc, extra=fields)
+        case Stop.UNKNOWN_CATEGORIES:
+            variable = exc.variable if isinstance(exc, UnknownCategoriesError) else "REMEDIATION_CATEGORIES"
+            logger.error(
+                "invalid configuration: %s; nothing written", exc, extra={**fields, "config_variable": variable}
+            )
 
 
 def _log_result(document: ReportDocument, fields: Mapping[str, Any]) -> None:

@@ -31,7 +31,8 @@ from remediation.config import Mode
 from remediation.core.model import Trigger
 from remediation.core.status import status_document
 from remediation.engine.names import ClusterNameError, match_cluster_names, resolve_cluster_names
-from remediation.engine.reconcile import run
+from remediation.engine.response import INVALID_CONFIGURATION_HTTP_STATUS
+from remediation.engine.sweep import run
 from remediation.errors import LedgerError, StateError, UnknownCategoriesError
 from remediation.output.render import CONTENT_TYPES, render
 
@@ -74,7 +75,7 @@ def report(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
         )
     except UnknownCategoriesError as exc:  # found in ARM's category metadata: a configuration error
         logger.error("invalid configuration: %s", exc, extra={"config_variable": exc.variable})
-        return error_result(500, "InvalidConfiguration", str(exc), target=exc.variable)
+        return error_result(INVALID_CONFIGURATION_HTTP_STATUS, "InvalidConfiguration", str(exc), target=exc.variable)
     logger.info(
         "report %s served as %s: %d clusters, %d errors",
         document["run_id"],

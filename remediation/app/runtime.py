@@ -21,8 +21,7 @@ from remediation.azure.queue import SweepQueue
 from remediation.azure.state import StateTable
 from remediation.config import Config, ConfigError, load_config, parse_sweep_spread
 from remediation.core.changes import ChangeSink
-from remediation.engine.flow import LogsGateway
-from remediation.engine.reconcile import Gateway
+from remediation.engine.ports import Gateway, LogsGateway
 
 logger = logging.getLogger(__name__)
 

@@ -38,17 +38,14 @@ from remediation.core.report import STATUS_ORDER, ReportDocument
 from remediation.core.signals import Signal, needing_attention, subscription_summaries
 from remediation.deadline import Deadline
 from remediation.engine.observations import record_sweep
-from remediation.engine.reconcile import run
-from remediation.errors import ArmError, RemediationError, StateError, SweepQueueError
+from remediation.engine.response import queue_delivery
+from remediation.engine.sweep import run
+from remediation.errors import ArmError, StateError, SweepFailedError, SweepQueueError
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_VERSION = 1
 QUEUE_BUDGET = "queue"  # the key of the queue trigger's time budget in remediation.deadline.TRIGGER_BUDGETS
-
-
-class SweepFailedError(RemediationError):
-    """The sweep could read nothing at all: the execution must fail (and the host retries the message)."""
 
 
 class MalformedMessageError(ValueError):
@@ -279,12 +276,9 @@ def sweep_subscription(
         record_sweep(runtime.state, document, [request.subscription_id], trigger=Trigger.TIMER.value, deadline=deadline)
     _log_summary(document, fields)
     log_signals(document, [request.subscription_id])
-    if not document["clusters"] and document["errors"]:
-        codes = ", ".join(sorted({e["code"] for e in document["errors"]}))
-        raise SweepFailedError(
-            f"sweep {document['run_id']} of subscription {request.subscription_id} could read nothing ({codes}); "
-            f"attempt {dequeue_count}, the host retries"
-        )
+    delivery = queue_delivery(document, subscription_id=request.subscription_id, dequeue_count=dequeue_count)
+    if delivery.redeliver is not None:
+        raise delivery.redeliver
     return SweepOutcome(request, document)
 
 

@@ -26,9 +26,10 @@ from remediation.cli.progress import ConsoleAwareHandler, ProgressDisplay
 from remediation.cli.run import ledger_sinks, resolve_names, run_command, state_store
 from remediation.config import Config, ConfigError, Mode, load_config, parse_subscription_ids
 from remediation.core.changes import ChangeRecord
-from remediation.core.report import ReportDocument, exit_code
+from remediation.core.report import ReportDocument
 from remediation.engine.changelog import CHANGES_LOGGER
 from remediation.engine.names import ClusterNameError, is_cluster_name
+from remediation.engine.response import INVALID_CONFIGURATION_EXIT_CODE, exit_code
 from remediation.errors import ArmError, UnknownCategoriesError
 from remediation.ids import ResourceIdError, parse_cluster_id
 from remediation.output.common import escape_control
@@ -322,7 +323,7 @@ def _run(
             )
     except UnknownCategoriesError as exc:
         stderr.write(f"error: invalid configuration: {exc}\n")
-        return EXIT_USAGE
+        return INVALID_CONFIGURATION_EXIT_CODE
     credential = _credential_error(document)
     if credential is not None and not document["clusters"]:
         stderr.write(f"error: {escape_control(credential)}\n")

@@ -13,7 +13,8 @@ from remediation.config import Config, Mode
 from remediation.core.changes import ChangeSink
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
-from remediation.engine.observations import StateStore, record_outcomes, record_sweep
+from remediation.engine.observations import record_outcomes, record_sweep
+from remediation.engine.ports import StateStore
 
 
 def ledger_sinks(env: Mapping[str, str]) -> list[ChangeSink]:
@@ -61,7 +62,7 @@ def run_command(
 ) -> ReportDocument:
     from remediation.azure.gateway import ArmGateway
     from remediation.azure.logs import LogsAdapter
-    from remediation.engine.reconcile import run
+    from remediation.engine.sweep import run
 
     document = run(
         config,

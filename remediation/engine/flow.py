@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from remediation.config import Config
 from remediation.core.flow import (
@@ -25,7 +24,6 @@ from remediation.core.flow import (
     Cost,
     Flow,
     FlowReason,
-    FlowRow,
     FlowSink,
     QueryFailure,
     WorkspaceResult,
@@ -37,6 +35,7 @@ from remediation.core.flow import (
 )
 from remediation.core.report import ErrorDoc
 from remediation.deadline import Deadline
+from remediation.engine.ports import LogsGateway
 from remediation.errors import ArmError
 from remediation.ids import id_key
 
@@ -46,12 +45,6 @@ logger = logging.getLogger(__name__)
 FLOW_BUDGET_SECONDS = 60.0
 # A transient failure (a read timeout) this close to the budget's end is the budget running out.
 TIMEOUT_MARGIN_SECONDS = 1.0
-
-
-class LogsGateway(Protocol):
-    def query_flow(
-        self, workspace_id: str, query: str, *, lookback_hours: int, server_timeout: int, deadline: Deadline
-    ) -> tuple[FlowRow, ...]: ...
 
 
 @dataclass(frozen=True)

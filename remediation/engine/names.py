@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from remediation.config import Config
 from remediation.core.model import Trigger
 from remediation.deadline import Deadline
-from remediation.engine.reconcile import Gateway
+from remediation.engine.ports import Gateway
 from remediation.errors import RemediationError
 
 # AKS cluster names: 1..63 letters, digits, '-' and '_', starting and ending with a letter or digit.

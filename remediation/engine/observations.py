@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from remediation.core.report import ReportDocument
 from remediation.core.status import (
-    Observation,
     SubscriptionSweep,
     fresher,
     gone,
@@ -29,6 +28,7 @@ from remediation.core.status import (
     subscription_sweeps,
 )
 from remediation.deadline import RESERVE_SECONDS, Deadline
+from remediation.engine.ports import StateStore
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,18 +61,6 @@ def _within(deadline: Deadline | None, work: Callable[[], T]) -> T:
     if failure:
         raise failure[0]
     return result[0]
-
-
-class StateStore(Protocol):
-    def put_observations(self, items: Sequence[Observation]) -> None: ...
-
-    def put_sweep(self, sweep: SubscriptionSweep) -> None: ...
-
-    def stored_clusters(self, subscription_id: str) -> list[tuple[str, str, str]]:
-        """``(cluster_id, observed_at, trigger)`` of every stored cluster of one subscription."""
-        ...
-
-    def delete_clusters(self, cluster_ids: Iterable[str]) -> None: ...
 
 
 def record_sweep(

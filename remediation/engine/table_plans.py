@@ -13,24 +13,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
 
 from remediation.config import Config, Mode
 from remediation.core.changes import ChangeEvent, ChangeRecord
 from remediation.core.table_plan import AUDIT_TABLE, TablePlanAction, created_by_us, needs_change, wanted_plan
 from remediation.engine.changelog import ChangeLog
+from remediation.engine.ports import TablePlanGateway
 from remediation.errors import ArmError
 from remediation.ids import id_key
 
 logger = logging.getLogger(__name__)
-
-
-class TablePlanGateway(Protocol):
-    def workspace_tags(self, workspace_id: str) -> dict[str, str] | None: ...
-
-    def get_table_plan(self, workspace_id: str, table: str) -> str: ...
-
-    def set_table_plan(self, workspace_id: str, table: str, plan: str) -> str: ...
 
 
 @dataclass(frozen=True)

@@ -13,16 +13,17 @@ or resource group is recorded as created only when our request created it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, TypeVar
 
 from remediation.config import Config
 from remediation.core.changes import ChangeEvent, ChangeRecord
-from remediation.core.model import WORKSPACE_FAILED_STATES, WORKSPACE_USABLE_STATE, Creation
+from remediation.core.model import WORKSPACE_FAILED_STATES, WORKSPACE_USABLE_STATE
 from remediation.deadline import DeadlineExceeded
 from remediation.engine.changelog import ChangeLog
 from remediation.engine.knowledge import Knowledge
+from remediation.engine.ports import WorkspaceGateway
 from remediation.errors import WorkspaceFailedError
 from remediation.ids import WorkspaceId, id_key, workspace_ref
 
@@ -30,22 +31,6 @@ T = TypeVar("T")
 MANAGED_BY_TAG = {"managed-by": "aks-audit-remediation"}
 
 WorkspaceAction = Literal["reused", "created", "would_create"]
-
-
-class WorkspaceGateway(Protocol):
-    def workspace_state(self, workspace_id: str) -> str | None: ...
-
-    def wait_for_workspace(self, workspace_id: str, state: str) -> str: ...
-
-    def resource_group_exists(self, subscription_id: str, name: str) -> bool: ...
-
-    def create_resource_group(
-        self, subscription_id: str, name: str, location: str, tags: Mapping[str, str]
-    ) -> Creation: ...
-
-    def create_workspace(
-        self, workspace_id: WorkspaceId, *, location: str, retention_days: int, tags: Mapping[str, str]
-    ) -> Creation: ...
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from remediation.app.runtime import get_runtime
-from remediation.app.sweep import SweepFailedError, SweepRequest, spread_delays
+from remediation.app.sweep import SweepRequest, spread_delays
 from remediation.config import ConfigError, Mode
-from remediation.errors import SweepQueueError
+from remediation.errors import SweepFailedError, SweepQueueError
 from tests.functions.conftest import OTHER_SUB, SUB
 from tests.functions.helpers import QueueHost, timer
 

@@ -54,7 +54,7 @@ def test_importing_the_package_configures_nothing() -> None:
     import sys
 
     code = (
-        "import logging, remediation, remediation.engine.reconcile, remediation.azure.ledger, remediation.app.http_api;"
+        "import logging, remediation, remediation.engine.sweep, remediation.engine.event, remediation.azure.ledger, remediation.app.http_api;"
         "print(len(logging.getLogger('remediation').handlers), len(logging.getLogger().handlers))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={

@@ -12,7 +12,7 @@ from remediation.azure.gateway import ArmGateway
 from remediation.config import Config, Mode, load_config
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
-from remediation.engine.reconcile import run
+from remediation.engine.sweep import run
 
 SUB_A = "aaaaaaaa-1111-4111-8111-000000000001"
 SUB_B = "bbbbbbbb-2222-4222-8222-000000000002"

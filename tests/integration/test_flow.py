@@ -17,7 +17,8 @@ from remediation.cli.main import main
 from remediation.config import Mode
 from remediation.core.model import Trigger
 from remediation.core.report import exit_code
-from remediation.engine.reconcile import reconcile_cluster, run
+from remediation.engine.event import reconcile_cluster
+from remediation.engine.sweep import run
 
 from .conftest import REQUIRED, SUB_A, USER_RG, by_name, entries, ws_id
 
@@ -354,7 +355,7 @@ def test_event_path_verifies_the_one_cluster(estate, configure):
         mode=Mode.APPLY,
         trigger=Trigger.EVENT_GRID,
         logs=LogsAdapter.from_config(config),
-    )
+    ).document
 
     (cluster,) = document["clusters"]
     assert cluster["status"] == "remediated"

@@ -15,7 +15,7 @@ from remediation.config import Mode
 from remediation.core.changes import ChangeRecord
 from remediation.core.model import Trigger
 from remediation.core.report import exit_code
-from remediation.engine.reconcile import run
+from remediation.engine.sweep import run
 from remediation.output.render import render
 
 from .conftest import REQUIRED, SUB_A, USER_RG, by_name, entries, region_ws
