@@ -28,6 +28,16 @@ DEFAULT_CATEGORIES = (
     "kube-scheduler",
 )
 
+# The baselines a report judges each cluster against (remediation/core/baselines.py), in report order.
+BASELINE_IDS: tuple[str, ...] = (
+    "cis-aks-2.1.1",
+    "azure-policy-245fc9df",
+    "azure-policy-6c66c325",
+    "psrule-Azure.AKS.AuditLogs",
+    "psrule-Azure.AKS.AuditAdmin",
+    "psrule-Azure.AKS.PlatformLogs",
+)
+
 E = TypeVar("E", bound=StrEnum)
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -145,6 +155,7 @@ class Config:
     flow_lookback_hours: int = 24
     flow_grace_minutes: int = 90
     audit_table_plan: AuditTablePlan = AuditTablePlan.ANALYTICS
+    baselines: tuple[str, ...] = BASELINE_IDS  # which baselines reports show (REMEDIATION_BASELINES)
 
     @property
     def credential_scope(self) -> str:
@@ -246,6 +257,11 @@ SETTINGS: tuple[Setting, ...] = (
         "REMEDIATION_AUDIT_TABLE_PLAN",
         "analytics",
         "analytics or basic: the AKSAudit table plan in workspaces we created",
+    ),
+    Setting(
+        "REMEDIATION_BASELINES",
+        "all",
+        "baselines each cluster is judged against in reports: all, none, or comma-separated ids (docs/baselines.md)",
     ),
 )
 
@@ -357,6 +373,26 @@ def _parse_deadline(raw: str) -> float | None:
     return value
 
 
+def parse_baselines(raw: str) -> tuple[str, ...]:
+    """``REMEDIATION_BASELINES``: ``all``, ``none`` or comma-separated baseline ids (any case), in report order."""
+    name = "REMEDIATION_BASELINES"
+    items = [part.strip() for part in raw.split(",") if part.strip()]
+    if [i.lower() for i in items] == ["all"]:
+        return BASELINE_IDS
+    if [i.lower() for i in items] == ["none"]:
+        return ()
+    known = {b.lower(): b for b in BASELINE_IDS}
+    for item in items:
+        if item.lower() not in known:
+            raise ConfigError(
+                name, f"{item!r} is not a baseline; expected all, none, or some of: {', '.join(BASELINE_IDS)}"
+            )
+    if not items:
+        raise ConfigError(name, f"empty; expected all, none, or some of: {', '.join(BASELINE_IDS)}")
+    chosen = {known[i.lower()] for i in items}
+    return tuple(b for b in BASELINE_IDS if b in chosen)
+
+
 SETTING_PREFIX = "REMEDIATION_"
 
 
@@ -443,6 +479,7 @@ def load_config(env: Mapping[str, str]) -> Config:
         flow_lookback_hours=_parse_int(env, "REMEDIATION_FLOW_LOOKBACK_HOURS", 1, 168),
         flow_grace_minutes=_parse_int(env, "REMEDIATION_FLOW_GRACE_MINUTES", 0, 1440),
         audit_table_plan=_parse_choice(env, "REMEDIATION_AUDIT_TABLE_PLAN", AuditTablePlan),
+        baselines=parse_baselines(_get(env, "REMEDIATION_BASELINES")),
     )
 
 

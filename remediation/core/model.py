@@ -92,6 +92,16 @@ class LogEntry:
     enabled: bool
     category: str | None = None
     category_group: str | None = None
+    # The entry's legacy retentionPolicy (storage destinations only), read for the baselines
+    # (remediation.core.baselines); None when ARM did not return it. Never written.
+    retention_enabled: bool | None = field(default=None, compare=False)
+    retention_days: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class MetricEntry:
+    category: str
+    enabled: bool
 
 
 @dataclass(frozen=True)
@@ -104,6 +114,7 @@ class DiagnosticSetting:
     marketplace_partner_id: str | None = None
     log_analytics_destination_type: str | None = None
     last_modified_at: datetime | None = None  # systemData.lastModifiedAt (None when ARM did not say)
+    metrics: tuple[MetricEntry, ...] = ()  # read for the baselines; an update keeps them through ``raw``
     raw: Any = field(default=None, compare=False, repr=False)  # the SDK object, so an update keeps all of it
 
     @property

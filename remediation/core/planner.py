@@ -141,6 +141,7 @@ def apply_change(state: ClusterState, change: SettingChange) -> ClusterState:
         event_hub_authorization_rule_id=existing.event_hub_authorization_rule_id if existing else None,
         marketplace_partner_id=existing.marketplace_partner_id if existing else None,
         log_analytics_destination_type=change.log_analytics_destination_type,
+        metrics=existing.metrics if existing else (),
     )
     settings = (*(s for s in state.settings if s is not existing), written)
     missing = frozenset(w for w in state.missing_workspaces if w != id_key(change.workspace_id or ""))

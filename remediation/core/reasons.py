@@ -11,7 +11,9 @@ Three kinds of code live here:
 * a cluster's ``reason`` (``kind="cluster"``): our own codes (:class:`~remediation.core.model.Reason`)
   and the ARM error codes we explain (others pass through as ARM wrote them);
 * why a diagnostic setting did not count (``kind="setting"``, a setting's ``not_counted_reason``);
-* why a flow verdict is ``unknown`` (``kind="flow"``).
+* why a flow verdict is ``unknown`` (``kind="flow"``);
+* why a cluster passes, fails or is unknown against a baseline (``kind="baseline"``); ``baselines``
+  names the baselines whose verdict can carry the code.
 
 A ``next_step`` may hold ``str.format`` fields filled by the caller: ``{tag}`` (the exclude tag,
 ``key=value``), ``{tag_key}``, ``{missing}`` (the missing categories) and ``{who}`` (the
@@ -24,9 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from remediation.config import BASELINE_IDS
 from remediation.core.model import MAX_SETTINGS_PER_RESOURCE, Reason
 
-ReasonKind = Literal["cluster", "setting", "flow"]
+ReasonKind = Literal["cluster", "setting", "flow", "baseline"]
 
 # Why a setting did not count towards compliance (SettingDoc.not_counted_reason).
 WORKSPACE_DELETED = "workspace-deleted"
@@ -177,7 +180,143 @@ ENTRIES: tuple[ReasonInfo, ...] = (
     ),
 )
 
-CATALOGUE: Mapping[str, ReasonInfo] = {entry.code: entry for entry in ENTRIES}
+_CIS, _AUDIT, _DEPLOY, _AUDIT_LOGS, _AUDIT_ADMIN, _PLATFORM = BASELINE_IDS
+_ALL = BASELINE_IDS
+
+BASELINE_ENTRIES: tuple[ReasonInfo, ...] = (
+    ReasonInfo(
+        code="excluded",
+        kind="baseline",
+        meaning="the cluster is excluded by its tag: its settings were not read, so no baseline is judged",
+        next_step="remove the exclude tag (or let its exemption expire) to have the cluster judged",
+        baselines=_ALL,
+    ),
+    ReasonInfo(
+        code="not-read",
+        kind="baseline",
+        meaning="the cluster's diagnostic settings could not be read in this run (see the cluster's own reason)",
+        next_step="fix the cluster's own reason; the next run judges it",
+        baselines=_ALL,
+    ),
+    ReasonInfo(
+        code="no-diagnostic-setting",
+        kind="baseline",
+        meaning="the cluster has no diagnostic setting at all",
+        next_step="run apply to create one, or create a setting that meets the baseline",
+        baselines=(_CIS, _AUDIT, _DEPLOY, _AUDIT_LOGS, _PLATFORM),
+    ),
+    ReasonInfo(
+        code="cis-audit-logs-kept",
+        kind="baseline",
+        meaning="kube-audit and kube-audit-admin are sent to a live Log Analytics workspace (by name or group)",
+        baselines=(_CIS,),
+    ),
+    ReasonInfo(
+        code="cis-audit-logs-not-kept",
+        kind="baseline",
+        meaning="kube-audit or kube-audit-admin does not reach a live Log Analytics workspace, the persistent "
+        "central store CIS 2.1.1's remediation names",
+        next_step="send kube-audit and kube-audit-admin to a Log Analytics workspace (both in REMEDIATION_CATEGORIES, "
+        "then run apply)",
+        baselines=(_CIS,),
+    ),
+    ReasonInfo(
+        code="245fc9df-setting-found",
+        kind="baseline",
+        meaning="a setting meets the policy's existence condition: its log entries are all enabled and none keeps "
+        "logs in storage for less than the required retention",
+        baselines=(_AUDIT,),
+    ),
+    ReasonInfo(
+        code="245fc9df-disabled-entry",
+        kind="baseline",
+        meaning="every setting has a disabled log entry (or none): the policy reads logs.enabled across all of a "
+        "setting's entries, so one disabled category fails the setting",
+        next_step="remove the disabled entries from one setting (or enable them)",
+        baselines=(_AUDIT,),
+    ),
+    ReasonInfo(
+        code="245fc9df-retention",
+        kind="baseline",
+        meaning="the settings whose entries are all enabled keep logs in a storage account for fewer days than the "
+        "policy requires (365 by default)",
+        next_step="set the entries' retention to 0 (forever) or at least 365 days, or turn retention off",
+        baselines=(_AUDIT,),
+    ),
+    ReasonInfo(
+        code="6c66c325-setting-found",
+        kind="baseline",
+        meaning="a setting sends the policy's eleven categories (by name) and AllMetrics to the target workspace",
+        baselines=(_DEPLOY,),
+    ),
+    ReasonInfo(
+        code="6c66c325-other-workspace",
+        kind="baseline",
+        meaning="no setting sends to the workspace this tool targets (the policy's logAnalytics parameter)",
+        next_step="assign the policy with logAnalytics = that workspace and remediate, or point a setting there",
+        baselines=(_DEPLOY,),
+    ),
+    ReasonInfo(
+        code="6c66c325-categories-missing",
+        kind="baseline",
+        meaning="the setting to the target workspace does not enable each of the policy's eleven categories by name "
+        "(a category group does not count)",
+        next_step="enable the missing categories by name in that setting (the policy's remediation writes all eleven)",
+        baselines=(_DEPLOY,),
+    ),
+    ReasonInfo(
+        code="6c66c325-allmetrics-missing",
+        kind="baseline",
+        meaning="the setting to the target workspace does not enable the AllMetrics metric",
+        next_step="enable AllMetrics in that setting",
+        baselines=(_DEPLOY,),
+    ),
+    ReasonInfo(
+        code="auditlogs-every-setting",
+        kind="baseline",
+        meaning="every setting enables kube-audit or kube-audit-admin, and guard, by name",
+        baselines=(_AUDIT_LOGS,),
+    ),
+    ReasonInfo(
+        code="auditlogs-setting-incomplete",
+        kind="baseline",
+        meaning="a setting does not enable kube-audit or kube-audit-admin and guard by name (the rule judges every "
+        "setting; category groups do not count)",
+        next_step="enable kube-audit-admin and guard by name in every diagnostic setting of the cluster",
+        baselines=(_AUDIT_LOGS,),
+    ),
+    ReasonInfo(
+        code="auditadmin-no-kube-audit",
+        kind="baseline",
+        meaning="no setting enables kube-audit by name",
+        baselines=(_AUDIT_ADMIN,),
+    ),
+    ReasonInfo(
+        code="auditadmin-kube-audit",
+        kind="baseline",
+        meaning="a setting enables kube-audit, whose reads make it the costliest category; the rule asks for "
+        "kube-audit-admin instead",
+        next_step="drop kube-audit from REMEDIATION_CATEGORIES and from the named settings, keep kube-audit-admin",
+        baselines=(_AUDIT_ADMIN,),
+    ),
+    ReasonInfo(
+        code="platformlogs-every-setting",
+        kind="baseline",
+        meaning="every setting enables cluster-autoscaler, kube-apiserver, kube-controller-manager, kube-scheduler "
+        "and AllMetrics by name",
+        baselines=(_PLATFORM,),
+    ),
+    ReasonInfo(
+        code="platformlogs-setting-incomplete",
+        kind="baseline",
+        meaning="a setting does not enable each of cluster-autoscaler, kube-apiserver, kube-controller-manager, "
+        "kube-scheduler and AllMetrics by name (the rule judges every setting)",
+        next_step="enable the missing categories and AllMetrics in every diagnostic setting of the cluster",
+        baselines=(_PLATFORM,),
+    ),
+)
+
+CATALOGUE: Mapping[str, ReasonInfo] = {entry.code: entry for entry in (*ENTRIES, *BASELINE_ENTRIES)}
 
 
 def lookup(code: str | None, kind: ReasonKind = "cluster") -> ReasonInfo | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal, NotRequired, TypedDict
 
+from remediation.config import BASELINE_IDS
+
 SCHEMA_VERSION = 1
 
 StatusName = Literal["compliant", "non_compliant", "remediated", "excluded", "deferred", "blocked", "failed"]
@@ -55,6 +57,21 @@ class FlowDoc(TypedDict):
     reason: str | None
 
 
+BaselineVerdictName = Literal["pass", "fail", "unknown"]
+
+
+class BaselineDoc(TypedDict):
+    """A cluster's verdict against one baseline (remediation/core/baselines.py)."""
+
+    verdict: BaselineVerdictName
+    reason: str  # a code of the reason catalogue (kind "baseline"): excluded, not-read, no-diagnostic-setting, ...
+    detail: str | None  # the settings concerned, in words
+
+
+# "pass" is a Python keyword: the functional form.
+BaselineCountsDoc = TypedDict("BaselineCountsDoc", {"pass": int, "fail": int, "unknown": int})
+
+
 class ClusterDoc(TypedDict):
     # Every report run fills the NotRequired fields but flow; a status document (stored
     # observations, GET /api/status) may lack them.
@@ -73,6 +90,7 @@ class ClusterDoc(TypedDict):
     explanation: NotRequired[str | None]
     next_step: NotRequired[str | None]
     flow: NotRequired[FlowDoc | None]  # null when the cluster was not assessed (excluded, failed)
+    baselines: NotRequired[dict[str, BaselineDoc]]  # baseline id -> verdict (REMEDIATION_BASELINES chooses)
     # Only in a status document (``mode: "status"``): when, and by which run, the outcome was observed.
     observed_at: NotRequired[str]
     observed_run_id: NotRequired[str]
@@ -110,6 +128,7 @@ class SummaryDoc(TypedDict):
     failed: int
     unreadable_subscriptions: int  # subscriptions whose clusters could not be listed (see errors)
     flow: NotRequired[FlowSummaryDoc]
+    baselines: NotRequired[dict[str, BaselineCountsDoc]]  # baseline id -> clusters by verdict
 
 
 class WorkspaceCostDoc(TypedDict):
@@ -191,12 +210,17 @@ class ReportDocument(TypedDict):
 def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) -> SummaryDoc:
     counts = dict.fromkeys(STATUS_ORDER, 0)
     flows = dict.fromkeys(FLOW_VERDICTS, 0)
+    baselines: dict[str, BaselineCountsDoc] = {}
     for cluster in clusters:
         counts[cluster["status"]] += 1
         flow = cluster.get("flow")
         if flow is not None:
             flows[flow["verdict"]] += 1
-    return SummaryDoc(
+        for baseline, judged in (cluster.get("baselines") or {}).items():
+            if baseline not in baselines:
+                baselines[baseline] = {"pass": 0, "fail": 0, "unknown": 0}
+            baselines[baseline][judged["verdict"]] += 1
+    summary = SummaryDoc(
         clusters=len(clusters),
         compliant=counts["compliant"],
         non_compliant=counts["non_compliant"],
@@ -214,6 +238,14 @@ def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) 
             unknown=flows["unknown"],
         ),
     )
+    if baselines:
+        summary["baselines"] = {b: baselines[b] for b in sorted(baselines, key=_baseline_rank)}
+    return summary
+
+
+def _baseline_rank(baseline: str) -> tuple[int, str]:
+    """Configuration order (REMEDIATION_BASELINES' ids), unknown ids last."""
+    return (BASELINE_IDS.index(baseline) if baseline in BASELINE_IDS else len(BASELINE_IDS), baseline)
 
 
 def flow_findings(document: ReportDocument) -> int:

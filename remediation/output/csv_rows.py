@@ -1,5 +1,6 @@
 """``csv``: one row per cluster with a header row; list fields joined with ``;``; cells that a
-spreadsheet would run as a formula are prefixed with ``'``."""
+spreadsheet would run as a formula are prefixed with ``'``. A document with baselines ends each
+row with one ``baseline:<id>`` column per baseline (its verdict)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import csv
 import io
 
 from remediation.core.report import ReportDocument, SettingDoc
+from remediation.output.baselines import csv_cells, csv_columns
 from remediation.output.common import is_status
 from remediation.output.flow import CSV_FLOW_COLUMNS, flow_csv_cells
 
@@ -54,7 +56,7 @@ def render_csv(document: ReportDocument) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     status = is_status(document)
-    writer.writerow(CSV_COLUMNS + (STATUS_CSV_COLUMNS if status else ()))
+    writer.writerow(CSV_COLUMNS + (STATUS_CSV_COLUMNS if status else ()) + csv_columns(document))
     for c in document["clusters"]:
         action = c["action"]
         row = (
@@ -79,5 +81,5 @@ def render_csv(document: ReportDocument) -> str:
             c.get("portal_url", ""),
         )
         observed = (c.get("observed_at", ""), c.get("observed_run_id", "")) if status else ()
-        writer.writerow([_cell(str(v)) for v in (*row, *observed)])
+        writer.writerow([_cell(str(v)) for v in (*row, *observed, *csv_cells(document, c))])
     return buffer.getvalue()

@@ -17,6 +17,7 @@ import html
 from collections.abc import Iterable
 
 from remediation.core.report import STATUS_ORDER, ClusterDoc, ReportDocument, SettingDoc, SummaryDoc
+from remediation.output.baselines import BASELINES_CSS, html_cells, html_heads, html_sort_attrs, html_summary
 from remediation.output.common import (
     ATTENTION_ORDER,
     COST_NOTE,
@@ -283,6 +284,7 @@ def _cluster_row(document: ReportDocument, c: ClusterDoc, rank: dict[str, int], 
         "missing": f"{len(missing) if missing is not None else 99:02d}",
         "flow": flow_text(c),
         "observed": str(c.get("observed_at", "")),
+        **html_sort_attrs(document, c),
     }
     data = " ".join(f'data-{k}="{h(v)}"' for k, v in attrs.items())
     subscription = (
@@ -299,7 +301,10 @@ def _cluster_row(document: ReportDocument, c: ClusterDoc, rank: dict[str, int], 
         f"<td>{_badge(c['status'])}{reason_html}" + (f'<br><span class="why">{h(why)}</span>' if why else "") + "</td>"
         f"<td>{_missing_html(c, document['required_categories'])}</td>"
         f"<td>{_change_html(document, c)}</td>"
-        f"<td>{_evidence_html(c)}</td>" + (f'<td class="flow">{flow_cell_html(c)}</td>' if with_flow else "") + "</tr>"
+        f"<td>{_evidence_html(c)}</td>"
+        + html_cells(document, c)
+        + (f'<td class="flow">{flow_cell_html(c)}</td>' if with_flow else "")
+        + "</tr>"
     )
 
 
@@ -359,13 +364,14 @@ def render_html(document: ReportDocument) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{h(CSP)}">',
         '<meta name="referrer" content="no-referrer">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{h(title)}</title><style>{_CSS}{FLOW_CSS}</style></head><body>",
+        f"<title>{h(title)}</title><style>{_CSS}{FLOW_CSS}{BASELINES_CSS}</style></head><body>",
         "<h1>AKS audit-log report</h1>",
         *_header(document),
         f'<div class="cards"><div class="card"><span class="n" id="total">{summary["clusters"]}</span>'
         f'<span class="l">clusters</span></div>{cards}</div>',
         _status_bar(summary),
         flow_header_html(document),
+        html_summary(document),
     ]
     if COSTLY_CATEGORY in document["required_categories"]:
         parts.append(f'<p class="note" id="cost-note"><strong>Cost:</strong> {h(COST_NOTE)}</p>')
@@ -382,6 +388,8 @@ def render_html(document: ReportDocument) -> str:
             ("missing", "Missing"),
             ("", "Change / what to do"),
             ("", "Evidence"),
+        )
+        tail = (
             *((("flow", "Audit records"),) if has_flow(document) else ()),
             *((("observed", "Observed"),) if is_status(document) else ()),
         )
@@ -389,6 +397,11 @@ def render_html(document: ReportDocument) -> str:
             f'<th data-key="{key}"><button type="button">{h(label)}</button></th>' if key else f"<th>{h(label)}</th>"
             for key, label in heads
         )
+        head += "".join(
+            f'<th data-key="{key}" title="{h(hover)}"><button type="button">{h(label)}</button></th>'
+            for key, label, hover in html_heads(document)
+        )
+        head += "".join(f'<th data-key="{key}"><button type="button">{h(label)}</button></th>' for key, label in tail)
         parts.append(_controls(clusters))
         parts.append(f'<table id="clusters"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>')
     else:

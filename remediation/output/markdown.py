@@ -6,6 +6,7 @@ import html
 from collections.abc import Iterable, Sequence
 
 from remediation.core.report import FLOW_VERDICTS, STATUS_ORDER, ReportDocument
+from remediation.output.baselines import compact_text, has_baselines, markdown_rows
 from remediation.output.common import (
     COST_NOTE,
     COSTLY_CATEGORY,
@@ -97,6 +98,9 @@ def render_markdown(document: ReportDocument) -> str:
     lines += ["## Summary", ""]
     lines += _md_table(("clusters", *STATUS_ORDER), [(summary["clusters"], *(summary[s] for s in STATUS_ORDER))])
     lines += _flow_md(document)
+    if markdown_rows(document):
+        lines += ["", "Baselines (docs/baselines.md):", ""]
+        lines += _md_table(("baseline", "what", "pass", "fail", "unknown"), markdown_rows(document))
     lines += ["", "## Clusters", ""]
     if document["clusters"]:
         observed = ("observed",) if is_status(document) else ()  # a status document: when each was observed
@@ -113,7 +117,8 @@ def render_markdown(document: ReportDocument) -> str:
                 "why",
                 *observed,
             )
-            + (("flow",) if has_flow(document) else ()),
+            + (("flow",) if has_flow(document) else ())
+            + (("baselines",) if has_baselines(document) else ()),
             [
                 (
                     c["name"],
@@ -128,6 +133,7 @@ def render_markdown(document: ReportDocument) -> str:
                     *((c.get("observed_at", "-"),) if observed else ()),
                 )
                 + ((flow_text(c),) if has_flow(document) else ())
+                + ((compact_text(c),) if has_baselines(document) else ())
                 for c in by_attention(document["clusters"])
             ],
         )

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from remediation.core.report import ClusterDoc, ReportDocument, WorkspaceDoc
+from remediation.output.baselines import compact_text, has_baselines, summary_lines
 from remediation.output.common import (
     COST_NOTE,
     COSTLY_CATEGORY,
@@ -172,6 +173,9 @@ def render_table(document: ReportDocument, width: int | None = None) -> str:
     cost = cost_lines(document.get("cost"))
     if cost:
         header.add_row("cost", _t(*cost))
+    judged = summary_lines(document["summary"])
+    if judged:
+        header.add_row("baselines", _t(*judged))
     console.print(header)
     console.print("")
 
@@ -183,6 +187,7 @@ def render_table(document: ReportDocument, width: int | None = None) -> str:
         wide = width is None or width >= WIDE
         medium = width is None or width >= MEDIUM
         with_flow = has_flow(document) and medium  # narrow terminals: the flow counts are in the header
+        with_baselines = has_baselines(document) and medium  # and so are the baselines' counts
         rows = [
             [
                 _t(c["name"]),
@@ -193,6 +198,7 @@ def render_table(document: ReportDocument, width: int | None = None) -> str:
                 _t(_missing(document, c) if medium else _missing_count(document, c)),
                 _t(_next(document, c)),
                 *([_t(flow_text(c))] if with_flow else []),
+                *([_t(compact_text(c))] if with_baselines else []),
             ]
             for c in clusters
         ]
@@ -205,12 +211,14 @@ def render_table(document: ReportDocument, width: int | None = None) -> str:
             "MISSING",
             "NEXT",
             *(["FLOW"] if with_flow else []),
+            *(["BASELINES"] if with_baselines else []),
         ]
-        widths = _fit(headers, rows, width, flexible={"CLUSTER", "RESOURCE GROUP", "SUBSCRIPTION", "MISSING", "FLOW"})
+        flexible = {"CLUSTER", "RESOURCE GROUP", "SUBSCRIPTION", "MISSING", "FLOW", "BASELINES"}
+        widths = _fit(headers, rows, width, flexible=flexible)
         for name, fixed in zip(headers, widths, strict=True):
             table.add_column(
                 name,
-                no_wrap=name not in ("CLUSTER", "RESOURCE GROUP", "SUBSCRIPTION", "MISSING", "FLOW"),
+                no_wrap=name not in flexible,
                 overflow="fold",
                 width=fixed,
             )

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from remediation.core.model import Reason
-from remediation.core.reasons import CATALOGUE, ENTRIES, OTHER_ARM_ERROR_STEP, lookup, meaning, next_step
+from remediation.core.reasons import (
+    BASELINE_ENTRIES,
+    CATALOGUE,
+    ENTRIES,
+    OTHER_ARM_ERROR_STEP,
+    lookup,
+    meaning,
+    next_step,
+)
 
 
 def test_each_code_is_catalogued_once_and_every_cluster_reason_says_what_to_do():
-    assert len(CATALOGUE) == len(ENTRIES)
+    assert len(CATALOGUE) == len(ENTRIES) + len(BASELINE_ENTRIES)
     for reason in Reason:
         entry = lookup(reason.value)
         assert entry is not None and entry.meaning and entry.next_step, reason
