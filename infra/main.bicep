@@ -173,6 +173,9 @@ param remediationFlowGraceMinutes string = '90'
 ])
 param remediationAuditTablePlan string = 'analytics'
 
+@description('REMEDIATION_BASELINES: baselines each cluster is judged against in reports: all, none, or comma-separated ids (docs/baselines.md).')
+param remediationBaselines string = 'all'
+
 @description('REMEDIATION_SCHEDULE: NCRONTAB schedule of the timer sweep (default hourly).')
 param remediationSchedule string = '0 0 * * * *'
 
@@ -250,6 +253,7 @@ var remediationAppSettings = {
   REMEDIATION_FLOW_LOOKBACK_HOURS: remediationFlowLookbackHours
   REMEDIATION_FLOW_GRACE_MINUTES: remediationFlowGraceMinutes
   REMEDIATION_AUDIT_TABLE_PLAN: remediationAuditTablePlan
+  REMEDIATION_BASELINES: remediationBaselines
   REMEDIATION_SCHEDULE: remediationSchedule
   REMEDIATION_LEDGER_TABLE: remediationLedgerTable
   REMEDIATION_SWEEP_QUEUE: remediationSweepQueue
