@@ -39,6 +39,11 @@ ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
         "Microsoft.Insights/diagnosticSettings/read": "read the clusters' diagnostic settings",
         # gateway.write_setting (only the setting named REMEDIATION_SETTING_NAME); on the cluster.
         "Microsoft.Insights/diagnosticSettings/write": "create or update our own diagnostic setting on a cluster",
+        # gateway.list_setting_changes (azure/activity_log.py): the subscription's Activity Log,
+        # when each diagnostic setting was last written (real ARM sends no systemData on them).
+        "Microsoft.Insights/eventtypes/values/read": (
+            "read the Activity Log: when diagnostic settings last changed (flow verification's grace period)"
+        ),
         # gateway.get_category_metadata: category-group membership (audit, allLogs).
         "Microsoft.Insights/diagnosticSettingsCategories/read": "read which categories each category group holds",
         # gateway.workspace_state: any setting's destination, wherever it lives in the subscription.

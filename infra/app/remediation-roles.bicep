@@ -33,6 +33,7 @@ resource subscriptionRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' =
           'Microsoft.Insights/diagnosticSettings/write'
           // Which categories each category group (audit, allLogs) holds.
           'Microsoft.Insights/diagnosticSettingsCategories/read'
+          'Microsoft.Insights/eventtypes/values/read' // Activity Log: when settings last changed (no systemData)
           // List and read AKS clusters.
           'Microsoft.ContainerService/managedClusters/read'
           // Whether a setting's destination workspace (anywhere in the subscription) still exists.

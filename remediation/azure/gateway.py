@@ -32,12 +32,14 @@ import copy
 import logging
 import threading
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Literal
 
 from azure.core.credentials import TokenCredential
 from azure.mgmt.loganalytics.models import Workspace
 
 from remediation.azure import models
+from remediation.azure.activity_log import list_setting_changes
 from remediation.azure.calls import Caller, Found
 from remediation.azure.classify import first_line, is_ambiguous
 from remediation.azure.clients import ArmClients, shared_pacer, shared_transport
@@ -45,6 +47,7 @@ from remediation.azure.identity import SharedToken, credential_for, identity_key
 from remediation.azure.pacing import Pacer
 from remediation.azure.policies import READ_TIMEOUT, BoundedPolling, CallDeadline, status_hook
 from remediation.config import Config
+from remediation.core.last_change import SettingKey
 from remediation.core.model import CategoryMetadata, Cluster, Creation, DiagnosticSetting, SettingChange
 from remediation.deadline import MIN_TRY_SECONDS, Deadline, DeadlineExceeded
 from remediation.errors import ArmError, ClusterNotFoundError, NotFoundError
@@ -175,6 +178,17 @@ class ArmGateway:
         return self._calls.read(
             f"read diagnostic categories of {cluster.id}",
             lambda call: models.category_metadata(client.diagnostic_settings_category.list(uri, deadline=call)),
+        )
+
+    def list_setting_changes(
+        self, subscription_id: str, *, since: datetime, until: datetime
+    ) -> dict[SettingKey, datetime]:
+        """The newest write or delete of each diagnostic setting in the subscription's Activity Log
+        over ``[since, until]`` (every page; :mod:`remediation.azure.activity_log`)."""
+        client = self.clients.monitor(subscription_id)
+        return self._calls.read(
+            f"read the Activity Log of subscription {subscription_id}",
+            lambda call: list_setting_changes(client, since=since, until=until, deadline=call),
         )
 
     def write_setting(self, cluster: Cluster, change: SettingChange, existing: DiagnosticSetting | None) -> None:
