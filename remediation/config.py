@@ -149,7 +149,7 @@ class Config:
     max_concurrency: int | None  # None: auto (from the subscriptions in scope and the observed round trip)
     cloud: Cloud
     arm_endpoint: str
-    deadline_seconds: float | None = None  # None: the trigger's own budget (remediation.deadline)
+    deadline_seconds: float | None = None  # None: the trigger's own budget (remediation.kit.deadline)
     verify_flow: bool = True
     logs_endpoint: str = "https://api.loganalytics.io"
     flow_lookback_hours: int = 24

@@ -78,18 +78,8 @@ def _fresh_process_state() -> Iterator[None]:
     """Each test has its own armsim (whose port a later test may get again), and its buckets start full:
     so the process's model of ARM's limits, its cached gateways and tokens, and its knowledge
     (category metadata, confirmed workspaces) start afresh too."""
-    from remediation.azure import clients, gateway, identity, logs
-    from remediation.engine import knowledge
+    from remediation.adapters import reset_process_caches
 
-    def clear() -> None:
-        clients.forget_pacer()
-        gateway.forget_gateways()
-        identity.forget_credentials()
-        with logs._lock:  # its clients hold a credential, and so a token, of an earlier armsim
-            logs._adapters.clear()
-        with knowledge._lock:
-            knowledge._by_endpoint.clear()
-
-    clear()
+    reset_process_caches()
     yield
-    clear()
+    reset_process_caches()

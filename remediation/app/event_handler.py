@@ -13,7 +13,7 @@ outcome, so that Event Grid's at-least-once delivery does the right thing:
 - cluster still provisioning after :data:`SETTLE_TIMEOUT`: raise, so Event Grid redelivers
   with its own backoff (10 s, 30 s, 1 min, 5 min, ...); the timer sweep is the safety net.
 - transient ARM failure that outlasted our retries (an identity-endpoint failure too), or the
-  event's time budget ran out (:class:`~remediation.deadline.DeadlineExceeded`, e.g. a
+  event's time budget ran out (:class:`~remediation.kit.deadline.DeadlineExceeded`, e.g. a
   workspace still being created): raise, so Event Grid redelivers.
 - a configured category ARM does not know: ERROR log, return (a redelivery cannot help).
 - duplicates and out-of-order deliveries: the engine compares the observed state with the
@@ -31,12 +31,12 @@ from remediation.app.events import Decision, Ignore, IgnoreReason, Malformed, Re
 from remediation.app.runtime import Runtime
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
-from remediation.deadline import Deadline
 from remediation.engine.event import reconcile_cluster
 from remediation.engine.observations import forget_cluster, record_outcomes
 from remediation.engine.outcomes import EventResult, Stop
 from remediation.engine.response import event_grid_delivery
 from remediation.errors import UnknownCategoriesError
+from remediation.kit.deadline import Deadline
 
 logger = logging.getLogger(__name__)
 

@@ -1,11 +1,12 @@
-"""The Function app's process-wide runtime: configuration, ARM gateway, ledger, state table and sweep queue, built once.
+"""The Function app's process-wide runtime: configuration and adapters, built once.
 
 The Functions host imports ``function_app`` once per worker process and then runs many
 invocations in it. The runtime is built on first use (not at import, so an invalid setting
 is reported by every invocation instead of breaking the indexing of the app) and reused
 by every warm invocation. An invalid setting raises :class:`ConfigError` (logged at ERROR,
 naming the variable) and nothing is cached, so a corrected app setting takes effect on the
-next invocation after the host restarts the worker.
+next invocation after the host restarts the worker. The adapters are the CLI's too
+(:func:`remediation.adapters.build_adapters`).
 """
 
 from __future__ import annotations
@@ -13,77 +14,34 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from remediation.azure.ledger import TableLedger
-from remediation.azure.queue import SweepQueue
-from remediation.azure.state import StateTable
+from remediation.adapters import Adapters, build_adapters
 from remediation.config import Config, ConfigError, load_config, parse_sweep_spread
-from remediation.core.changes import ChangeSink
-from remediation.engine.ports import Gateway, LogsGateway
 
 logger = logging.getLogger(__name__)
 
-GatewayFactory = Callable[[Config], Gateway]
-LogsFactory = Callable[[Config], LogsGateway | None]
 
+@dataclass(frozen=True, kw_only=True)
+class Runtime(Adapters):
+    """The adapters (each typed as the protocol its users need), with the app's configuration."""
 
-@dataclass(frozen=True)
-class Runtime:
     config: Config
-    gateway: Gateway
-    ledger: TableLedger | None
-    logs: LogsGateway | None = None  # the Log Analytics query adapter (None when flow verification is off)
-    state: StateTable | None = None
-    queue: SweepQueue | None = None
     sweep_spread_seconds: int = 0
 
-    @property
-    def change_sinks(self) -> tuple[ChangeSink, ...]:
-        """Where change records go besides the log: the ledger, when one is configured."""
-        return (self.ledger.append,) if self.ledger is not None else ()
 
-
-def _arm_gateway(config: Config) -> Gateway:
-    from remediation.azure.gateway import ArmGateway
-
-    return ArmGateway.from_config(config)
-
-
-def _logs_adapter(config: Config) -> LogsGateway | None:
-    if not config.verify_flow:
-        return None
-    from remediation.azure.logs import LogsAdapter
-
-    return LogsAdapter.from_config(config)
-
-
-def build_runtime(
-    env: Mapping[str, str],
-    gateway_factory: GatewayFactory = _arm_gateway,
-    logs_factory: LogsFactory = _logs_adapter,
-) -> Runtime:
-    """Validate every setting and build the clients; raises :class:`ConfigError`."""
+def build_runtime(env: Mapping[str, str]) -> Runtime:
+    """Validate every setting and build the adapters; raises :class:`ConfigError`."""
     config = load_config(env)
     spread = parse_sweep_spread(env)
-    ledger = TableLedger.from_environment(env)
-    state = StateTable.from_environment(env)
-    queue = SweepQueue.from_environment(env)
-    if ledger is None:
+    adapters = build_adapters(config, env)
+    if adapters.ledger is None:
         logger.warning(
             "AzureWebJobsStorage is not configured: change records go to the log only, "
             "no state table (/api/status), no sweep queue"
         )
-    return Runtime(
-        config=config,
-        gateway=gateway_factory(config),
-        ledger=ledger,
-        logs=logs_factory(config),
-        state=state,
-        queue=queue,
-        sweep_spread_seconds=spread,
-    )
+    return Runtime(config=config, sweep_spread_seconds=spread, **adapters.parts())
 
 
 _lock = threading.Lock()

@@ -36,16 +36,16 @@ from remediation.config import FUNCTION_APP_SETTINGS, ConfigError, Mode, parse_s
 from remediation.core.model import Trigger
 from remediation.core.report import STATUS_ORDER, ReportDocument
 from remediation.core.signals import Signal, needing_attention, subscription_summaries
-from remediation.deadline import Deadline
 from remediation.engine.observations import record_sweep
 from remediation.engine.response import queue_delivery
 from remediation.engine.sweep import run
 from remediation.errors import ArmError, StateError, SweepFailedError, SweepQueueError
+from remediation.kit.deadline import Deadline
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_VERSION = 1
-QUEUE_BUDGET = "queue"  # the key of the queue trigger's time budget in remediation.deadline.TRIGGER_BUDGETS
+QUEUE_BUDGET = "queue"  # the key of the queue trigger's time budget in remediation.kit.deadline.TRIGGER_BUDGETS
 
 
 class MalformedMessageError(ValueError):
@@ -259,7 +259,7 @@ def sweep_subscription(
             extra=fields,
         )
         return SweepOutcome(request, note="superseded")
-    # The queue trigger's budget (remediation.deadline), for the sweep and for recording it.
+    # The queue trigger's budget (remediation.kit.deadline), for the sweep and for recording it.
     deadline = Deadline.for_trigger(QUEUE_BUDGET, runtime.config.deadline_seconds)
     document = run(
         runtime.config,

@@ -1,6 +1,6 @@
 """How the gateway makes each SDK call: within the run's deadline, its failure classified once.
 
-:class:`Caller` holds the run's :class:`~remediation.deadline.Deadline` and hands each call a
+:class:`Caller` holds the run's :class:`~remediation.kit.deadline.Deadline` and hands each call a
 fresh :class:`~remediation.azure.policies.CallDeadline`, which the call passes to the SDK as
 the per-call keyword ``deadline`` (the one way the deadline reaches the SDK). Around single
 calls it keeps the three loops the product needs, each bounded:
@@ -20,8 +20,8 @@ from typing import Generic, TypeVar
 
 from remediation.azure.classify import classify, is_ambiguous, is_in_progress
 from remediation.azure.policies import CallDeadline
-from remediation.deadline import MIN_TRY_SECONDS, Deadline, DeadlineExceeded
 from remediation.errors import ArmError, CredentialError, ThrottledError
+from remediation.kit.deadline import MIN_TRY_SECONDS, Deadline, DeadlineExceeded
 
 logger = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The facade over the management SDKs, the only module the composition roots build ARM access
 from. One gateway per ARM endpoint and identity (:meth:`ArmGateway.from_config`), reused across
 runs and warm Function invocations; each run works through :meth:`ArmGateway.bounded`, a view
-whose every call carries the run's :class:`~remediation.deadline.Deadline` into the SDK as the
+whose every call carries the run's :class:`~remediation.kit.deadline.Deadline` into the SDK as the
 per-call keyword ``deadline`` (see :mod:`remediation.azure.policies`). Its rooms:
 
 - :mod:`~remediation.azure.identity`: the credential, one token for every client;
@@ -49,9 +49,9 @@ from remediation.azure.policies import READ_TIMEOUT, BoundedPolling, CallDeadlin
 from remediation.config import Config
 from remediation.core.last_change import SettingKey
 from remediation.core.model import CategoryMetadata, Cluster, Creation, DiagnosticSetting, SettingChange
-from remediation.deadline import MIN_TRY_SECONDS, Deadline, DeadlineExceeded
 from remediation.errors import ArmError, ClusterNotFoundError, NotFoundError
 from remediation.ids import WorkspaceId, parse_cluster_id, workspace_ref
+from remediation.kit.deadline import MIN_TRY_SECONDS, Deadline, DeadlineExceeded
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from remediation.azure.identity import credential_for, identity_key
 from remediation.azure.policies import SDK_OPTIONS, CallDeadline, new_retry_policy
 from remediation.config import Config
 from remediation.core.flow import QUERY_COLUMNS, FlowRow
-from remediation.deadline import Deadline
 from remediation.errors import ArmError
+from remediation.kit.deadline import Deadline
 
 _lock = threading.Lock()
 _adapters: dict[tuple[str, str], LogsAdapter] = {}
@@ -96,3 +96,9 @@ def _datetime(value: Any) -> datetime:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def forget_adapters() -> None:
+    """Drop the process's Logs adapters (their clients hold a credential, and so a token)."""
+    with _lock:
+        _adapters.clear()

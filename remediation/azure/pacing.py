@@ -34,8 +34,8 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy
 
 from remediation.azure.policies import call_deadline
-from remediation.deadline import MIN_TRY_SECONDS, Deadline
 from remediation.errors import ThrottledError
+from remediation.kit.deadline import MIN_TRY_SECONDS, Deadline
 
 logger = logging.getLogger(__name__)
 

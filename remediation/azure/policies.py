@@ -11,7 +11,7 @@ travels in a thread-local, and a long-running operation's polls carry the same k
 
 - each request has short, explicit connection and read timeouts, clipped to what is left;
 - the retry policy honours ``Retry-After`` up to :data:`RETRY_AFTER_CAP` and gives up, with the
-  last answer, when the next wait plus :data:`~remediation.deadline.MIN_TRY_SECONDS` would not fit;
+  last answer, when the next wait plus :data:`~remediation.kit.deadline.MIN_TRY_SECONDS` would not fit;
 - a long-running operation is polled only until the deadline.
 """
 
@@ -26,7 +26,7 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 
-from remediation.deadline import MIN_TRY_SECONDS, Deadline, DeadlineExceeded
+from remediation.kit.deadline import MIN_TRY_SECONDS, Deadline, DeadlineExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ SDK_OPTIONS: Mapping[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT, "rea
 
 # Where the call's deadline sits in the pipeline context once the retry policy has taken it
 # from the per-call options (the options left over go to the transport, which knows no deadline).
-DEADLINE_KEY = "remediation.deadline"
+DEADLINE_KEY = "remediation.kit.deadline"
 
 
 @dataclass

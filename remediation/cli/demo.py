@@ -49,6 +49,7 @@ def run_demo(*, stdout: TextIO, stderr: TextIO, show_progress: bool = False) -> 
         stderr.write("error: the demo needs the armsim package from a source checkout (it is not deployed)\n")
         return 2
 
+    from remediation.adapters import build_adapters
     from remediation.cli.progress import ProgressDisplay
     from remediation.cli.run import run_command
 
@@ -58,6 +59,7 @@ def run_demo(*, stdout: TextIO, stderr: TextIO, show_progress: bool = False) -> 
         estate = build_demo_estate(sim)
         with _environment(sim.env()):
             config = load_config(os.environ)
+            adapters = build_adapters(config, {})  # the demo's changes go to no ledger
             scope: dict[str, Any] = {"subscriptions": (), "clusters": ()}
             stdout.write(
                 f"armsim is serving ARM at {sim.base_url}: {len(estate.clusters)} AKS clusters in 2 subscriptions, "
@@ -66,7 +68,7 @@ def run_demo(*, stdout: TextIO, stderr: TextIO, show_progress: bool = False) -> 
             _heading(stdout, "1. report (dry run): what is wrong and what apply would do")
             sim.clear_requests()
             with ProgressDisplay(stderr, "report", show_progress) as progress:
-                before = run_command(config, mode=Mode.REPORT, progress=progress, **scope)
+                before = run_command(config, adapters, mode=Mode.REPORT, progress=progress, **scope)
             stdout.write(render(before, "table", width=width))
             stdout.write(f"\nwrite requests made by the dry run: {len(sim.write_requests())}\n")
 
@@ -75,14 +77,14 @@ def run_demo(*, stdout: TextIO, stderr: TextIO, show_progress: bool = False) -> 
             changes: list[ChangeRecord] = []
             with ProgressDisplay(stderr, "apply", show_progress) as progress:
                 applied = run_command(
-                    config, mode=Mode.APPLY, progress=progress, change_sinks=(changes.append,), **scope
+                    config, adapters, mode=Mode.APPLY, progress=progress, change_sinks=(changes.append,), **scope
                 )
             stdout.write(render(applied, "table", width=width))
             stdout.write(_request_counts(sim))
 
             _heading(stdout, "3. report again: the estate after apply")
             with ProgressDisplay(stderr, "report", show_progress) as progress:
-                after = run_command(config, mode=Mode.REPORT, progress=progress, **scope)
+                after = run_command(config, adapters, mode=Mode.REPORT, progress=progress, **scope)
             stdout.write(render(after, "table", width=width))
 
             _heading(stdout, "What happened, in plain words")

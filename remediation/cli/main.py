@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from remediation import __version__
+from remediation.adapters import build_adapters
 from remediation.cli.exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from remediation.cli.progress import ConsoleAwareHandler, ProgressDisplay
-from remediation.cli.run import ledger_sinks, resolve_names, run_command, state_store
+from remediation.cli.run import resolve_names, run_command
 from remediation.config import Config, ConfigError, Mode, load_config, parse_subscription_ids
 from remediation.core.changes import ChangeRecord
 from remediation.core.report import ReportDocument
@@ -291,8 +292,7 @@ def _run(
         validate_output(args.output)
         config = load_config(environ)
         subscriptions, clusters, names = validate_scope(config, args.subscription, args.cluster)
-        sinks = ledger_sinks(environ)
-        state = state_store(environ)
+        adapters = build_adapters(config, environ)
     except ConfigError as exc:
         stderr.write(f"error: invalid configuration: {exc}\n")
         return EXIT_USAGE
@@ -301,7 +301,7 @@ def _run(
         return EXIT_USAGE
     if names:
         try:
-            clusters = list(dict.fromkeys([*clusters, *resolve_names(config, names, subscriptions)]))
+            clusters = list(dict.fromkeys([*clusters, *resolve_names(config, adapters, names, subscriptions)]))
         except ClusterNameError as exc:
             stderr.write(f"error: --cluster: {escape_control(str(exc))}\n")
             return EXIT_USAGE
@@ -314,12 +314,12 @@ def _run(
         with ProgressDisplay(stderr, mode.value, show) as progress:
             document = run_command(
                 config,
+                adapters,
                 mode=mode,
                 subscriptions=subscriptions,
                 clusters=clusters,
                 progress=progress,
-                change_sinks=[*sinks, recorded.append],
-                state=state,
+                change_sinks=[recorded.append],
             )
     except UnknownCategoriesError as exc:
         stderr.write(f"error: invalid configuration: {exc}\n")

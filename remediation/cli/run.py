@@ -1,43 +1,27 @@
 """One CLI run: the engine against ARM, with progress on stderr, changes to the ledger and the
 outcomes to the state table (``/api/status``) when ``AzureWebJobsStorage`` is configured.
 
-The command line (:mod:`remediation.cli.main`) and the demo both run through here; this module
-is the CLI's composition root (it builds the ARM gateway, the ledger and the state table).
+The command line (:mod:`remediation.cli.main`) and the demo both run through here, with the
+adapters :func:`remediation.adapters.build_adapters` gives (the Function app's recipe too).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
+from remediation.adapters import Adapters
 from remediation.config import Config, Mode
 from remediation.core.changes import ChangeSink
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
+from remediation.engine.names import resolve_cluster_names
 from remediation.engine.observations import record_outcomes, record_sweep
-from remediation.engine.ports import StateStore
+from remediation.engine.sweep import run
 
 
-def ledger_sinks(env: Mapping[str, str]) -> list[ChangeSink]:
-    """The durable ledger when AzureWebJobsStorage is configured (the CLI records changes too)."""
-    from remediation.azure.ledger import TableLedger
-
-    ledger = TableLedger.from_environment(env)
-    return [ledger.append] if ledger is not None else []
-
-
-def resolve_names(config: Config, names: Sequence[str], subscriptions: Sequence[str]) -> list[str]:
+def resolve_names(config: Config, adapters: Adapters, names: Sequence[str], subscriptions: Sequence[str]) -> list[str]:
     """Bare cluster names to resource IDs, among the clusters in scope (see :mod:`remediation.engine.names`)."""
-    from remediation.azure.gateway import ArmGateway
-    from remediation.engine.names import resolve_cluster_names
-
-    return resolve_cluster_names(config, ArmGateway.from_config(config), names, subscriptions=subscriptions)
-
-
-def state_store(env: Mapping[str, str]) -> StateStore | None:
-    """The state table when AzureWebJobsStorage is configured (a CLI sweep is an observation too)."""
-    from remediation.azure.state import StateTable
-
-    return StateTable.from_environment(env)
+    return resolve_cluster_names(config, adapters.gateway, names, subscriptions=subscriptions)
 
 
 def _swept(config: Config, subscriptions: Sequence[str], document: ReportDocument) -> list[str]:
@@ -52,32 +36,29 @@ def _swept(config: Config, subscriptions: Sequence[str], document: ReportDocumen
 
 def run_command(
     config: Config,
+    adapters: Adapters,
     *,
     mode: Mode,
     subscriptions: Sequence[str],
     clusters: Sequence[str],
     progress: Callable[[int, int], None] | None,
     change_sinks: Sequence[ChangeSink] = (),
-    state: StateStore | None = None,
 ) -> ReportDocument:
-    from remediation.azure.gateway import ArmGateway
-    from remediation.azure.logs import LogsAdapter
-    from remediation.engine.sweep import run
-
+    """The run, its changes also to ``change_sinks`` (after the ledger), its outcomes to the state table."""
     document = run(
         config,
-        ArmGateway.from_config(config),
-        logs=LogsAdapter.from_config(config) if config.verify_flow else None,
+        adapters.gateway,
+        logs=adapters.logs,
         mode=mode,
         trigger=Trigger.CLI,
         subscriptions=subscriptions,
         clusters=clusters,
-        change_sinks=change_sinks,
+        change_sinks=[*adapters.change_sinks, *change_sinks],
         progress=progress,
     )
-    if state is not None:
+    if adapters.state is not None:
         if clusters:  # named clusters: their outcomes, no subscription was swept
-            record_outcomes(state, document, trigger=Trigger.CLI.value)
+            record_outcomes(adapters.state, document, trigger=Trigger.CLI.value)
         else:
-            record_sweep(state, document, _swept(config, subscriptions, document), trigger=Trigger.CLI.value)
+            record_sweep(adapters.state, document, _swept(config, subscriptions, document), trigger=Trigger.CLI.value)
     return document

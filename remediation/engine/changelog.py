@@ -7,7 +7,7 @@ undoes or blocks the change: the failure is logged at ERROR with the full record
 in :attr:`ChangeLog.failures` (the run reports it as an error with scope ``ledger``).
 
 With a deadline, a sink gets at most the time left in the run (plus
-:data:`~remediation.deadline.RESERVE_SECONDS`): a hung ledger never holds the event path
+:data:`~remediation.kit.deadline.RESERVE_SECONDS`): a hung ledger never holds the event path
 past its budget. A sink still running then is counted as failed; its own client timeouts
 end it soon after.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from remediation.core.changes import ChangeRecord, ChangeSink
-from remediation.deadline import RESERVE_SECONDS, Deadline
+from remediation.kit.deadline import RESERVE_SECONDS, Deadline
 
 CHANGES_LOGGER = "remediation.changes"
 logger = logging.getLogger(CHANGES_LOGGER)

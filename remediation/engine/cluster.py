@@ -32,12 +32,12 @@ from remediation.core.model import (
     Status,
 )
 from remediation.core.planner import find_ours, plan, precheck
-from remediation.deadline import DeadlineExceeded
 from remediation.engine.context import Run, category_metadata
 from remediation.engine.knowledge import is_stale_knowledge
 from remediation.engine.outcomes import ClusterOutcome, StaleKnowledge
 from remediation.errors import ArmError, UnknownCategoriesError, WorkspaceFailedError
 from remediation.ids import id_key
+from remediation.kit.deadline import DeadlineExceeded
 
 logger = logging.getLogger(__name__)
 

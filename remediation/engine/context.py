@@ -18,12 +18,13 @@ from remediation.config import Config, Mode
 from remediation.core.changes import ChangeSink
 from remediation.core.model import CategoryMetadata, Cluster, Trigger
 from remediation.core.report import ErrorDoc
-from remediation.deadline import Deadline, DeadlineExceeded
 from remediation.engine.changelog import ChangeLog
 from remediation.engine.knowledge import Knowledge, knowledge_for
 from remediation.engine.ports import Gateway, LogsGateway
-from remediation.engine.workspaces import Once, WorkspaceResolver
+from remediation.engine.workspaces import WorkspaceResolver
 from remediation.errors import ArmError
+from remediation.kit.deadline import Deadline, DeadlineExceeded
+from remediation.kit.once import Once
 
 logger = logging.getLogger(__name__)
 

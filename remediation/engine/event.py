@@ -19,7 +19,6 @@ from typing import TypeVar
 from remediation.config import Config, Mode
 from remediation.core.changes import ChangeSink
 from remediation.core.model import Reason, Status, Trigger
-from remediation.deadline import Deadline, DeadlineExceeded
 from remediation.engine.cluster import check_categories, process
 from remediation.engine.context import now, start_run
 from remediation.engine.finish import finish
@@ -28,6 +27,7 @@ from remediation.engine.outcomes import EventResult, Stop
 from remediation.engine.ports import Gateway, LogsGateway
 from remediation.engine.scope import first_round, wait_until_settled
 from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError
+from remediation.kit.deadline import Deadline, DeadlineExceeded
 
 T = TypeVar("T")
 

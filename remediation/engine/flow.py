@@ -34,10 +34,10 @@ from remediation.core.flow import (
     workspace_modes,
 )
 from remediation.core.report import ErrorDoc
-from remediation.deadline import Deadline
 from remediation.engine.ports import LogsGateway
 from remediation.errors import ArmError
 from remediation.ids import id_key
+from remediation.kit.deadline import Deadline
 
 logger = logging.getLogger(__name__)
 

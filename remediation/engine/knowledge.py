@@ -108,6 +108,12 @@ def knowledge_for(arm_endpoint: str) -> Knowledge:
         return known
 
 
+def forget_all() -> None:
+    """Forget the knowledge of every endpoint (the next run learns it again)."""
+    with _lock:
+        _by_endpoint.clear()
+
+
 # ARM's answers to a setting write that cached knowledge can explain: the workspace is gone, or
 # a category (or group) is unknown for the resource type.
 _STALE_CODES = frozenset({"linkedresourcenotfound"})

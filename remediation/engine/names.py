@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 
 from remediation.config import Config
 from remediation.core.model import Trigger
-from remediation.deadline import Deadline
 from remediation.engine.ports import Gateway
 from remediation.errors import RemediationError
+from remediation.kit.deadline import Deadline
 
 # AKS cluster names: 1..63 letters, digits, '-' and '_', starting and ending with a letter or digit.
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")

@@ -8,14 +8,13 @@ removal); :func:`forget_cluster` removes a cluster an event found deleted.
 The store is an observation cache, not the estate: a failure to record is logged at ERROR and
 never fails the run that made the observation (the next sweep records again). With a deadline
 (the run's), recording gets at most the time left plus
-:data:`~remediation.deadline.RESERVE_SECONDS`: a hung table never holds an event past its budget
+:data:`~remediation.kit.deadline.RESERVE_SECONDS`: a hung table never holds an event past its budget
 (the write that is still running is abandoned to its client's own timeouts).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -27,8 +26,9 @@ from remediation.core.status import (
     observations,
     subscription_sweeps,
 )
-from remediation.deadline import RESERVE_SECONDS, Deadline
 from remediation.engine.ports import StateStore
+from remediation.kit.deadline import RESERVE_SECONDS, Deadline
+from remediation.kit.timeout import run_with_timeout
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,24 +43,9 @@ def _within(deadline: Deadline | None, work: Callable[[], T]) -> T:
     """``work()``, or :class:`StateTableTimeoutError` once the deadline (plus the reserve) has passed; its errors propagate."""
     if deadline is None:
         return work()
-    result: list[T] = []
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(work())
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller
-            failure.append(exc)
-
-    worker = threading.Thread(target=target, name="state-table", daemon=True)
-    limit = deadline.remaining() + RESERVE_SECONDS
-    worker.start()
-    worker.join(limit)
-    if worker.is_alive():
-        raise StateTableTimeoutError(limit)
-    if failure:
-        raise failure[0]
-    return result[0]
+    return run_with_timeout(
+        work, deadline.remaining() + RESERVE_SECONDS, name="state-table", on_timeout=StateTableTimeoutError
+    )
 
 
 def record_sweep(

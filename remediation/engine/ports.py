@@ -13,8 +13,8 @@ from typing import Protocol
 from remediation.core.flow import FlowRow
 from remediation.core.model import CategoryMetadata, Cluster, Creation, DiagnosticSetting, SettingChange
 from remediation.core.status import Observation, SubscriptionSweep
-from remediation.deadline import Deadline
 from remediation.ids import WorkspaceId
+from remediation.kit.deadline import Deadline
 
 
 class WorkspaceGateway(Protocol):

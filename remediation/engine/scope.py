@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from remediation.core.model import Cluster, DiagnosticSetting, Reason, Status
-from remediation.deadline import Deadline, DeadlineExceeded
 from remediation.engine.context import Run, category_metadata
 from remediation.engine.outcomes import ClusterOutcome
 from remediation.engine.ports import Gateway
 from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError, CredentialError
 from remediation.ids import id_key, parse_cluster_id
+from remediation.kit.deadline import Deadline, DeadlineExceeded
 
 logger = logging.getLogger(__name__)
 

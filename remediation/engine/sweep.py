@@ -6,7 +6,7 @@ a pool of workers (:mod:`remediation.engine.schedule`), and the run ends with
 :func:`remediation.engine.finish.finish`. A failure on one cluster or one subscription is
 recorded in the report and never stops the others.
 
-Every run has a :class:`~remediation.deadline.Deadline` (the trigger's budget, or
+Every run has a :class:`~remediation.kit.deadline.Deadline` (the trigger's budget, or
 ``REMEDIATION_DEADLINE_SECONDS``); the gateway draws every wait from it. A cluster the run
 has no time left for is reported ``deferred`` with reason ``deadline`` and nothing is
 written to it; the run then ends normally.
@@ -23,7 +23,6 @@ from remediation.config import Config, Mode
 from remediation.core.changes import ChangeSink
 from remediation.core.model import Cluster, Trigger
 from remediation.core.report import ReportDocument
-from remediation.deadline import Deadline
 from remediation.engine.cluster import check_categories, process
 from remediation.engine.context import Run, now, start_run
 from remediation.engine.finish import finish
@@ -32,6 +31,7 @@ from remediation.engine.outcomes import ClusterOutcome
 from remediation.engine.ports import Gateway, LogsGateway
 from remediation.engine.schedule import Interleaver, auto_concurrency
 from remediation.engine.scope import discover
+from remediation.kit.deadline import Deadline
 
 logger = logging.getLogger(__name__)
 

@@ -13,19 +13,19 @@ or resource group is recorded as created only when our request created it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from remediation.config import Config
 from remediation.core.changes import ChangeEvent, ChangeRecord
 from remediation.core.model import WORKSPACE_FAILED_STATES, WORKSPACE_USABLE_STATE
-from remediation.deadline import DeadlineExceeded
 from remediation.engine.changelog import ChangeLog
 from remediation.engine.knowledge import Knowledge
 from remediation.engine.ports import WorkspaceGateway
 from remediation.errors import WorkspaceFailedError
 from remediation.ids import WorkspaceId, id_key, workspace_ref
+from remediation.kit.deadline import DeadlineExceeded
+from remediation.kit.once import Once
 
 T = TypeVar("T")
 MANAGED_BY_TAG = {"managed-by": "aks-audit-remediation"}
@@ -38,36 +38,6 @@ class WorkspaceOutcome:
     id: str
     location: str
     action: WorkspaceAction
-
-
-class Once:
-    """Compute a value per key exactly once, even when asked from many threads at once.
-
-    A failure is remembered and re-raised to every later caller when ``remember_failure``
-    says so (default: always); otherwise the next caller tries again.
-    """
-
-    def __init__(self, *, remember_failure: Callable[[Exception], bool] = lambda exc: True) -> None:
-        self._remember_failure = remember_failure
-        self._lock = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-        self._results: dict[str, tuple[bool, object]] = {}
-
-    def get(self, key: str, compute: Callable[[], T]) -> T:
-        with self._lock:
-            key_lock = self._locks.setdefault(key, threading.Lock())
-        with key_lock:
-            if key not in self._results:
-                try:
-                    self._results[key] = (True, compute())
-                except Exception as exc:
-                    if not self._remember_failure(exc):
-                        raise
-                    self._results[key] = (False, exc)
-            ok, value = self._results[key]
-        if ok:
-            return value  # type: ignore[return-value]
-        raise value  # type: ignore[misc]
 
 
 class WorkspaceResolver:

@@ -11,8 +11,8 @@ import pytest
 from remediation.app.event_handler import handle_event
 from remediation.app.runtime import get_runtime, reset_runtime
 from remediation.azure.ledger import TableLedger
-from remediation.deadline import DeadlineExceeded
 from remediation.errors import ClusterBusyError, CredentialError
+from remediation.kit.deadline import DeadlineExceeded
 from tests.functions.conftest import SUB, WORKSPACE
 from tests.functions.helpers import CLUSTER_WRITE, WRITE, cluster_id, grid_event
 from tests.functions.table_proxy import table_proxy

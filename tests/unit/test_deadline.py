@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from remediation.deadline import TRIGGER_BUDGETS, Deadline, DeadlineExceeded
+from remediation.kit.deadline import TRIGGER_BUDGETS, Deadline, DeadlineExceeded
 
 
 class FakeClock:

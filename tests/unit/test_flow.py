@@ -214,8 +214,8 @@ def _checks():
 
 
 def test_no_query_is_started_when_the_budget_is_spent():
-    from remediation.deadline import Deadline
     from remediation.engine.flow import verify_flow
+    from remediation.kit.deadline import Deadline
 
     logs = _Logs(lambda w, d: ())
     results = verify_flow(load_config({}), logs, _checks(), run_id="r", deadline=Deadline(0))
@@ -225,9 +225,9 @@ def test_no_query_is_started_when_the_budget_is_spent():
 
 
 def test_unexpected_and_late_transient_failures_never_escape():
-    from remediation.deadline import Deadline
     from remediation.engine.flow import verify_flow
     from remediation.errors import TransientArmError
+    from remediation.kit.deadline import Deadline
 
     def answer(workspace_id, deadline):
         if workspace_id == WS:

@@ -6,8 +6,8 @@ import pytest
 
 from remediation.azure.pacing import DELETES, READS, WRITES, Limit, Pacer, _remaining, _retry_after, kind_of, scope_of
 from remediation.core.model import Reason
-from remediation.deadline import Deadline
 from remediation.errors import ThrottledError
+from remediation.kit.deadline import Deadline
 
 SUB = "sub:11111111-1111-4111-8111-111111111111"
 

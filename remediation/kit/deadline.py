@@ -15,8 +15,8 @@ handed to everything that may wait. Nothing waits past it:
   explicit, and never beyond the budget.
 - :meth:`Deadline.cancel` ends the budget now (e.g. on Ctrl-C): every sleeper wakes.
 
-It lives beside ``errors`` and ``ids`` because both the engine and the Azure adapters use it;
-it has no dependency on either.
+It lives in :mod:`remediation.kit` because the engine, the Azure adapters and the triggers all
+use it; it depends on nothing of the product.
 """
 
 from __future__ import annotations
