@@ -1,4 +1,5 @@
-"""ARM errors: every failure armsim answers is an :class:`ArmError` rendered as ``{"error": {...}}``."""
+"""ARM errors: every failure armsim answers is an :class:`ArmError`, rendered as ``{"error": {...}}`` (ARM's
+shape) or, for a resource provider's own refusals, as the bare ``{code, message}`` real answers show."""
 
 from __future__ import annotations
 
@@ -8,19 +9,28 @@ from typing import Any
 class ArmError(Exception):
     """An ARM error response: HTTP status, ARM error code, message and optional extra headers."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None, *, bare: bool = False
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.bare = bare  # a resource provider's own error: ``{code, message}``, not wrapped in ``error``
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message}}
+        inner = {"code": self.code, "message": self.message}
+        return inner if self.bare else {"error": inner}
 
 
 def bad_request(message: str, code: str = "BadRequest") -> ArmError:
     return ArmError(400, code, message)
+
+
+def provider_bad_request(message: str, code: str = "BadRequest") -> ArmError:
+    """A 400 a resource provider answers itself: Microsoft.Insights sends a bare ``{code, message}`` body."""
+    return ArmError(400, code, message, bare=True)
 
 
 NOT_FOUND_HINT = "For more details please go to https://aka.ms/ARMResourceNotFoundFix"

@@ -77,6 +77,9 @@ def _logs(*categories: str, enabled: bool = True) -> list[dict[str, object]]:
 
 def build_demo_estate(sim: ArmSimulator) -> DemoEstate:
     """Fill ``sim`` with the demo estate and return the IDs that matter."""
+    # The fresh cluster is "pending" only through its setting's systemData (armsim's old behaviour; real ARM
+    # sends none) until the product reads the Activity Log (issue 15 B).
+    sim.setting_system_data = True
     sim.add_subscription(PROD, "Contoso Production")
     sim.add_subscription(DEV, "Contoso Development")
 

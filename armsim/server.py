@@ -16,14 +16,14 @@ import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from armsim.arm import dispatch
 from armsim.errors import FAULT_CODES, ArmError
 from armsim.providers.identity import IDENTITY_PATH, answer_token_request
 from armsim.providers.logs import LOGS_PREFIX, answer_query
 from armsim.routing import Response
-from armsim.state import RecordedRequest, key
+from armsim.state import RecordedRequest, key, resource_type_of
 from armsim.throttle import Admission, throttled_message
 
 
@@ -117,7 +117,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         parts = urlsplit(self.path)
-        path = parts.path
+        path = unquote(parts.path)  # "rg-%28prod%29%20%C3%BC" is the resource group "rg-(prod) ü"
         query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -198,7 +198,11 @@ class Handler(BaseHTTPRequestHandler):
         subscription = segments[1] if len(segments) >= 2 and segments[0].lower() == "subscriptions" else None
         admit = sim.throttle.admit if caller else sim.throttle.peek
         self._admission = admit(
-            method=self.command, subscription_id=subscription, tenant_id=sim.tenant_id, principal=principal
+            method=self.command,
+            subscription_id=subscription,
+            tenant_id=sim.tenant_id,
+            principal=principal,
+            resource_type=resource_type_of(path),
         )
         if self._admission.allowed:
             return False

@@ -82,7 +82,7 @@ class RecordedRequest:
     """One request the simulator answered (or dropped)."""
 
     method: str
-    path: str  # as sent, without the query string
+    path: str  # as sent, percent-decoded, without the query string
     query: dict[str, str]
     status: int | None  # None when the connection was dropped by a fault
     body: Any  # parsed JSON request body, or None
@@ -135,7 +135,7 @@ class State:
         *,
         page_size: int = 50,
         lro_polls: int = 1,
-        lro_retry_after_ms: int = 10,
+        lro_retry_after_ms: int | None = None,
         port: int = 0,
         host: str = "127.0.0.1",
         principal_id: str = "5b8a1e6c-0000-4000-8000-00000000a11d",
@@ -150,6 +150,8 @@ class State:
         # "never" (the operation stays InProgress and the workspace Creating).
         self.lro_outcome = "Succeeded"
         self.stopping = threading.Event()  # set by stop(): hung requests give up
+        # Retry-After-Ms on long-running operations: None as real ARM (no Retry-After); tests set a few ms
+        # so that the product's pollers do not wait their default interval.
         self.lro_retry_after_ms = lro_retry_after_ms
         self.host = host
         self.port = port
@@ -201,6 +203,15 @@ class State:
         for table in self._resource_tables:
             if k in table:
                 return str(table[k]["id"])
+        return None
+
+    def resource_location(self, resource_id: str) -> str | None:
+        """The location of a registered resource, or None."""
+        k = key(resource_id)
+        for table in self._resource_tables:
+            if k in table:
+                location = table[k].get("location")
+                return str(location) if location else None
         return None
 
     # ------------------------------------------------------------------ recording

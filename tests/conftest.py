@@ -46,6 +46,9 @@ def sim_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., ArmSi
         for name in list(os.environ):
             if name.startswith("AZUREML_"):
                 monkeypatch.delenv(name, raising=False)
+        # Timings scaled down: real ARM sends no Retry-After on long-running operations, and the SDK's
+        # pollers would wait their default interval (30 s, the product's 1 s); a test can pass None.
+        kwargs.setdefault("lro_retry_after_ms", 10)
         sim = ArmSimulator(**kwargs).start()
         started.append(sim)
         for name, value in sim.env().items():

@@ -1,4 +1,8 @@
-"""Microsoft.ContainerService: managed clusters (list by subscription or resource group, paged; get)."""
+"""Microsoft.ContainerService: managed clusters (list by subscription or resource group, paged; get).
+
+Answers as real ARM's (``../shared/azure-recordings``): the ID spells ``resourcegroups`` in lower case,
+there is no ``tags`` key when the cluster has none, and no ``eTag`` or ``systemData``.
+"""
 
 from __future__ import annotations
 
@@ -50,7 +54,6 @@ class ClusterSeeding(ResourcesSeeding):
                 "name": name,
                 "tags": dict(tags or {}),
                 "type": "Microsoft.ContainerService/ManagedClusters",
-                "eTag": suffix,
                 "identity": {"type": "SystemAssigned", "principalId": str(uuid.uuid5(uuid.NAMESPACE_URL, rid))},
                 "sku": {"name": "Base", "tier": "Standard"},
                 "properties": {
@@ -115,6 +118,18 @@ class ClusterSeeding(ResourcesSeeding):
             self._forget(key(cluster_id))
 
 
+def cluster_answer(cluster: dict[str, Any]) -> dict[str, Any]:
+    """A stored cluster as ARM answers it: ``resourcegroups`` in its ID, no empty ``tags``."""
+    answer = dict(cluster)
+    parts = str(answer["id"]).split("/")
+    if len(parts) > 3 and parts[3].lower() == "resourcegroups":
+        parts[3] = "resourcegroups"
+        answer["id"] = "/".join(parts)
+    if not answer.get("tags"):
+        answer.pop("tags", None)
+    return answer
+
+
 def list_clusters(req: Request, sub: str, rg: str = "") -> Response:
     sim = req.sim
     if rg and find_resource_group(sim, sub, rg) is None:
@@ -127,7 +142,7 @@ def list_clusters(req: Request, sub: str, rg: str = "") -> Response:
         raise bad_request("The $skipToken is invalid.", "InvalidSkipToken") from None
     size = max(1, sim.page_size)
     page = clusters[skip : skip + size]
-    body: dict[str, Any] = {"value": page}
+    body: dict[str, Any] = {"value": [cluster_answer(c) for c in page]}
     if skip + size < len(clusters):
         body["nextLink"] = f"{sim.base_url}{req.path}?api-version={req.api_version}&$skipToken={skip + size}"
     return Response(200, body)
@@ -139,7 +154,7 @@ def get_cluster(req: Request, sub: str, rg: str, name: str) -> Response:
     found = req.sim.clusters.get(key(req.path))
     if found is None:
         raise not_found("Microsoft.ContainerService/managedClusters", name, rg)
-    response = Response(200, copy.deepcopy(found))
+    response = Response(200, copy.deepcopy(cluster_answer(found)))
     req.sim.cluster_read(key(req.path))
     return response
 

@@ -3,7 +3,16 @@
 Served at ``{resourceUri}/providers/Microsoft.Insights/diagnosticSettings[/{name}]`` and
 ``.../diagnosticSettingsCategories[/{name}]``. A PUT is validated against the spec schema and the
 rules ARM applies (one of category/categoryGroup, known categories, no retention, a destination,
-at most 5 settings, a category sent to one sink once, a linkable workspace).
+at most 5 settings, a category sent to one sink once, a linkable workspace); the provider's own
+refusals have a bare ``{code, message}`` body.
+
+Settings come back as real ARM sends them (``../shared/azure-recordings``): no ``systemData``, every
+property present (``null`` or ``[]`` when unset), each log entry with ``categoryGroup`` and
+``retentionPolicy {enabled: false, days: 0}``, ``kind``/``tags``/``identity`` null, ``location`` null
+in a PUT's answer and the resource's location in reads, and an ID whose resource part is lower case
+(``.../resourcegroups/rg/providers/microsoft.containerservice/managedclusters/aks/providers/
+microsoft.insights/diagnosticSettings/name``). ``sim.setting_system_data = True`` adds ``systemData``
+(armsim's old behaviour, for tests that need a setting's last write without the Activity Log).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from armsim.access import AccessControl
-from armsim.errors import NOT_FOUND_HINT, ArmError, bad_request, not_found, rg_not_found
+from armsim.errors import NOT_FOUND_HINT, ArmError, bad_request, not_found, provider_bad_request, rg_not_found
 from armsim.providers.categories import MANAGED_CLUSTER_TYPE, CategoryTable
 from armsim.providers.resources import find_resource_group
 from armsim.routing import Request, Response, Route
@@ -30,6 +39,44 @@ CATEGORIES = "{resourceUri*}/providers/Microsoft.Insights/diagnosticSettingsCate
 MAX_SETTINGS = 5
 RETENTION_MESSAGE = "Diagnostic settings does not support retention for new diagnostic settings."
 SINKS = ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId", "marketplacePartnerId")
+# Resource providers of Azure Native ISV (marketplace) services a setting may send to (marketplacePartnerId).
+MARKETPLACE_PROVIDERS = (
+    "microsoft.datadog",
+    "microsoft.elastic",
+    "microsoft.logz",
+    "dynatrace.observability",
+    "newrelic.observability",
+)
+NO_RETENTION = {"enabled": False, "days": 0}
+
+
+def filled_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """A setting's properties as ARM answers them: every property present, nulls and empty lists filled in."""
+    props: dict[str, Any] = {
+        "storageAccountId": None,
+        "serviceBusRuleId": None,
+        "workspaceId": None,
+        "eventHubAuthorizationRuleId": None,
+        "eventHubName": None,
+        "metrics": [],
+        "logs": [],
+        "logAnalyticsDestinationType": None,
+    }
+    props.update(copy.deepcopy(dict(properties)))
+    props["metrics"] = [
+        {"timeGrain": None, "category": None, **entry, "retentionPolicy": entry.get("retentionPolicy") or NO_RETENTION}
+        for entry in props["metrics"] or []
+    ]
+    props["logs"] = [
+        {
+            "category": None,
+            "categoryGroup": None,
+            **entry,
+            "retentionPolicy": entry.get("retentionPolicy") or NO_RETENTION,
+        }
+        for entry in props["logs"] or []
+    ]
+    return props
 
 
 class InsightsSeeding(AccessControl):
@@ -38,6 +85,7 @@ class InsightsSeeding(AccessControl):
     def _init_state(self) -> None:
         super()._init_state()
         self.diagnostic_settings: dict[str, dict[str, dict[str, Any]]] = {}  # resource key -> name.lower() -> json
+        self.setting_system_data = False  # True: answers carry systemData (armsim's old behaviour, not ARM's)
         self.category_tables: dict[str, CategoryTable] = {MANAGED_CLUSTER_TYPE: CategoryTable.aks()}
 
     def _forget(self, resource_key: str) -> None:
@@ -54,15 +102,20 @@ class InsightsSeeding(AccessControl):
         previous: Mapping[str, Any] | None = None,
         by: str | None = None,
     ) -> dict[str, Any]:
-        """A setting as ARM stores it, with ``systemData`` (createdAt kept from ``previous``)."""
-        parent = self.resource_spelling(resource_id) or "/" + resource_id.strip("/")
+        """A setting as a read answers it, plus ``systemData`` (createdAt kept from ``previous``), which
+        answers carry only when ``setting_system_data`` is set."""
         moment = iso(modified_at or datetime.now(UTC))
         who = by or self.principal_id
         kept = dict((previous or {}).get("systemData") or {})
         return {
-            "id": f"{parent}/providers/microsoft.insights/diagnosticSettings/{name}",
+            "id": f"{key(resource_id)}/providers/microsoft.insights/diagnosticSettings/{name}",
             "type": "Microsoft.Insights/diagnosticSettings",
             "name": name,
+            "location": self.resource_location(resource_id),
+            "kind": None,
+            "tags": None,
+            "properties": filled_properties(properties),
+            "identity": None,
             "systemData": {
                 "createdBy": kept.get("createdBy", who),
                 "createdByType": kept.get("createdByType", "Application"),
@@ -71,13 +124,21 @@ class InsightsSeeding(AccessControl):
                 "lastModifiedByType": "Application",
                 "lastModifiedAt": moment,
             },
-            "properties": copy.deepcopy(dict(properties)),
         }
+
+    def setting_answer(self, stored: Mapping[str, Any], *, after_put: bool = False) -> dict[str, Any]:
+        """``stored`` as the wire carries it: without systemData (unless switched on); ``location`` null after a PUT."""
+        answer = dict(stored)
+        if not self.setting_system_data:
+            answer.pop("systemData", None)
+        if after_put:
+            answer["location"] = None
+        return answer
 
     def put_setting(
         self, resource_id: str, name: str, properties: dict[str, Any], *, last_modified_at: datetime | None = None
     ) -> None:
-        """Seed a diagnostic setting verbatim, with no validation at all.
+        """Seed a diagnostic setting, with no validation at all (answers fill in nulls as ARM does).
 
         Its ``systemData.lastModifiedAt`` is ``last_modified_at``, by default 30 days ago (an old setting).
         """
@@ -147,8 +208,8 @@ def _parent(req: Request, resource: str) -> str:
 
 def list_settings(req: Request, resource: str) -> Response:
     _parent(req, resource)
-    values = list(req.sim.diagnostic_settings.get(key(resource), {}).values())
-    return Response(200, {"value": values})
+    values = req.sim.diagnostic_settings.get(key(resource), {}).values()
+    return Response(200, {"value": [req.sim.setting_answer(v) for v in values]})
 
 
 def get_setting(req: Request, resource: str, name: str) -> Response:
@@ -156,7 +217,7 @@ def get_setting(req: Request, resource: str, name: str) -> Response:
     found = req.sim.diagnostic_settings.get(key(resource), {}).get(name.lower())
     if found is None:
         raise ArmError(404, "ResourceNotFound", f"The diagnostic setting '{name}' doesn't exist. {NOT_FOUND_HINT}")
-    return Response(200, found)
+    return Response(200, req.sim.setting_answer(found))
 
 
 def delete_setting(req: Request, resource: str, name: str) -> Response:
@@ -167,28 +228,22 @@ def delete_setting(req: Request, resource: str, name: str) -> Response:
 
 def _categories(req: Request, parent: str) -> list[dict[str, Any]]:
     table = req.sim.category_table(resource_type_of(parent))
-    base = f"{parent}/providers/microsoft.insights/diagnosticSettingsCategories/"
-    items: list[dict[str, Any]] = []
-    for category in table.logs:
-        props = {"categoryType": "Logs", "categoryGroups": table.groups_of(category)}
-        items.append(
-            {
-                "id": base + category,
-                "type": "microsoft.insights/diagnosticSettingsCategories",
-                "name": category,
-                "properties": props,
-            }
-        )
-    for metric in table.metrics:
-        items.append(
-            {
-                "id": base + metric,
-                "type": "microsoft.insights/diagnosticSettingsCategories",
-                "name": metric,
-                "properties": {"categoryType": "Metrics"},
-            }
-        )
-    return items
+    base = f"{key(parent)}/providers/microsoft.insights/diagnosticSettingsCategories/"
+
+    def item(name: str, properties: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": base + name,
+            "type": "microsoft.insights/diagnosticSettingsCategories",
+            "name": name,
+            "location": None,
+            "kind": None,
+            "tags": None,
+            "properties": properties,
+            "identity": None,
+        }
+
+    items = [item(c, {"categoryType": "Logs", "categoryGroups": table.groups_of(c)}) for c in table.logs]
+    return items + [item(m, {"categoryType": "Metrics"}) for m in table.metrics]
 
 
 def list_categories(req: Request, resource: str) -> Response:
@@ -213,28 +268,38 @@ def put_setting(req: Request, resource: str, name: str) -> Response:
     for entry in props.get("logs") or []:
         category, group = entry.get("category"), entry.get("categoryGroup")
         if bool(category) == bool(group):
-            raise bad_request(
+            raise provider_bad_request(
                 "Each log setting must specify exactly one of 'category' or 'categoryGroup'; got "
                 f"{json.dumps({k: entry.get(k) for k in ('category', 'categoryGroup')})}."
             )
         if category and table.find_log(category) is None:
-            raise bad_request(f"Category '{category}' is not supported for resource type '{resource_type}'.")
+            raise provider_bad_request(f"Category '{category}' is not supported for resource type '{resource_type}'.")
         if group and table.find_group(group) is None:
-            raise bad_request(f"Category group '{group}' is not supported for resource type '{resource_type}'.")
+            raise provider_bad_request(
+                f"Category group '{group}' is not supported for resource type '{resource_type}'."
+            )
         _check_retention(entry)
     for entry in props.get("metrics") or []:
         category = entry.get("category")
         if category and table.find_metric(category) is None:
-            raise bad_request(f"Metric category '{category}' is not supported for resource type '{resource_type}'.")
+            raise provider_bad_request(
+                f"Metric category '{category}' is not supported for resource type '{resource_type}'."
+            )
         _check_retention(entry)
     if not any(props.get(sink) for sink in SINKS):
-        raise bad_request(
+        raise provider_bad_request(
             "A diagnostic setting needs at least one destination: workspaceId, storageAccountId, "
             "eventHubAuthorizationRuleId or marketplacePartnerId."
         )
+    partner = props.get("marketplacePartnerId")
+    if partner and not resource_type_of(str(partner)).startswith(MARKETPLACE_PROVIDERS):
+        # recorded: "The resource type 'microsoft.storage/storageaccounts' is not a marketplace resource."
+        raise provider_bad_request(
+            f"The resource type '{resource_type_of(str(partner))}' is not a marketplace resource."
+        )
     existing = sim.diagnostic_settings.setdefault(key(resource), {})
     if name.lower() not in existing and len(existing) >= MAX_SETTINGS:
-        raise bad_request(
+        raise provider_bad_request(
             f"The resource '{parent}' already has {len(existing)} diagnostic settings; at most {MAX_SETTINGS} "
             "are allowed per resource."
         )
@@ -244,13 +309,13 @@ def put_setting(req: Request, resource: str, name: str) -> Response:
     stored_name = previous["name"] if previous else name
     stored = sim.setting_json(resource, stored_name, props, previous=previous)
     existing[name.lower()] = stored
-    return Response(200, stored)
+    return Response(200, sim.setting_answer(stored, after_put=True))
 
 
 def _check_retention(entry: dict[str, Any]) -> None:
     policy = entry.get("retentionPolicy")
     if policy and (policy.get("enabled") or (policy.get("days") or 0) > 0):
-        raise bad_request(RETENTION_MESSAGE)
+        raise provider_bad_request(RETENTION_MESSAGE)
 
 
 def _check_workspace_link(req: Request, workspace_id: Any) -> None:
@@ -323,7 +388,7 @@ def _check_sink_reuse(
                 continue
             shared = [mine[c] for c in mine if c in theirs]
             if shared:
-                raise bad_request(
+                raise provider_bad_request(
                     f"Data sink '{props[sink]}' is already used in diagnostic setting '{other['name']}' for "
                     f"category '{shared[0]}'. Data sinks can't be reused in different settings on the same "
                     "category for the same resource."

@@ -1,9 +1,14 @@
 """Microsoft.OperationalInsights: workspaces (get, PUT long-running, DELETE) and their operations.
 
-A PUT of a new workspace answers 201 ``Creating`` with ``Azure-AsyncOperation``, ``Location`` and
-``Retry-After-Ms``; the operation answers ``InProgress`` to ``sim.lro_polls`` polls, then ends as
-``sim.lro_outcome`` says. A GET of the workspace advances its creation like a poll. The same
-operation URLs serve table plan changes (:mod:`armsim.providers.tables`).
+As real ARM answers (``../shared/azure-recordings``, api 2025-02-01): a PUT of a new workspace answers
+201 ``Creating`` with ``Azure-AsyncOperation`` (``.../locations/{l}/operationstatuses/{id}?api-version=
+2015-11-01-preview``) and ``Location`` (the workspace itself), and no ``Retry-After``
+(``sim.lro_retry_after_ms`` adds ``Retry-After-Ms``: tests use it to scale polling down). The
+operation answers ``InProgress`` (no ``endTime``) to ``sim.lro_polls`` polls, then ``Succeeded`` with
+``endTime`` and ``properties: {}``, or as ``sim.lro_outcome`` says. A GET of the workspace advances its
+creation like a poll. A PUT of an existing workspace is an update: 200, no long-running operation.
+Workspaces carry an ``etag`` (new at every change) and no ``tags`` key when they have none. The same
+operation URLs serve table changes (:mod:`armsim.providers.tables`).
 """
 
 from __future__ import annotations
@@ -21,10 +26,38 @@ from armsim.state import Operation, key, now_text
 
 API_VERSIONS: dict[str, tuple[str, ...]] = {
     "workspaces": ("2025-07-01",),  # azure-mgmt-loganalytics 14.0.0
-    "workspaceOperations": ("2025-07-01",),  # the LRO status URLs armsim hands out
+    # the LRO status URLs armsim hands out: workspaces' say 2015-11-01-preview (as ARM's do), tables' their own
+    "workspaceOperations": ("2025-07-01", "2015-11-01-preview"),
 }
 WORKSPACE = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}"
 OPERATIONS = "/subscriptions/{sub}/providers/Microsoft.OperationalInsights/locations/{location}"
+OPERATION_API_VERSION = "2015-11-01-preview"
+
+
+def merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``update`` laid over it, objects merged key by key (as ARM merges ``features``,
+    ``workspaceCapping``: a PUT that names one of their fields keeps the others)."""
+    out = copy.deepcopy(base)
+    for name, value in update.items():
+        if isinstance(value, Mapping) and isinstance(out.get(name), dict):
+            out[name] = merge(out[name], value)
+        else:
+            out[name] = copy.deepcopy(value)
+    return out
+
+
+def new_etag() -> str:
+    return f'"{uuid.uuid4()}"'
+
+
+def workspace_answer(workspace: dict[str, Any]) -> dict[str, Any]:
+    """A stored workspace as ARM answers it: no ``tags`` key when it has none."""
+    answer = dict(workspace)
+    if not answer.get("tags"):
+        answer.pop("tags", None)
+    return answer
+
+
 _WORKSPACE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,61}[A-Za-z0-9]$")
 
 
@@ -87,7 +120,7 @@ class WorkspaceSeeding(ResourcesSeeding):
             "modifiedDate": now,
             "features": {"legacy": 0, "searchVersion": 1, "enableLogAccessUsingOnlyResourcePermissions": True},
         }
-        body_props.update(props)
+        body_props = merge(body_props, props)
         return {
             "id": rid,
             "name": name,
@@ -95,6 +128,7 @@ class WorkspaceSeeding(ResourcesSeeding):
             "location": location,
             "tags": dict(tags or {}),
             "properties": body_props,
+            "etag": new_etag(),
         }
 
     def delete_workspace(self, workspace_id: str) -> None:
@@ -111,16 +145,22 @@ class WorkspaceSeeding(ResourcesSeeding):
             return copy.deepcopy(workspace) if workspace else None
 
 
-def lro_headers(req: Request, op_id: str, location: str) -> dict[str, str]:
-    """``Azure-AsyncOperation`` and ``Location`` (absolute URLs to armsim) and ``Retry-After-Ms``."""
+def retry_after(req: Request) -> dict[str, str]:
+    """``Retry-After-Ms`` when the test scales polling down (real ARM sends no Retry-After here)."""
+    ms = req.sim.lro_retry_after_ms
+    return {} if ms is None else {"Retry-After-Ms": str(ms)}
+
+
+def lro_headers(req: Request, op_id: str, location: str, *, result: str, version: str) -> dict[str, str]:
+    """``Azure-AsyncOperation`` (the operation's status, with api-version ``version``) and ``Location``
+    (``result``: an absolute URL), as ARM sends them: no Retry-After unless the test scales polling down."""
     sim = req.sim
     base = f"{sim.base_url}/subscriptions/{req.segments[1]}/providers/Microsoft.OperationalInsights/locations/"
     region = location.replace(" ", "").lower()
-    version = req.api_version
     return {
-        "Azure-AsyncOperation": f"{base}{region}/operationStatuses/{op_id}?api-version={version}",
-        "Location": f"{base}{region}/operationResults/{op_id}?api-version={version}",
-        "Retry-After-Ms": str(sim.lro_retry_after_ms),
+        "Azure-AsyncOperation": f"{base}{region}/operationstatuses/{op_id}?api-version={version}",
+        "Location": result,
+        **retry_after(req),
     }
 
 
@@ -136,7 +176,7 @@ def get_workspace(req: Request, sub: str, rg: str, name: str) -> Response:
     for op in list(sim.operations.values()):
         if op.resource_key == key(req.path) and op.status == "InProgress":
             advance(req, op.id)
-    return Response(200, found)
+    return Response(200, workspace_answer(found))
 
 
 def delete_workspace(req: Request, sub: str, rg: str, name: str) -> Response:
@@ -176,18 +216,23 @@ def put_workspace(req: Request, sub: str, rg: str, name: str) -> Response:
                 f"The location of workspace '{name}' cannot be changed from '{existing['location']}'.",
                 "InvalidLocation",
             )
-        merged = dict(existing["properties"])
-        merged.update({k2: v for k2, v in props.items() if k2 not in ("provisioningState", "customerId")})
+        before = existing["properties"]
+        merged = merge(before, {k2: v for k2, v in props.items() if k2 not in ("provisioningState", "customerId")})
+        if "sku" in props and props["sku"] != before.get("sku"):
+            merged["sku"] = {**props["sku"], "lastSkuUpdate": now_text()}
         merged["modifiedDate"] = now_text()
         existing["properties"] = merged
+        existing["etag"] = new_etag()
         if "tags" in body:
             existing["tags"] = dict(body.get("tags") or {})
-        return Response(200, existing)
+        return Response(200, workspace_answer(existing))
     workspace = sim.new_workspace_body(rid, name, str(body["location"]), props, body.get("tags"), state="Creating")
     sim.workspaces[k] = workspace
     op_id = str(uuid.uuid4())
     sim.operations[op_id] = Operation(op_id, k, max(0, sim.lro_polls), now_text())
-    return Response(201, workspace, lro_headers(req, op_id, str(body["location"])))
+    itself = f"{sim.base_url}{rid}?api-version={req.api_version}"
+    headers = lro_headers(req, op_id, str(body["location"]), result=itself, version=OPERATION_API_VERSION)
+    return Response(201, workspace_answer(workspace), headers)
 
 
 def advance(req: Request, op_id: str) -> Operation:
@@ -216,6 +261,8 @@ def advance(req: Request, op_id: str) -> Operation:
                 workspace["properties"]["provisioningState"] = "Failed"
             else:
                 workspace["properties"]["provisioningState"] = "Succeeded"
+                workspace["properties"]["modifiedDate"] = now_text()
+                workspace["etag"] = new_etag()
     return op
 
 
@@ -225,9 +272,10 @@ def operation_status(req: Request, sub: str, location: str, op_id: str) -> Respo
     body: dict[str, Any] = {"id": req.path, "name": op_id, "status": op.status, "startTime": op.started}
     headers = None
     if op.status == "InProgress":
-        headers = {"Retry-After-Ms": str(sim.lro_retry_after_ms)}
+        headers = retry_after(req)
     else:
         body["endTime"] = now_text()
+        body["properties"] = {}
     if op.status == "Failed":
         if op.resource_key in sim.workspaces:
             body["error"] = {"code": "InternalServerError", "message": "The workspace could not be provisioned."}
@@ -241,11 +289,11 @@ def operation_result(req: Request, sub: str, location: str, op_id: str) -> Respo
     op = advance(req, op_id)
     if op.status == "InProgress":
         url = f"{sim.base_url}{req.path}?api-version={req.api_version}"
-        return Response(202, None, {"Location": url, "Retry-After-Ms": str(sim.lro_retry_after_ms)})
+        return Response(202, None, {"Location": url, **retry_after(req)})
     if op.result is not None:
         return Response(200, op.result())
     workspace = sim.workspaces.get(op.resource_key)
-    return Response(200, workspace) if workspace else Response(204)
+    return Response(200, workspace_answer(workspace)) if workspace else Response(204)
 
 
 ROUTES = (

@@ -109,7 +109,10 @@ def put_rg(req: Request, sub: str, rg: str) -> Response:
             existing["tags"] = dict(body.get("tags") or {})
         return Response(200, existing)
     rid = req.sim.add_resource_group(sub, rg, str(body["location"]), body.get("tags"))
-    return Response(201, req.sim.resource_groups[key(rid)])
+    created = req.sim.resource_groups[key(rid)]
+    if body.get("managedBy"):
+        created["managedBy"] = str(body["managedBy"])
+    return Response(201, created)
 
 
 ROUTES = (

@@ -3,9 +3,11 @@
 The tables spec is not vendored (``specs/azure-specs`` holds Workspaces.json only): the shape
 follows the models of azure-mgmt-loganalytics 14.0.0 (``Table``, ``TableProperties``). armsim
 knows the AKS tables and ``AzureDiagnostics`` of every workspace, each starting on the Analytics
-plan. A plan change (PUT or PATCH) is long-running: 202 with ``Azure-AsyncOperation`` and
-``Location``; the plan is switched when the operation completes. A plan may change once a week
-per table: a change within 7 days of the last one is refused with 400 ``BadRequest`` (Microsoft
+plan. As in real answers (``../shared/azure-recordings``) every PUT or PATCH is long-running, even one
+that changes nothing: 202 with no body, ``Azure-AsyncOperation`` (``.../locations/{l}/operationstatuses/
+{id}``) and ``Location`` (``.../tables/{t}/operationresults/{id}``), no Retry-After; the plan and
+retention change when the operation completes. Tables carry no ``type`` field. A plan may change once
+a week per table: a change within 7 days of the last one is refused with 400 ``BadRequest`` (Microsoft
 documents the limit, not the error code: this code is armsim's choice).
 """
 
@@ -17,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from armsim.errors import ArmError, bad_request, not_found, rg_not_found
-from armsim.providers.operationalinsights import WORKSPACE, WorkspaceSeeding, lro_headers
+from armsim.providers.operationalinsights import WORKSPACE, WorkspaceSeeding, advance, lro_headers, retry_after
 from armsim.providers.resources import find_resource_group
 from armsim.routing import Request, Response, Route
 from armsim.state import Operation, iso, key, now_text
@@ -40,7 +42,6 @@ def new_table(workspace: dict[str, Any], name: str) -> dict[str, Any]:
     return {
         "id": f"{workspace['id']}/tables/{name}",
         "name": name,
-        "type": "Microsoft.OperationalInsights/workspaces/tables",
         "properties": {
             "plan": "Analytics",
             "retentionInDays": retention,
@@ -122,24 +123,31 @@ def update_table(req: Request, sub: str, rg: str, name: str, table: str) -> Resp
     sim = req.sim
     found = _table(req, sub, rg, name, table)
     body = req.json_body()
-    plan = (body.get("properties") or {}).get("plan")
-    if plan is None:
-        return Response(200, found)
-    chosen = next((p for p in PLANS if p.lower() == str(plan).lower()), None)
-    if chosen is None:
-        raise bad_request(f"Invalid plan '{plan}': expected one of {', '.join(PLANS)}.", "InvalidParameter")
-    if chosen != "Analytics" and not KNOWN_TABLES[found["name"]]:
-        raise bad_request(f"Table '{found['name']}' does not support the {chosen} plan.")
-    if chosen == found["properties"]["plan"]:
-        return Response(200, found)
-    refused = plan_change_refused(found, datetime.now(UTC))
-    if refused:
-        raise bad_request(refused)
+    props = body.get("properties") or {}
+    plan = props.get("plan")
+    chosen = None
+    if plan is not None:
+        chosen = next((p for p in PLANS if p.lower() == str(plan).lower()), None)
+        if chosen is None:
+            raise bad_request(f"Invalid plan '{plan}': expected one of {', '.join(PLANS)}.", "InvalidParameter")
+        if chosen != "Analytics" and not KNOWN_TABLES[found["name"]]:
+            raise bad_request(f"Table '{found['name']}' does not support the {chosen} plan.")
+        if chosen == found["properties"]["plan"]:
+            chosen = None
+    if chosen is not None:
+        refused = plan_change_refused(found, datetime.now(UTC))
+        if refused:
+            raise bad_request(refused)
+    retention = {k: props[k] for k in ("retentionInDays", "totalRetentionInDays") if props.get(k) is not None}
     found["properties"]["provisioningState"] = "Updating"
 
     def done() -> None:
-        found["properties"]["plan"] = chosen
-        found["properties"]["lastPlanModifiedDate"] = iso(datetime.now(UTC))
+        if chosen is not None:
+            found["properties"]["plan"] = chosen
+            found["properties"]["lastPlanModifiedDate"] = iso(datetime.now(UTC))
+        for name_, value in retention.items():
+            found["properties"][name_] = value
+            found["properties"][name_ + "AsDefault"] = False
         found["properties"]["provisioningState"] = "Succeeded"
 
     op_id = str(uuid.uuid4())
@@ -147,11 +155,24 @@ def update_table(req: Request, sub: str, rg: str, name: str, table: str) -> Resp
         op_id, key(req.path), max(0, sim.lro_polls), now_text(), on_done=done, result=lambda: copy.deepcopy(found)
     )
     workspace = sim.workspaces[key("/".join(req.path.split("/")[:9]))]
-    return Response(202, None, lro_headers(req, op_id, str(workspace["location"])))
+    result = f"{sim.base_url}{req.path}/operationresults/{op_id}?api-version={req.api_version}"
+    headers = lro_headers(req, op_id, str(workspace["location"]), result=result, version=req.api_version)
+    return Response(202, None, headers)
+
+
+def table_operation_result(req: Request, sub: str, rg: str, name: str, table: str, op_id: str) -> Response:
+    """``Location`` of a table change: 202 while it runs, then the table."""
+    op = advance(req, op_id)
+    if op.status == "InProgress":
+        return Response(
+            202, None, {"Location": f"{req.sim.base_url}{req.path}?api-version={req.api_version}", **retry_after(req)}
+        )
+    return Response(200, op.result() if op.result else None)
 
 
 ROUTES = (
     Route("GET", WORKSPACE + "/tables/{table}", "tables", get_table),
     Route("PUT", WORKSPACE + "/tables/{table}", "tables", update_table),
     Route("PATCH", WORKSPACE + "/tables/{table}", "tables", update_table),
+    Route("GET", WORKSPACE + "/tables/{table}/operationresults/{op_id}", "tables", table_operation_result),
 )

@@ -158,7 +158,8 @@ def test_cluster_list_is_paged_with_next_links(sim_factory: Any) -> None:
 
     clusters = list(aks(sim).managed_clusters.list())
 
-    assert [c.id for c in clusters] == ids
+    # ARM spells "resourcegroups" in lower case in a cluster's ID (recorded answers)
+    assert [c.id for c in clusters] == [i.replace("/resourceGroups/", "/resourcegroups/") for i in ids]
     pages = [r for r in sim.arm_requests() if r.path.endswith("managedClusters")]
     assert [r.query.get("$skipToken") for r in pages] == [None, "3", "6"]
     assert all(r.query["api-version"] == "2026-08-01" for r in pages)
@@ -167,7 +168,7 @@ def test_cluster_list_is_paged_with_next_links(sim_factory: Any) -> None:
 def test_cluster_get_is_case_insensitive_and_keeps_spelling(sim: ArmSimulator, cluster: str) -> None:
     client = aks(sim)
     got = client.managed_clusters.get("RG-APPS", "AKS-ONE")
-    assert got.id == cluster
+    assert got.id == cluster.replace("/resourceGroups/", "/resourcegroups/")
     assert got.provisioning_state == "Succeeded"
     assert got.tags == {"team": "a"}
 
@@ -212,7 +213,9 @@ def test_setting_crud(sim: ArmSimulator, cluster: str, workspace: str, uri_form:
 
     created = client.diagnostic_settings.create_or_update(resource_uri, "aks-audit-remediation", body)
 
-    assert created.id == f"{cluster}/providers/microsoft.insights/diagnosticSettings/aks-audit-remediation"
+    # as ARM answers: the resource part of the ID in lower case, no systemData, location null after a PUT
+    assert created.id == f"{cluster.lower()}/providers/microsoft.insights/diagnosticSettings/aks-audit-remediation"
+    assert put_answer(sim)["location"] is None and "systemData" not in put_answer(sim)
     assert created.workspace_id == workspace
     assert [entry.category for entry in created.logs] == list(CATEGORIES)
     put = sim.write_requests()[0]
@@ -232,11 +235,11 @@ def test_setting_crud(sim: ArmSimulator, cluster: str, workspace: str, uri_form:
         client.diagnostic_settings.get(resource_uri, "aks-audit-remediation")
 
 
-def test_seeded_setting_is_returned_verbatim(sim: ArmSimulator, cluster: str) -> None:
+def test_seeded_setting_is_answered_null_filled_as_arm_does(sim: ArmSimulator, cluster: str) -> None:
     odd = {
         "workspaceId": "/subscriptions/x/resourceGroups/gone/providers/Microsoft.OperationalInsights/workspaces/gone",
-        "logs": [{"category": "kube-audit", "categoryGroup": None, "enabled": True, "extra": [1, 2]}],
-        "serviceBusRuleId": None,
+        "logs": [{"category": "kube-audit", "enabled": True, "extra": [1, 2]}],
+        "metrics": [{"category": "AllMetrics", "enabled": False}],
     }
     sim.put_setting(cluster, "Foreign", odd)
 
@@ -247,9 +250,46 @@ def test_seeded_setting_is_returned_verbatim(sim: ArmSimulator, cluster: str) ->
         token_for(sim),
     )
 
-    assert answer.json() == sim.get_setting(cluster, "foreign")
-    assert answer.json()["properties"] == odd
-    assert answer.json()["name"] == "Foreign"
+    stored = sim.get_setting(cluster, "foreign")
+    assert "systemData" in stored and "systemData" not in answer.json()
+    assert answer.json() == {k: v for k, v in stored.items() if k != "systemData"}
+    assert answer.json() == {
+        "id": f"{cluster.lower()}/providers/microsoft.insights/diagnosticSettings/Foreign",
+        "type": "Microsoft.Insights/diagnosticSettings",
+        "name": "Foreign",
+        "location": "eastus",
+        "kind": None,
+        "tags": None,
+        "properties": {
+            "storageAccountId": None,
+            "serviceBusRuleId": None,
+            "workspaceId": odd["workspaceId"],
+            "eventHubAuthorizationRuleId": None,
+            "eventHubName": None,
+            "metrics": [
+                {
+                    "timeGrain": None,
+                    "category": "AllMetrics",
+                    "enabled": False,
+                    "retentionPolicy": {"enabled": False, "days": 0},
+                }
+            ],
+            "logs": [
+                {
+                    "category": "kube-audit",
+                    "categoryGroup": None,
+                    "enabled": True,
+                    "extra": [1, 2],
+                    "retentionPolicy": {"enabled": False, "days": 0},
+                }
+            ],
+            "logAnalyticsDestinationType": None,
+        },
+        "identity": None,
+    }
+    sim.setting_system_data = True  # armsim's old behaviour, for tests that need it
+    again = raw(sim, "GET", answer.url.removeprefix(sim.base_url), token_for(sim)).json()
+    assert again["systemData"]["lastModifiedBy"] == "user@contoso.example"
     listed = monitor(sim).diagnostic_settings.list(cluster)
     assert [s.name for s in listed] == ["Foreign"]
 
@@ -280,6 +320,11 @@ def test_category_groups_are_accepted(sim: ArmSimulator, cluster: str, workspace
     body = {"workspace_id": workspace, "logs": [{"category_group": "audit", "enabled": True}]}
     created = monitor(sim).diagnostic_settings.create_or_update(cluster, "grouped", body)
     assert created.logs[0].category_group == "audit"
+
+
+def put_answer(sim: ArmSimulator) -> dict[str, Any]:
+    """The answer of the last diagnostic-setting PUT, as the wire carried it."""
+    return [r for r in sim.write_requests() if r.method == "PUT"][-1].response
 
 
 def _put(sim: ArmSimulator, resource: str, name: str, properties: dict[str, Any]) -> requests.Response:
@@ -330,8 +375,11 @@ def test_invalid_settings_are_rejected(
 ) -> None:
     answer = _put(sim, cluster, "bad", {"workspaceId": workspace, **properties})
     assert answer.status_code == status
-    assert answer.json()["error"]["code"] == code
-    assert text in answer.json()["error"]["message"]
+    # Microsoft.Insights refuses with a bare {code, message} (recorded); ARM's own checks wrap it in "error"
+    error = answer.json() if code == "BadRequest" else answer.json()["error"]
+    assert set(error) == {"code", "message"}
+    assert error["code"] == code
+    assert text in error["message"]
     assert sim.settings(cluster) == {}
 
 
@@ -429,8 +477,12 @@ def test_workspace_create_is_long_running(sim_factory: Any) -> None:
     put = sim.write_requests()[0]
     assert put.status == 201
     assert put.body["properties"]["sku"] == {"name": "PerGB2018"}
-    polls = [r for r in sim.arm_requests() if "operationStatuses" in r.path]
+    polls = [r for r in sim.arm_requests() if "operationstatuses" in r.path.lower()]
     assert [p.response["status"] for p in polls] == ["InProgress", "InProgress", "Succeeded"]
+    # ARM's protocol: 201 + Azure-AsyncOperation (api 2015-11-01-preview) + Location = the workspace itself
+    assert put.response["properties"]["provisioningState"] == "Creating" and put.response["etag"]
+    assert polls[0].query["api-version"] == "2015-11-01-preview"
+    assert "endTime" not in polls[0].response and polls[-1].response["properties"] == {}
     assert client.workspaces.get("rg-aks-audit-logs", "law-aks-audit-eastus").provisioning_state == "Succeeded"
 
 
@@ -590,7 +642,7 @@ def test_workspace_create_with_no_in_progress_polls(sim_factory: Any) -> None:
     params = Workspace(location="westeurope", sku=WorkspaceSku(name="PerGB2018"), retention_in_days=30)
     created = loganalytics(sim).workspaces.begin_create_or_update("rg-logs", "law-we", params).result()
     assert created.provisioning_state == "Succeeded"
-    assert [r.response["status"] for r in sim.arm_requests() if "operationStatuses" in r.path] == ["Succeeded"]
+    assert [r.response["status"] for r in sim.arm_requests() if "operationstatuses" in r.path.lower()] == ["Succeeded"]
 
 
 # ---------------------------------------------------------------------------- fault kinds of issue 8
@@ -617,7 +669,7 @@ def test_workspace_creation_failed_fails_the_poller(sim: ArmSimulator) -> None:
     params = Workspace(location="eastus", sku=WorkspaceSku(name="PerGB2018"), retention_in_days=30)
     with pytest.raises(HttpResponseError):
         client.workspaces.begin_create_or_update("rg-logs", "law-new", params).result()
-    polls = [r.response["status"] for r in sim.arm_requests() if "operationStatuses" in r.path]
+    polls = [r.response["status"] for r in sim.arm_requests() if "operationstatuses" in r.path.lower()]
     assert polls[-1] == "Failed"
 
 

@@ -13,7 +13,7 @@ from azure.identity import DefaultAzureCredential
 from azure.mgmt.containerservice import ContainerServiceClient
 
 from armsim import ArmSimulator, RecordedRequest, sequential_rounds
-from armsim.throttle import DELETES, READS, WRITES, Limit, Throttle
+from armsim.throttle import DELETES, READS, WRITES, Limit, Throttle, throttled_message
 
 SUB = "11111111-1111-4111-8111-111111111111"
 OTHER_SUB = "22222222-2222-4222-8222-222222222222"
@@ -46,9 +46,10 @@ def test_reads_burst_250_then_refill_25_per_second() -> None:
     assert answers[-1].header == "x-ms-ratelimit-remaining-subscription-reads"
 
     refused = admit(throttle)
-    assert not refused.allowed
+    assert not refused.allowed and refused.refused_by == "principal"
     assert refused.retry_after == 1  # one token back after 40 ms: whole seconds, at least 1
-    assert refused.headers == {"x-ms-ratelimit-remaining-subscription-reads": "0", "Retry-After": "1"}
+    # ARM reports only the subscription's global bucket on reads (3750 = 15 x 250, shared by every caller)
+    assert refused.headers == {"x-ms-ratelimit-remaining-subscription-global-reads": "3500", "Retry-After": "1"}
 
     clock.now += 1.0
     assert sum(admit(throttle).allowed for _ in range(30)) == 25
@@ -92,6 +93,71 @@ def test_retry_after_is_the_time_until_a_token_is_back() -> None:
     assert admit(throttle).retry_after == 4
 
 
+def test_headers_as_arm_reports_them() -> None:
+    throttle = Throttle(enabled=True, clock=Clock())
+    put = "microsoft.insights/diagnosticsettings"
+    assert admit(throttle, "GET").headers == {"x-ms-ratelimit-remaining-subscription-global-reads": "3749"}
+    assert admit(throttle, "PUT").headers == {
+        "x-ms-ratelimit-remaining-subscription-global-writes": "2999",
+        "x-ms-ratelimit-remaining-subscription-writes": "199",
+    }
+    assert admit(throttle, "DELETE").headers == {
+        "x-ms-ratelimit-remaining-subscription-deletes": "199",
+        "x-ms-ratelimit-remaining-subscription-global-deletes": "2999",
+    }
+    setting = throttle.admit(method="PUT", subscription_id=SUB, tenant_id=TENANT, principal=ME, resource_type=put)
+    assert setting.headers == {"x-ms-ratelimit-remaining-subscription-resource-requests": "149"}
+    assert setting.remaining == 198  # it still took a token of the caller's write bucket
+    tenant = admit(throttle, "GET", sub=None)
+    assert tenant.headers == {"x-ms-ratelimit-remaining-tenant-reads": "249"}
+    throttle.report = "principal"  # armsim's old behaviour, for tests that need it
+    assert admit(throttle, "GET").headers == {"x-ms-ratelimit-remaining-subscription-reads": "248"}
+
+
+def test_the_global_bucket_is_shared_and_a_noisy_neighbour_drains_it() -> None:
+    clock = Clock()
+    throttle = Throttle(enabled=True, clock=clock, global_limits={READS: Limit(10, 5.0)})
+    for i in range(5):
+        assert admit(throttle, principal=f"other-{i}").allowed
+    throttle.drain(SUB, READS, 4)
+    assert admit(throttle).global_remaining == 0
+    refused = admit(throttle)
+    assert (refused.allowed, refused.refused_by, refused.remaining) == (False, "global", 249)
+    assert "global limit" in throttled_message(refused, ME, TENANT)
+    throttle.add_neighbour(SUB, READS, 4.0)  # others take 4 of the 5 tokens a second
+    clock.now += 1.0
+    assert admit(throttle).allowed and not admit(throttle).allowed
+    assert throttle.refused_by == {"global": 2}
+    throttle.add_neighbour(SUB, READS, 2.0)  # now more than the refill: never a token again
+    clock.now += 10
+    late = admit(throttle)
+    assert not late.allowed and late.retry_after == 60
+
+
+def test_a_providers_write_budget_is_its_own() -> None:
+    clock = Clock()
+    throttle = Throttle(enabled=True, clock=clock, provider_limits={"microsoft.insights": Limit(2, 0.5)})
+
+    def put_setting():
+        return throttle.admit(
+            method="PUT",
+            subscription_id=SUB,
+            tenant_id=TENANT,
+            principal=ME,
+            resource_type="microsoft.insights/diagnosticsettings",
+        )
+
+    assert [put_setting().allowed for _ in range(3)] == [True, True, False]
+    refused = put_setting()
+    assert refused.refused_by == "provider" and refused.retry_after == 2
+    assert refused.headers == {"x-ms-ratelimit-remaining-subscription-resource-requests": "0", "Retry-After": "2"}
+    assert "microsoft.insights" in throttled_message(refused, ME, TENANT)
+    assert admit(throttle, "PUT").allowed  # other writes are not metered by Microsoft.Insights
+    assert admit(throttle, "PUT", sub=OTHER_SUB).allowed
+    clock.now += 2.0
+    assert put_setting().allowed
+
+
 def test_off_by_default_never_refuses_and_reports_a_full_bucket() -> None:
     throttle = Throttle(clock=Clock())
     answers = [admit(throttle, "PUT") for _ in range(1000)]
@@ -130,11 +196,11 @@ def test_empty_bucket_answers_429_with_retry_after_and_arms_error_body(throttled
         client.managed_clusters.get(
             "rg-apps",
             "aks-one",
-            raw_response_hook=lambda r: remaining.append(
-                r.http_response.headers["x-ms-ratelimit-remaining-subscription-reads"]
-            ),
+            raw_response_hook=lambda r: remaining.append(dict(r.http_response.headers)),
         )
-    assert remaining == ["2", "1", "0"]
+    # reads report the subscription's global bucket (15 x 3 here) only, as ARM does
+    assert [h["x-ms-ratelimit-remaining-subscription-global-reads"] for h in remaining] == ["44", "43", "42"]
+    assert not any("x-ms-ratelimit-remaining-subscription-reads" in h for h in remaining)
     with pytest.raises(HttpResponseError) as caught:
         client.managed_clusters.get("rg-apps", "aks-one")
     assert caught.value.status_code == 429
@@ -145,7 +211,7 @@ def test_empty_bucket_answers_429_with_retry_after_and_arms_error_body(throttled
     )
     response = caught.value.response
     assert response.headers["Retry-After"] == "1"
-    assert response.headers["x-ms-ratelimit-remaining-subscription-reads"] == "0"
+    assert response.headers["x-ms-ratelimit-remaining-subscription-global-reads"] == "42"
     last = throttled.arm_requests()[-1]
     assert last.status == 429 and last.principal == throttled.principal_id
     assert throttled.throttle.refused == 1
@@ -163,7 +229,8 @@ def test_another_caller_has_its_own_bucket(throttled: ArmSimulator) -> None:
     ]
     assert statuses == [200, 200, 200, 429]
     other = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-    assert other.status_code == 200 and other.headers["x-ms-ratelimit-remaining-subscription-reads"] == "2"
+    # its own bucket, but the same global one (3 of 45 were taken by the first caller)
+    assert other.status_code == 200 and other.headers["x-ms-ratelimit-remaining-subscription-global-reads"] == "41"
 
 
 def test_unthrottled_sim_reports_the_full_bucket(sim: ArmSimulator) -> None:
@@ -173,7 +240,7 @@ def test_unthrottled_sim_reports_the_full_bucket(sim: ArmSimulator) -> None:
     aks(sim).managed_clusters.get(
         "rg-apps", "aks-one", raw_response_hook=lambda r: seen.append(dict(r.http_response.headers))
     )
-    assert seen[0]["x-ms-ratelimit-remaining-subscription-reads"] == "250"
+    assert seen[0]["x-ms-ratelimit-remaining-subscription-global-reads"] == "3750"
 
 
 def test_tokens_are_jwts_naming_the_identity(sim: ArmSimulator) -> None:

@@ -102,7 +102,8 @@ def test_report_for_a_bare_cluster_name(estate: Any, functions: Functions, monke
     assert status == 400
     error = error_of(body)
     assert error["code"] == "AmbiguousCluster"
-    assert twin in error["matches"] and cluster_id("aks-open") in error["matches"]
+    matches = str(error["matches"]).lower()  # ARM's spelling: "resourcegroups"
+    assert twin.lower() in matches and cluster_id("aks-open").lower() in matches
 
     status, body, _ = call(functions, "report", ("cluster", "aks-nowhere"))
     assert status == 404 and error_of(body)["code"] == "ClusterNotFound"

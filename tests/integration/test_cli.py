@@ -80,7 +80,9 @@ def test_report_json_is_the_schema_1_document_and_exit_1(estate):
     }
     (cluster,) = doc["clusters"]
     assert set(cluster) == CLUSTER_KEYS
-    assert cluster["id"] == cid
+    assert (
+        cluster["id"].lower() == cid.lower()
+    )  # ARM spells cluster IDs with "resourcegroups" (recorded): compare as ARM IDs compare, without case
     assert cluster["status"] == "non_compliant"
     assert cluster["action"]["kind"] == "create"
     assert doc["started_at"].endswith("Z")
@@ -88,6 +90,9 @@ def test_report_json_is_the_schema_1_document_and_exit_1(estate):
 
 
 def test_apply_then_report_exit_0_and_json_change_log_on_stderr(estate, tmp_path):
+    # armsim's old systemData on settings: the flow verdict of the setting written by apply is "pending" in the
+    # next run only through it, until the product reads the Activity Log (issue 15 B)
+    estate.setting_system_data = True
     estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
     target = tmp_path / "report.md"
 
@@ -215,8 +220,10 @@ def test_cluster_by_bare_name_is_resolved_in_scope(estate):
 
     doc = json.loads(out)
     assert code == 1, err
-    assert [c["id"] for c in doc["clusters"]] == [wanted]
-    assert doc["scope"]["clusters"] == [wanted]
+    assert [c["id"].lower() for c in doc["clusters"]] == [
+        wanted.lower()
+    ]  # ARM spells cluster IDs with "resourcegroups" (recorded): compare as ARM IDs compare, without case
+    assert [c.lower() for c in doc["scope"]["clusters"]] == [wanted.lower()]
 
 
 def test_an_ambiguous_cluster_name_is_an_error_listing_the_matches(estate):
@@ -227,7 +234,7 @@ def test_an_ambiguous_cluster_name_is_an_error_listing_the_matches(estate):
     code, out, err = cli("apply", "--cluster", "aks-web")
 
     assert code == 2 and out == ""
-    assert "2 clusters are named 'aks-web'" in err and one in err and two in err
+    assert "2 clusters are named 'aks-web'" in err and one.lower() in err.lower() and two.lower() in err.lower()
     assert estate.write_requests() == []
 
 

@@ -1,0 +1,5 @@
+"""The integration tests' estate and sweep fixtures, for the end-to-end conformance tests."""
+
+from tests.integration.conftest import configure, estate, sweep
+
+__all__ = ["configure", "estate", "sweep"]
