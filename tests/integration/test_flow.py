@@ -144,6 +144,9 @@ def test_both_table_modes_in_one_workspace(estate, flow_run):
 
 
 def test_azure_diagnostics_only_workspace_does_not_read_resource_specific_tables(estate, flow_run):
+    # armsim's old systemData on settings: a setting's last write comes from it until the product reads the
+    # Activity Log (issue 15 B); real ARM sends no systemData, and without a last write "silent" is "unknown"
+    estate.setting_system_data = True
     cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
     estate.put_setting(cid, "audit", {"workspaceId": USER_WS, "logs": entries(*REQUIRED)})
     ingest_all(estate, USER_WS, cid)  # resource-specific records only
@@ -297,6 +300,9 @@ def test_gb_per_day_and_the_cost_header(estate, flow_run):
 
 
 def test_lookback_excludes_older_records(estate, flow_run):
+    # armsim's old systemData on settings: a setting's last write comes from it until the product reads the
+    # Activity Log (issue 15 B); real ARM sends no systemData, and without a last write "silent" is "unknown"
+    estate.setting_system_data = True
     cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
     estate.put_setting(cid, "audit", dedicated(USER_WS, *REQUIRED))
     ingest_all(estate, USER_WS, cid, last_seen=datetime.now(UTC) - timedelta(hours=30))
@@ -319,6 +325,9 @@ def test_verification_off_queries_nothing(estate, flow_run):
 
 
 def test_findings_are_logged_at_warning_with_structured_fields(estate, flow_run, caplog):
+    # armsim's old systemData on settings: a setting's last write comes from it until the product reads the
+    # Activity Log (issue 15 B); real ARM sends no systemData, and without a last write "silent" is "unknown"
+    estate.setting_system_data = True
     cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
     estate.put_setting(cid, "audit", dedicated(USER_WS, *REQUIRED))
     estate.ingest(USER_WS, cid, "kube-apiserver")
@@ -337,6 +346,9 @@ def test_findings_are_logged_at_warning_with_structured_fields(estate, flow_run,
 
 
 def test_cli_exits_1_for_a_silent_cluster_and_shows_flow_in_json(estate):
+    # armsim's old systemData on settings: a setting's last write comes from it until the product reads the
+    # Activity Log (issue 15 B); real ARM sends no systemData, and without a last write "silent" is "unknown"
+    estate.setting_system_data = True
     cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
     estate.put_setting(cid, "audit", dedicated(USER_WS, *REQUIRED))
     stdout, stderr = io.StringIO(), io.StringIO()
