@@ -20,8 +20,8 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.core.pipeline.transport import RequestsTransport
 
-from remediation.azure import gateway as gateway_module
 from remediation.azure.gateway import ArmGateway
+from remediation.azure.policies import LRO_POLL_INTERVAL, BoundedPolling
 from remediation.config import load_config
 from remediation.core.model import ActionKind, Cluster, SettingChange
 from remediation.errors import ArmError, ClusterNotFoundError
@@ -44,8 +44,10 @@ def exchanges(recording: str, *indexes: int) -> list[dict[str, Any]]:
 
 @pytest.fixture(autouse=True)
 def quick_polls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Timings scaled down: the product polls every LRO_POLL_INTERVAL s when ARM sends no Retry-After."""
-    monkeypatch.setattr(gateway_module, "LRO_POLL_INTERVAL", 0.01)
+    """Timings scaled down: the product polls every LRO_POLL_INTERVAL s (BoundedPolling's default interval)
+    when ARM sends no Retry-After; here every 10 ms."""
+    assert BoundedPolling.__init__.__defaults__ == (LRO_POLL_INTERVAL,)
+    monkeypatch.setattr(BoundedPolling.__init__, "__defaults__", (0.01,))
 
 
 @pytest.fixture
