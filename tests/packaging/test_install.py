@@ -87,7 +87,8 @@ def test_pip_install_gives_a_console_script_that_reports_csv_from_any_directory(
 
     assert result.returncode == 1, result.stderr  # one non-compliant cluster
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [(r["id"], r["status"]) for r in rows] == [(cluster, "non_compliant")]
+    # ARM spells cluster IDs with "resourcegroups" (recorded): compare as ARM IDs compare, without case
+    assert [(r["id"].lower(), r["status"]) for r in rows] == [(cluster.lower(), "non_compliant")]
     assert sim.write_requests() == []
     version = subprocess.run(
         [str(venv / "bin" / "aks-audit-remediation"), "--version"], capture_output=True, text=True, timeout=60
