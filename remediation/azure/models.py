@@ -10,7 +10,7 @@ from typing import Any
 from azure.mgmt.loganalytics.models import Table, TableProperties, Workspace, WorkspaceProperties, WorkspaceSku
 from azure.mgmt.monitor.v2021_05_01_preview.models import DiagnosticSettingsResource, LogSettings
 
-from remediation.core.model import CategoryMetadata, Cluster, DiagnosticSetting, LogEntry, SettingChange
+from remediation.core.model import CategoryMetadata, Cluster, DiagnosticSetting, LogEntry, MetricEntry, SettingChange
 from remediation.ids import ClusterId, parse_cluster_id
 
 # Subscription states in which the subscription is used (others are disabled or deleted).
@@ -47,8 +47,17 @@ def setting(s: DiagnosticSettingsResource) -> DiagnosticSetting:
     return DiagnosticSetting(
         name=str(s.name),
         logs=tuple(
-            LogEntry(enabled=bool(e.enabled), category=e.category or None, category_group=e.category_group or None)
+            LogEntry(
+                enabled=bool(e.enabled),
+                category=e.category or None,
+                category_group=e.category_group or None,
+                retention_enabled=e.retention_policy.enabled if e.retention_policy is not None else None,
+                retention_days=e.retention_policy.days if e.retention_policy is not None else None,
+            )
             for e in (s.logs or [])
+        ),
+        metrics=tuple(
+            MetricEntry(category=m.category, enabled=bool(m.enabled)) for m in (s.metrics or []) if m.category
         ),
         workspace_id=s.workspace_id or None,
         storage_account_id=s.storage_account_id or None,

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from remediation.config import Mode
+from remediation.core import baselines
 from remediation.core.changes import ChangeEvent, ChangeRecord
 from remediation.core.evidence import SettingEvidence, setting_evidence
 from remediation.core.flow import flow_sinks
@@ -31,7 +32,8 @@ from remediation.core.model import (
     Reason,
     Status,
 )
-from remediation.core.planner import find_ours, plan, precheck
+from remediation.core.planner import apply_change, find_ours, plan, precheck, target_workspace
+from remediation.core.report import BaselineDoc
 from remediation.engine.context import Run, category_metadata
 from remediation.engine.knowledge import is_stale_knowledge
 from remediation.engine.outcomes import ClusterOutcome, StaleKnowledge
@@ -91,7 +93,7 @@ def process(state: Run, cluster: Cluster, settings: tuple[DiagnosticSetting, ...
     state.forget_knowledge()
     second = _attempt(state, cluster, first.settings)
     if isinstance(second, StaleKnowledge):  # rejected again with fresh knowledge: a plain failure
-        return _failed(state, cluster, second.error, second.missing, second.evidence)
+        return _failed(state, cluster, second.error, second.missing, second.evidence, second.baselines)
     return second
 
 
@@ -101,11 +103,18 @@ def _failed(
     error: ArmError,
     missing: tuple[str, ...] | None,
     evidence: tuple[SettingEvidence, ...] | None,
+    judged: dict[str, BaselineDoc] | None = None,
 ) -> ClusterOutcome:
     logger.warning("cluster %s failed: %s", cluster.id, error, extra=state.log_fields(cluster.id))
     state.add_error(cluster.id, error)
     return ClusterOutcome(
-        cluster=cluster, status=Status.FAILED, missing=missing, reason=error.code, error=error, settings=evidence
+        cluster=cluster,
+        status=Status.FAILED,
+        missing=missing,
+        reason=error.code,
+        error=error,
+        settings=evidence,
+        baselines=judged,
     )
 
 
@@ -122,6 +131,7 @@ def _attempt(
             cluster=cluster, status=Status.DEFERRED, missing=(), reason=Reason.DEADLINE.value, note="no time left"
         )
     evidence: tuple[SettingEvidence, ...] | None = None
+    judged: dict[str, BaselineDoc] | None = None
     missing: tuple[str, ...] | None = None
     try:
         metadata = category_metadata(state, cluster)
@@ -131,6 +141,7 @@ def _attempt(
         missing_workspaces = frozenset(w for w in workspaces if not state.workspaces.exists(w))
         observed = ClusterState(cluster, settings, metadata, missing_workspaces)
         evidence = setting_evidence(observed, config)
+        judged = _judge(state, observed)
         decided = plan(observed, config)
         sinks = flow_sinks(observed, config)
         missing = decided.missing
@@ -142,6 +153,7 @@ def _attempt(
                 reason=decided.reason,
                 sinks=sinks,
                 settings=evidence,
+                baselines=judged,
             )
         if state.mode is Mode.REPORT:
             state.workspaces.plan(decided.change.workspace_id, cluster.location)
@@ -152,12 +164,15 @@ def _attempt(
                 change=decided.change,
                 sinks=sinks,
                 settings=evidence,
+                baselines=judged,
             )
         try:
             return _remediate(state, observed, decided, evidence)
         except ArmError as exc:
             if is_stale_knowledge(exc):
-                return StaleKnowledge(error=exc, settings=settings, missing=decided.missing, evidence=evidence)
+                return StaleKnowledge(
+                    error=exc, settings=settings, missing=decided.missing, evidence=evidence, baselines=judged
+                )
             if exc.code not in PERMISSION_DENIED_CODES:
                 raise
             logger.warning("cluster %s blocked: %s", cluster.id, exc, extra=state.log_fields(cluster.id))
@@ -170,6 +185,7 @@ def _attempt(
                 error=exc,
                 sinks=sinks,
                 settings=evidence,
+                baselines=judged,
             )
     except DeadlineExceeded as exc:
         logger.warning("cluster %s deferred: %s", cluster.id, exc, extra=state.log_fields(cluster.id))
@@ -180,6 +196,7 @@ def _attempt(
             reason=Reason.DEADLINE.value,
             note=str(exc),
             settings=evidence,
+            baselines=judged,
         )
     except WorkspaceFailedError as exc:
         logger.warning("cluster %s blocked: %s", cluster.id, exc, extra=state.log_fields(cluster.id))
@@ -190,16 +207,29 @@ def _attempt(
             reason=Reason.WORKSPACE_FAILED.value,
             error=exc,
             settings=evidence,
+            baselines=judged,
         )
     except ArmError as exc:
-        return _failed(state, cluster, exc, missing, evidence)
+        return _failed(state, cluster, exc, missing, evidence, judged)
     except Exception as exc:
         logger.exception("cluster %s failed unexpectedly", cluster.id, extra={"run_id": state.run_id})
         error = ArmError("InternalError", f"{type(exc).__name__}: {exc}")
         state.add_error(cluster.id, error)
         return ClusterOutcome(
-            cluster=cluster, status=Status.FAILED, missing=missing, reason=error.code, error=error, settings=evidence
+            cluster=cluster,
+            status=Status.FAILED,
+            missing=missing,
+            reason=error.code,
+            error=error,
+            settings=evidence,
+            baselines=judged,
         )
+
+
+def _judge(state: Run, observed: ClusterState) -> dict[str, BaselineDoc]:
+    """The chosen baselines' verdicts on the cluster's settings (after our change, once written)."""
+    target = target_workspace(observed.cluster, state.config)
+    return baselines.judge(baselines.observed(observed, target), state.config.baselines)
 
 
 def _remediate(
@@ -240,4 +270,5 @@ def _remediate(
         change=change,
         sinks=sinks,
         settings=evidence,
+        baselines=_judge(state, apply_change(observed, change)),
     )

@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 
 from remediation import __version__
 from remediation.config import Config
+from remediation.core import baselines
 from remediation.core.evidence import SettingEvidence, explain
 from remediation.core.flow import Flow
+from remediation.core.model import Status
 from remediation.core.planner import target_workspace
 from remediation.core.report import (
     ActionDoc,
@@ -102,7 +104,7 @@ def _cluster_doc(state: Run, outcome: ClusterOutcome, flow: Flow | None, names: 
         error_message=outcome.error.message if outcome.error is not None else None,
         target_workspace=target_workspace(c, config) if c.location else None,
     )
-    return ClusterDoc(
+    doc = ClusterDoc(
         id=c.id,
         name=c.name,
         subscription_id=c.subscription_id,
@@ -119,6 +121,15 @@ def _cluster_doc(state: Run, outcome: ClusterOutcome, flow: Flow | None, names: 
         explanation=why.text,
         next_step=why.next_step,
     )
+    if config.baselines:
+        doc["baselines"] = (
+            outcome.baselines
+            if outcome.baselines is not None
+            else baselines.unknown(
+                baselines.EXCLUDED if outcome.status is Status.EXCLUDED else baselines.NOT_READ, config.baselines
+            )
+        )
+    return doc
 
 
 def _configuration(config: Config) -> ConfigurationDoc:

@@ -15,7 +15,7 @@ from enum import StrEnum
 from remediation.core.evidence import SettingEvidence
 from remediation.core.flow import FlowSink
 from remediation.core.model import Cluster, DiagnosticSetting, SettingChange, Status
-from remediation.core.report import ReportDocument
+from remediation.core.report import BaselineDoc, ReportDocument
 from remediation.errors import ArmError
 
 
@@ -30,6 +30,8 @@ class ClusterOutcome:
     note: str = ""
     sinks: tuple[FlowSink, ...] | None = None  # None: not assessed (excluded, failed): no flow verdict
     settings: tuple[SettingEvidence, ...] | None = None  # None: not read
+    # Each chosen baseline's verdict on the settings as the run leaves them; None: not judged (not read)
+    baselines: dict[str, BaselineDoc] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +42,7 @@ class StaleKnowledge:
     settings: tuple[DiagnosticSetting, ...]  # as read: the second attempt does not read them again
     missing: tuple[str, ...]
     evidence: tuple[SettingEvidence, ...]
+    baselines: dict[str, BaselineDoc]
 
 
 class Stop(StrEnum):

@@ -371,7 +371,6 @@ def render_html(document: ReportDocument) -> str:
         f'<span class="l">clusters</span></div>{cards}</div>',
         _status_bar(summary),
         flow_header_html(document),
-        html_summary(document),
     ]
     if COSTLY_CATEGORY in document["required_categories"]:
         parts.append(f'<p class="note" id="cost-note"><strong>Cost:</strong> {h(COST_NOTE)}</p>')
@@ -406,6 +405,7 @@ def render_html(document: ReportDocument) -> str:
         parts.append(f'<table id="clusters"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>')
     else:
         parts.append('<p class="muted">No clusters in scope.</p>')
+    parts.append(html_summary(document))
     codes = reason_codes(clusters)
     if codes:
         items = "".join(f"<dt>{h(code)}</dt><dd>{h(reason_text(code))}</dd>" for code in codes)

@@ -99,7 +99,7 @@ def render_markdown(document: ReportDocument) -> str:
     lines += _md_table(("clusters", *STATUS_ORDER), [(summary["clusters"], *(summary[s] for s in STATUS_ORDER))])
     lines += _flow_md(document)
     if markdown_rows(document):
-        lines += ["", "Baselines (docs/baselines.md):", ""]
+        lines += ["", "## Baselines", "", "Each cluster as each baseline's own rule judges it (docs/baselines.md).", ""]
         lines += _md_table(("baseline", "what", "pass", "fail", "unknown"), markdown_rows(document))
     lines += ["", "## Clusters", ""]
     if document["clusters"]:

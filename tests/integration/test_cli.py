@@ -45,6 +45,7 @@ CLUSTER_KEYS = {
     "settings",
     "explanation",
     "next_step",
+    "baselines",
 }
 
 
@@ -77,6 +78,7 @@ def test_report_json_is_the_schema_1_document_and_exit_1(estate):
         "failed",
         "unreadable_subscriptions",
         "flow",
+        "baselines",
     }
     (cluster,) = doc["clusters"]
     assert set(cluster) == CLUSTER_KEYS
