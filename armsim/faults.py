@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from armsim.state import State
 
@@ -30,6 +31,8 @@ class Fault:
     hang: bool = False  # never answer (until the simulator stops)
     identity: bool = False  # match the managed-identity token endpoint instead of ARM
     before: Callable[[], None] | None = None  # run when the fault strikes (e.g. a rival creates the resource)
+    # answer normally, then rewrite the answer (Response, the request's URL) -> Response: see armsim.hostile
+    rewrite: Callable[[Any, str], Any] | None = None
 
     def matches(self, method: str, path: str, kind: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -65,6 +68,7 @@ class Faults(State):
         hang: bool = False,
         identity: bool = False,
         before: Callable[[], None] | None = None,
+        rewrite: Callable[[Any, str], Any] | None = None,
     ) -> Fault:
         """Answer the next ``times`` matching ARM requests with ``status`` (None: answer normally after latency).
 
@@ -72,6 +76,8 @@ class Faults(State):
         connection: the response is lost. ``hang``: never answer (until :meth:`stop`). ``identity``: the
         fault is on the managed-identity token endpoint instead of ARM. ``before``: called when the
         fault strikes, before anything else (e.g. a rival creates the resource this request creates).
+        ``rewrite``: with ``status=None``, the request is answered normally and ``rewrite(response, url)``
+        returns the answer sent instead (a hostile ARM: :mod:`armsim.hostile`).
         """
         fault = Fault(
             method,
@@ -87,6 +93,7 @@ class Faults(State):
             hang,
             identity,
             before,
+            rewrite,
         )
         with self.lock:
             self.faults.append(fault)

@@ -183,6 +183,8 @@ class Handler(BaseHTTPRequestHandler):
             response = answer_query(self.sim, self.command, path, body, body_error, self.headers)
         else:
             response = self._dispatch(path, query, body, body_error)
+        if fault is not None and fault.rewrite is not None:
+            response = fault.rewrite(response, self.sim.base_url + self.path)
         self._send(record, response)
 
     def _dispatch(self, path: str, query: dict[str, str], body: Any, body_error: str | None) -> Response:
