@@ -21,6 +21,7 @@ from azure.mgmt.monitor import MonitorManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
+from remediation.azure.endpoints import EndpointTokenPolicy, LinkGuardPolicy
 from remediation.azure.identity import SharedToken
 from remediation.azure.pacing import Pacer, PacingPolicy
 from remediation.azure.policies import RETRY_AFTER_CAP, SDK_OPTIONS, log_rate_limits, new_retry_policy
@@ -90,6 +91,9 @@ class ArmClients:
                     # one transport, one token, one model of ARM's buckets for every client
                     "transport": self._transport,
                     "per_retry_policies": [PacingPolicy(self._pacer)],
+                    # requests, and our token, stay on ARM's endpoint
+                    "per_call_policies": [LinkGuardPolicy(self._endpoint)],
+                    "authentication_policy": EndpointTokenPolicy(self._token, *self._scopes, endpoint=self._endpoint),
                 }
                 if subscription_id is None:
                     client = factory(self._token, **kwargs)

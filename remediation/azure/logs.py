@@ -17,6 +17,7 @@ from azure.core.credentials import TokenCredential
 from azure.monitor.query import LogsQueryClient, LogsQueryPartialResult, LogsQueryStatus
 
 from remediation.azure.classify import classify
+from remediation.azure.endpoints import EndpointTokenPolicy, LinkGuardPolicy
 from remediation.azure.identity import credential_for, identity_key
 from remediation.azure.policies import SDK_OPTIONS, CallDeadline, new_retry_policy
 from remediation.config import Config
@@ -36,6 +37,11 @@ class LogsAdapter:
             credential,
             endpoint=config.logs_endpoint,
             retry_policy=new_retry_policy(),
+            # requests, and our token, stay on the query API's endpoint (the SDK's own scope: <endpoint>/.default)
+            per_call_policies=[LinkGuardPolicy(config.logs_endpoint)],
+            authentication_policy=EndpointTokenPolicy(
+                credential, config.logs_endpoint.rstrip("/") + "/.default", endpoint=config.logs_endpoint
+            ),
             **SDK_OPTIONS,
         )
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
@@ -51,10 +51,16 @@ DEADLINE_KEY = "remediation.kit.deadline"
 @dataclass
 class CallDeadline:
     """The run's deadline as one SDK call carries it (per-call keyword ``deadline``), and what the
-    pipeline reports back: ``stopped_for_time`` when a retry was not started for lack of time."""
+    pipeline reports back: ``stopped_for_time`` when a retry was not started for lack of time.
+
+    ``pages`` are the URLs the call has read (a listing's pages: see
+    :mod:`remediation.azure.endpoints`); a long-running operation's polls carry a ``polling``
+    copy, whose status URL is read again and again by design."""
 
     deadline: Deadline
     stopped_for_time: bool = False
+    polling: bool = False
+    pages: set[str] = field(default_factory=set)
 
 
 def call_deadline(request: PipelineRequest[Any] | PipelineResponse[Any, Any]) -> CallDeadline | None:
@@ -131,8 +137,9 @@ class BoundedPolling(ARMPolling):
     request carries the same per-call keyword)."""
 
     def __init__(self, call: CallDeadline, interval: float = LRO_POLL_INTERVAL) -> None:
-        super().__init__(interval, deadline=call)
-        self._call = call
+        polls = CallDeadline(call.deadline, polling=True)
+        super().__init__(interval, deadline=polls)
+        self._call = polls
 
     def _delay(self) -> None:
         deadline = self._call.deadline
