@@ -1,11 +1,15 @@
 // aks-audit-remediation: everything the Function app needs, in one subscription-scope deployment.
-// Two shapes (infra/README.md):
+// Three shapes (infra/README.md):
 // - per subscription (estateSubscriptionIds empty): the app covers the subscription it is deployed in;
 // - estate (estateSubscriptionIds = a list): this subscription is the hub that runs the one app, and
 //   app/coverage.bicep is deployed with scope: subscription(id) into every covered subscription
-//   (role assignments, the audit-workspace resource group, an Event Grid system topic).
-// The Event Grid event subscriptions are deployed afterwards by eventgrid.bicep (hooks/postdeploy.sh):
-// Event Grid validates the AzureFunction endpoint, so the function code must exist first.
+//   (role assignments, the audit-workspace resource group, an Event Grid system topic);
+// - management group (coverage = 'managementGroup'): this subscription is the hub; the app lists
+//   the group's subscriptions at every run, its subscription-wide role is assigned once on the
+//   group and an Azure Policy deploys each subscription's Event Grid topic (managementgroup.bicep).
+// The Event Grid event subscriptions are deployed afterwards by eventgrid.bicep, or by the policy
+// of managementgroup.bicep (hooks/postdeploy.sh): Event Grid validates the AzureFunction endpoint,
+// so the function code must exist first.
 targetScope = 'subscription'
 
 // ---------------------------------------------------------------------------------------------
@@ -47,12 +51,31 @@ param customRoleName string = 'AKS audit log remediation'
 @description('Name of the custom role assigned on the audit-workspace resource group only (unique in the tenant).')
 param workspaceRoleName string = 'AKS audit log remediation (workspaces)'
 
+@description('Name of the custom role assigned on the one workspace of REMEDIATION_WORKSPACE_ID only (unique in the tenant).')
+param workspaceResourceRoleName string = 'AKS audit log remediation (workspace)'
+
+@description('Name of the custom role assigned on REMEDIATION_WORKSPACE_SUBSCRIPTION_ID only (unique in the tenant).')
+param workspaceSubscriptionRoleName string = 'AKS audit log remediation (workspace subscription)'
+
 @description('Location of the audit-workspace resource group(s) this deployment pre-creates. Empty = location. If a group already exists, give its location.')
 param workspaceResourceGroupLocation string = ''
 
 // ---------------------------------------------------------------------------------------------
-// Estate mode
+// Coverage: this subscription, a list (estate mode), or a management group
 // ---------------------------------------------------------------------------------------------
+@description('subscriptions: this subscription, or the estateSubscriptionIds list. managementGroup: every present and future subscription under managementGroupId (listed by the app at each run; step 2 is managementgroup.bicep).')
+@allowed([
+  'subscriptions'
+  'managementGroup'
+])
+param coverage string = 'subscriptions'
+
+@description('coverage=managementGroup: the management group ID (its name, not its display name). Sets REMEDIATION_MANAGEMENT_GROUP.')
+param managementGroupId string = ''
+
+@description('coverage=managementGroup: name of the user-assigned identity that every subscription\'s Event Grid system topic uses to dead-letter into this app\'s storage. Empty = generated.')
+param topicIdentityName string = ''
+
 @description('Estate mode: comma-separated GUIDs of every subscription the app covers (this one included only if listed). Empty = this subscription only. Sets REMEDIATION_SUBSCRIPTION_IDS.')
 param estateSubscriptionIds string = ''
 
@@ -101,8 +124,11 @@ param remediationCategories string = 'kube-audit,kube-audit-admin,kube-apiserver
 @description('REMEDIATION_SETTING_NAME: name of the diagnostic setting the function owns.')
 param remediationSettingName string = 'aks-audit-remediation'
 
-@description('REMEDIATION_WORKSPACE_RESOURCE_GROUP: resource group of the per-region workspaces (in each cluster subscription).')
+@description('REMEDIATION_WORKSPACE_RESOURCE_GROUP: resource group of the per-region workspaces (in each cluster subscription, or in REMEDIATION_WORKSPACE_SUBSCRIPTION_ID).')
 param remediationWorkspaceResourceGroup string = 'rg-aks-audit-logs'
+
+@description('REMEDIATION_WORKSPACE_SUBSCRIPTION_ID: one subscription for every per-region workspace (cross-subscription destinations are allowed within a tenant). Empty = each cluster\'s own subscription; with coverage=managementGroup, empty = this (hub) subscription.')
+param remediationWorkspaceSubscriptionId string = ''
 
 @description('REMEDIATION_WORKSPACE_NAME_PREFIX: per-region workspace name = prefix + cluster location.')
 param remediationWorkspaceNamePrefix string = 'law-aks-audit-'
@@ -204,6 +230,7 @@ var abbrs = {
   applicationInsights: 'appi-'
   logAnalytics: 'log-'
   systemTopic: 'evgt-'
+  managedIdentity: 'id-'
 }
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -214,26 +241,44 @@ var appName = empty(functionAppName) ? '${abbrs.functionApp}${resourceToken}' : 
 var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
 var deadLetterContainerName = 'eventgrid-deadletter'
 
-// The covered subscriptions: the estate list, or this subscription alone.
-var estateList = empty(estateSubscriptionIds) ? [] : split(replace(estateSubscriptionIds, ' ', ''), ',')
-var coveredSubscriptions = empty(estateList) ? [
+// Management group mode: no per-subscription deployment at all; the group is the one scope.
+var managementGroupMode = coverage == 'managementGroup'
+var managementGroupScope = '/providers/Microsoft.Management/managementGroups/${managementGroupId}'
+// The covered subscriptions: the estate list, or this subscription alone (none in group mode).
+var estateList = (managementGroupMode || empty(estateSubscriptionIds)) ? [] : split(replace(estateSubscriptionIds, ' ', ''), ',')
+var perSubscriptionMode = (!managementGroupMode) && empty(estateList)
+var coveredSubscriptions = managementGroupMode ? [] : (empty(estateList) ? [
   subscription().subscriptionId
-] : estateList
+] : estateList)
 var coveredScopes = [for id in coveredSubscriptions: '/subscriptions/${id}']
-// REMEDIATION_WORKSPACE_ID set: one workspace, whose resource group gets the workspace role instead.
+// REMEDIATION_WORKSPACE_ID set: one workspace, which gets the (narrower) workspace role itself.
 var singleWorkspace = !empty(auditWorkspaceId)
 var singleWorkspaceSubscriptionId = singleWorkspace ? split(auditWorkspaceId, '/')[2] : ''
 var singleWorkspaceResourceGroup = singleWorkspace ? split(auditWorkspaceId, '/')[4] : ''
+var singleWorkspaceName = singleWorkspace ? last(split(auditWorkspaceId, '/')) : ''
+// REMEDIATION_WORKSPACE_SUBSCRIPTION_ID: every per-region workspace in one subscription (group
+// mode: this hub subscription unless said otherwise), whose workspace group alone gets the role.
+var workspaceSubscriptionSetting = (managementGroupMode && empty(remediationWorkspaceSubscriptionId)) ? subscription().subscriptionId : remediationWorkspaceSubscriptionId
+var oneWorkspaceSubscription = (!singleWorkspace) && (!empty(workspaceSubscriptionSetting))
 var roleAssignableScopes = union([
   subscription().id
-], coveredScopes, singleWorkspace ? [
+], coveredScopes, managementGroupMode ? [
+  managementGroupScope
+] : [], singleWorkspace ? [
   '/subscriptions/${singleWorkspaceSubscriptionId}'
+] : [], oneWorkspaceSubscription ? [
+  '/subscriptions/${workspaceSubscriptionSetting}'
 ] : [])
+// Per-subscription infra scopes the app to its own subscription, so the event path's scope check
+// is on too; group mode takes REMEDIATION_SUBSCRIPTION_IDS as an optional narrowing of the group.
+var subscriptionIdsSetting = managementGroupMode ? remediationSubscriptionIds : (empty(estateList) ? (empty(remediationSubscriptionIds) ? subscription().subscriptionId : remediationSubscriptionIds) : join(coveredSubscriptions, ','))
 var workspaceGroupLocation = empty(workspaceResourceGroupLocation) ? location : workspaceResourceGroupLocation
 
 // Every REMEDIATION_* app setting, each from its parameter (tests/infra asserts names and defaults).
 var remediationAppSettings = {
-  REMEDIATION_SUBSCRIPTION_IDS: empty(estateList) ? remediationSubscriptionIds : join(coveredSubscriptions, ',')
+  REMEDIATION_SUBSCRIPTION_IDS: subscriptionIdsSetting
+  REMEDIATION_MANAGEMENT_GROUP: managementGroupMode ? managementGroupId : ''
+  REMEDIATION_WORKSPACE_SUBSCRIPTION_ID: singleWorkspace ? '' : workspaceSubscriptionSetting
   REMEDIATION_CATEGORIES: remediationCategories
   REMEDIATION_SETTING_NAME: remediationSettingName
   REMEDIATION_WORKSPACE_ID: auditWorkspaceId
@@ -314,13 +359,26 @@ module functionApp 'app/function.bicep' = {
 }
 
 // Per-subscription mode only: in estate mode every covered subscription gets its topic from
-// coverage.bicep (Event Grid allows one system topic per source subscription).
-module systemTopic 'app/systemtopic.bicep' = if (empty(estateList)) {
+// coverage.bicep, in group mode from the policy (Event Grid allows one system topic per source
+// subscription).
+module systemTopic 'app/systemtopic.bicep' = if (perSubscriptionMode) {
   name: 'systemTopic'
   scope: rg
   params: {
     tags: tags
     name: empty(systemTopicName) ? '${abbrs.systemTopic}${resourceToken}' : systemTopicName
+  }
+}
+
+// Group mode: the one identity every subscription's system topic (deployed by the policy) uses to
+// dead-letter here, so that no role assignment is needed per subscription.
+module topicIdentity 'app/topic-identity.bicep' = if (managementGroupMode) {
+  name: 'topicIdentity'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: empty(topicIdentityName) ? '${abbrs.managedIdentity}aks-audit-events-${resourceToken}' : topicIdentityName
   }
 }
 
@@ -333,17 +391,21 @@ module rbac 'app/rbac.bicep' = {
     deadLetterContainerName: deadLetterContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     functionPrincipalId: functionApp.outputs.principalId
-    systemTopicPrincipalId: empty(estateList) ? systemTopic.outputs.principalId : ''
+    systemTopicPrincipalId: perSubscriptionMode ? systemTopic.outputs.principalId : (managementGroupMode ? topicIdentity.outputs.principalId : '')
   }
 }
 
-// The two least-privilege custom roles (remediation/permissions.py, per scope), defined once here.
+// The least-privilege custom roles (remediation/permissions.py, per scope), defined once here.
 module remediationRoles 'app/remediation-roles.bicep' = {
   name: 'remediationRoles'
   params: {
     subscriptionRoleName: customRoleName
     workspaceRoleName: workspaceRoleName
+    workspaceResourceRoleName: workspaceResourceRoleName
+    workspaceSubscriptionRoleName: workspaceSubscriptionRoleName
     assignableScopes: roleAssignableScopes
+    withWorkspaceResourceRole: singleWorkspace
+    withWorkspaceSubscriptionRole: oneWorkspaceSubscription
   }
 }
 
@@ -358,7 +420,7 @@ module coverage 'app/coverage.bicep' = [for id in coveredSubscriptions: {
     principalId: functionApp.outputs.principalId
     subscriptionRoleDefinitionName: remediationRoles.outputs.subscriptionRoleName
     workspaceRoleDefinitionName: remediationRoles.outputs.workspaceRoleName
-    perRegionWorkspaces: !singleWorkspace
+    perRegionWorkspaces: (!singleWorkspace) && (!oneWorkspaceSubscription)
     workspaceResourceGroupName: remediationWorkspaceResourceGroup
     workspaceResourceGroupLocation: workspaceGroupLocation
     withSystemTopic: !empty(estateList)
@@ -371,16 +433,30 @@ module coverage 'app/coverage.bicep' = [for id in coveredSubscriptions: {
   }
 }]
 
-// REMEDIATION_WORKSPACE_ID: that workspace's resource group, pre-created, with the workspace role.
-module singleWorkspaceGroup 'app/workspace-group.bicep' = if (singleWorkspace) {
-  name: 'aksAuditWorkspaceGroup-${uniqueString(auditWorkspaceId)}'
-  scope: subscription(singleWorkspace ? singleWorkspaceSubscriptionId : subscription().subscriptionId)
+// REMEDIATION_WORKSPACE_ID: the narrower workspace role on that workspace itself, never on its
+// resource group (often a shared SOC or Sentinel group). The workspace must exist already.
+module singleWorkspaceAccess 'app/workspace-use.bicep' = if (singleWorkspace) {
+  name: 'aksAuditWorkspaceUse-${uniqueString(auditWorkspaceId)}'
+  scope: resourceGroup(singleWorkspace ? singleWorkspaceSubscriptionId : subscription().subscriptionId, singleWorkspace ? singleWorkspaceResourceGroup : rg.name)
   params: {
-    name: singleWorkspaceResourceGroup
+    workspaceName: singleWorkspaceName
+    principalId: functionApp.outputs.principalId
+    roleDefinitionName: remediationRoles.outputs.workspaceResourceRoleName
+  }
+}
+
+// REMEDIATION_WORKSPACE_SUBSCRIPTION_ID: the one workspace group, pre-created there with the
+// workspace role, and the workspace-subscription role on that subscription.
+module workspaceSubscriptionGroup 'app/workspace-group.bicep' = if (oneWorkspaceSubscription) {
+  name: 'aksAuditWorkspaceGroup-${uniqueString(workspaceSubscriptionSetting, remediationWorkspaceResourceGroup)}'
+  scope: subscription(oneWorkspaceSubscription ? workspaceSubscriptionSetting : subscription().subscriptionId)
+  params: {
+    name: remediationWorkspaceResourceGroup
     location: workspaceGroupLocation
     tags: tags
     principalId: functionApp.outputs.principalId
     roleDefinitionName: remediationRoles.outputs.workspaceRoleName
+    subscriptionRoleDefinitionName: remediationRoles.outputs.workspaceSubscriptionRoleName
   }
 }
 
@@ -418,10 +494,15 @@ output FUNCTION_APP_PRINCIPAL_ID string = functionApp.outputs.principalId
 output REPORT_URL string = 'https://${functionApp.outputs.defaultHostName}/api/report'
 output STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output DEADLETTER_CONTAINER_NAME string = deadLetterContainerName
-output EVENTGRID_SYSTEM_TOPIC_NAME string = empty(estateList) ? systemTopic.outputs.name : ''
+output EVENTGRID_SYSTEM_TOPIC_NAME string = perSubscriptionMode ? systemTopic.outputs.name : ''
 output CUSTOM_ROLE_DEFINITION_ID string = remediationRoles.outputs.subscriptionRoleDefinitionId
+output CUSTOM_ROLE_DEFINITION_NAME string = remediationRoles.outputs.subscriptionRoleName
 output WORKSPACE_ROLE_DEFINITION_ID string = remediationRoles.outputs.workspaceRoleDefinitionId
 // Estate mode, for eventgrid.bicep: the covered subscriptions and where their system topics are.
 output EVENTGRID_ESTATE_SUBSCRIPTION_IDS string = join(estateList, ',')
 output EVENTGRID_ESTATE_RESOURCE_GROUP string = estateEventsResourceGroupName
 output EVENTGRID_ESTATE_TOPIC_NAME string = estateSystemTopicName
+// Group mode, for managementgroup.bicep: the group, the hub, and the topics' identity.
+output MANAGEMENT_GROUP_ID string = managementGroupMode ? managementGroupId : ''
+output HUB_SUBSCRIPTION_ID string = subscription().subscriptionId
+output EVENTGRID_TOPIC_IDENTITY_ID string = managementGroupMode ? topicIdentity.outputs.id : ''

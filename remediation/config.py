@@ -45,6 +45,8 @@ _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 _SETTING_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,259}$")
 _CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _RESOURCE_GROUP = re.compile(r"^[-\w._()]{1,90}$")
+# A management group's ID (its name): letters, digits, '-', '_', '(', ')', '.', at most 90, not ending in '.'.
+_MANAGEMENT_GROUP = re.compile(r"^[-\w().]{1,90}$", re.ASCII)
 _WORKSPACE_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,40}$")
 
 
@@ -156,6 +158,11 @@ class Config:
     flow_grace_minutes: int = 90
     audit_table_plan: AuditTablePlan = AuditTablePlan.ANALYTICS
     baselines: tuple[str, ...] = BASELINE_IDS  # which baselines reports show (REMEDIATION_BASELINES)
+    # REMEDIATION_MANAGEMENT_GROUP: the subscriptions in scope are the group's descendants, listed
+    # once per run (intersected with subscription_ids when both are set).
+    management_group: str | None = None
+    # REMEDIATION_WORKSPACE_SUBSCRIPTION_ID: every per-region workspace in this subscription.
+    workspace_subscription_id: str | None = None
 
     @property
     def credential_scope(self) -> str:
@@ -191,9 +198,20 @@ SETTINGS: tuple[Setting, ...] = (
         "one workspace (full resource ID) for every cluster; created if missing",
     ),
     Setting(
+        "REMEDIATION_MANAGEMENT_GROUP",
+        "",
+        "a management group ID: the subscriptions in scope are its descendants, listed at every run "
+        "(intersected with REMEDIATION_SUBSCRIPTION_IDS when both are set)",
+    ),
+    Setting(
         "REMEDIATION_WORKSPACE_RESOURCE_GROUP",
         "rg-aks-audit-logs",
-        "where per-region workspaces live (in each cluster's subscription)",
+        "where per-region workspaces live (in each cluster's subscription, or REMEDIATION_WORKSPACE_SUBSCRIPTION_ID)",
+    ),
+    Setting(
+        "REMEDIATION_WORKSPACE_SUBSCRIPTION_ID",
+        "",
+        "one subscription GUID for every per-region workspace; empty = each cluster's own subscription",
     ),
     Setting(
         "REMEDIATION_WORKSPACE_NAME_PREFIX",
@@ -448,6 +466,18 @@ def load_config(env: Mapping[str, str]) -> Config:
             f"{prefix!r} must start with a letter or digit and hold only letters, digits and '-' (at most 41)",
         )
 
+    management_group = _get(env, "REMEDIATION_MANAGEMENT_GROUP")
+    if management_group and (not _MANAGEMENT_GROUP.match(management_group) or management_group.endswith(".")):
+        raise ConfigError(
+            "REMEDIATION_MANAGEMENT_GROUP",
+            f"{management_group!r} is not a management group ID (its name: letters, digits, '-', '_', '(', ')', '.')",
+        )
+    workspace_subscription = parse_subscription_ids(
+        _get(env, "REMEDIATION_WORKSPACE_SUBSCRIPTION_ID"), "REMEDIATION_WORKSPACE_SUBSCRIPTION_ID"
+    )
+    if len(workspace_subscription) > 1:
+        raise ConfigError("REMEDIATION_WORKSPACE_SUBSCRIPTION_ID", "one subscription GUID, not a list")
+
     cloud_raw = _get(env, "REMEDIATION_CLOUD")
     cloud = next((c for name, c in CLOUDS.items() if name.lower() == cloud_raw.lower()), None)
     if cloud is None:
@@ -480,6 +510,8 @@ def load_config(env: Mapping[str, str]) -> Config:
         flow_grace_minutes=_parse_int(env, "REMEDIATION_FLOW_GRACE_MINUTES", 0, 1440),
         audit_table_plan=_parse_choice(env, "REMEDIATION_AUDIT_TABLE_PLAN", AuditTablePlan),
         baselines=parse_baselines(_get(env, "REMEDIATION_BASELINES")),
+        management_group=management_group or None,
+        workspace_subscription_id=workspace_subscription[0] if workspace_subscription else None,
     )
 
 

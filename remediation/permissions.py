@@ -1,15 +1,28 @@
 """The ARM actions this product needs, each with the scope it is granted at and why.
 
-The single source for the two custom roles in ``infra/`` (``tests/infra`` asserts that each
-role grants exactly the actions of its scope here, no more, no less):
+The single source for the custom roles of the function's identity in ``infra/``
+(``tests/infra`` asserts that each role grants exactly the actions of its scope here, no more,
+no less):
 
-- :attr:`Scope.SUBSCRIPTION`: assigned on every covered subscription. Reading clusters,
-  their diagnostic settings and category metadata, writing our own setting, reading the
-  subscriptions, checking that any setting's destination workspace still exists.
-- :attr:`Scope.WORKSPACE_RESOURCE_GROUP`: assigned only on the resource group that holds the
-  audit workspaces (``REMEDIATION_WORKSPACE_RESOURCE_GROUP`` in each covered subscription, or
-  the group of ``REMEDIATION_WORKSPACE_ID``). Creating workspaces, linking settings to them,
-  and querying them to verify that the audit records arrive.
+- :attr:`Scope.SUBSCRIPTION`: assigned on every covered subscription, or once on the
+  management group (``REMEDIATION_MANAGEMENT_GROUP``), whence every present and future
+  subscription under it inherits it. Reading clusters, their diagnostic settings and category
+  metadata, writing our own setting, reading the subscriptions and the group's descendants,
+  checking that any setting's destination workspace still exists.
+- :attr:`Scope.WORKSPACE_RESOURCE_GROUP`: assigned only on the resource group where the tool
+  creates the per-region audit workspaces (``REMEDIATION_WORKSPACE_RESOURCE_GROUP``, in each
+  covered subscription or in ``REMEDIATION_WORKSPACE_SUBSCRIPTION_ID``). Creating workspaces,
+  linking settings to them, and querying them to verify that the audit records arrive.
+- :attr:`Scope.WORKSPACE`: assigned on the one workspace ``REMEDIATION_WORKSPACE_ID`` names,
+  never on its resource group (often a shared SOC group): linking settings to it and querying
+  it. The tool does not create or change that workspace.
+- :attr:`Scope.WORKSPACE_SUBSCRIPTION`: assigned on ``REMEDIATION_WORKSPACE_SUBSCRIPTION_ID``
+  when the audit workspaces live in a subscription of their own: polling a workspace creation,
+  whose status URL is at subscription level.
+
+An action may be granted at two scopes (``workspaces/read`` is subscription-wide and again on
+the workspace group, so that a workspace subscription outside the covered ones needs nothing
+more); ``tests/infra`` lists those overlaps.
 
 ``infra/`` pre-creates the workspace resource group, so creating resource groups is not part
 of the runtime role: the code still creates the group when the identity may (someone granted
@@ -27,12 +40,20 @@ class Scope(StrEnum):
 
     SUBSCRIPTION = "subscription"
     WORKSPACE_RESOURCE_GROUP = "workspace-resource-group"
+    WORKSPACE = "workspace"
+    WORKSPACE_SUBSCRIPTION = "workspace-subscription"
 
 
 ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
     Scope.SUBSCRIPTION: {
         # gateway.list_subscriptions: the scope when REMEDIATION_SUBSCRIPTION_IDS is empty.
         "Microsoft.Resources/subscriptions/read": "list the subscriptions in scope and read their display names",
+        # REMEDIATION_MANAGEMENT_GROUP: the group's descendant subscriptions, listed once per run
+        # (GET /providers/Microsoft.Management/managementGroups/{id}/descendants). Meaningful only
+        # where the role is assigned on the management group itself.
+        "Microsoft.Management/managementGroups/descendants/read": (
+            "list the subscriptions under the management group (REMEDIATION_MANAGEMENT_GROUP)"
+        ),
         # gateway.list_clusters / get_cluster.
         "Microsoft.ContainerService/managedClusters/read": "list and read AKS clusters",
         # gateway.list_settings.
@@ -57,6 +78,9 @@ ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
     Scope.WORKSPACE_RESOURCE_GROUP: {
         # gateway.resource_group_exists: the group infra pre-creates.
         "Microsoft.Resources/subscriptions/resourceGroups/read": "check the workspace resource group exists",
+        # gateway.workspace_state on our own workspaces, also when they live in a subscription
+        # outside the covered ones (REMEDIATION_WORKSPACE_SUBSCRIPTION_ID).
+        "Microsoft.OperationalInsights/workspaces/read": "read the audit workspaces' state and tags",
         # gateway.create_workspace.
         "Microsoft.OperationalInsights/workspaces/write": "create the per-region audit workspaces",
         # ARM checks it on the linked workspace when a diagnostic setting points at it
@@ -86,6 +110,52 @@ ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
             "set the AKSAudit table's plan to Basic in a workspace we created"
         ),
     },
+    Scope.WORKSPACE: {
+        # gateway.workspace_state: the configured workspace exists and is usable.
+        "Microsoft.OperationalInsights/workspaces/read": "read the configured workspace's state and tags",
+        "Microsoft.OperationalInsights/workspaces/sharedKeys/action": (
+            "link a diagnostic setting to the configured workspace (ARM checks it on the destination)"
+        ),
+        "Microsoft.OperationalInsights/workspaces/query/read": "run the flow-verification query in the workspace",
+        "Microsoft.OperationalInsights/workspaces/query/AKSAudit/read": "read kube-audit records (flow verification)",
+        "Microsoft.OperationalInsights/workspaces/query/AKSAuditAdmin/read": (
+            "read kube-audit-admin records (flow verification)"
+        ),
+        "Microsoft.OperationalInsights/workspaces/query/AKSControlPlane/read": (
+            "read the other control-plane records (flow verification)"
+        ),
+        "Microsoft.OperationalInsights/workspaces/query/AzureDiagnostics/read": (
+            "read records of AzureDiagnostics-mode settings (flow verification)"
+        ),
+    },
+    Scope.WORKSPACE_SUBSCRIPTION: {
+        "Microsoft.OperationalInsights/locations/operationStatuses/read": (
+            "poll a workspace creation in the workspace subscription (the status URL is at subscription level)"
+        ),
+    },
+}
+
+# Actions granted at more than one scope, each on purpose (tests/infra holds the roles to this).
+OVERLAPS: Mapping[str, frozenset[Scope]] = {
+    "Microsoft.OperationalInsights/workspaces/read": frozenset(
+        {Scope.SUBSCRIPTION, Scope.WORKSPACE_RESOURCE_GROUP, Scope.WORKSPACE}
+    ),
+    "Microsoft.OperationalInsights/workspaces/sharedKeys/action": frozenset(
+        {Scope.WORKSPACE_RESOURCE_GROUP, Scope.WORKSPACE}
+    ),
+    **{
+        action: frozenset({Scope.WORKSPACE_RESOURCE_GROUP, Scope.WORKSPACE})
+        for action in (
+            "Microsoft.OperationalInsights/workspaces/query/read",
+            "Microsoft.OperationalInsights/workspaces/query/AKSAudit/read",
+            "Microsoft.OperationalInsights/workspaces/query/AKSAuditAdmin/read",
+            "Microsoft.OperationalInsights/workspaces/query/AKSControlPlane/read",
+            "Microsoft.OperationalInsights/workspaces/query/AzureDiagnostics/read",
+        )
+    },
+    "Microsoft.OperationalInsights/locations/operationStatuses/read": frozenset(
+        {Scope.SUBSCRIPTION, Scope.WORKSPACE_SUBSCRIPTION}
+    ),
 }
 
 
@@ -94,5 +164,5 @@ def actions(scope: Scope) -> tuple[str, ...]:
     return tuple(sorted(ACTIONS_BY_SCOPE[scope]))
 
 
-# Every action at any scope, sorted (an action appears at one scope only; tests/infra checks).
+# Every action at any scope, sorted (an action at two scopes is listed in OVERLAPS; tests/infra checks).
 REQUIRED_ACTIONS: tuple[str, ...] = tuple(sorted({a for granted in ACTIONS_BY_SCOPE.values() for a in granted}))

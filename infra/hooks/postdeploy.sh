@@ -1,6 +1,7 @@
 #!/bin/sh
 # azd postdeploy hook (and step 2 of the manual path): create the Event Grid event subscription
-# (one per covered subscription in estate mode) once the function code is deployed. Event Grid validates an AzureFunction endpoint when the
+# (one per covered subscription in estate mode; in group mode, the management-group template whose
+# policy creates them) once the function code is deployed. Event Grid validates an AzureFunction endpoint when the
 # subscription is created, so this cannot be part of main.bicep.
 #
 # Reads the outputs of main.bicep, which azd exports to hooks as environment variables.
@@ -18,19 +19,66 @@ require() {
 for name in AZURE_LOCATION AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME STORAGE_ACCOUNT_NAME DEADLETTER_CONTAINER_NAME; do
   require "$name"
 done
+
+script_dir=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
+attempts=${EVENTGRID_DEPLOY_ATTEMPTS:-6}
+delay=${EVENTGRID_DEPLOY_DELAY_SECONDS:-30}
+
+# Group mode (coverage=managementGroup): the management-group template instead: the app's role on
+# the group, the events policy and its remediation tasks (infra/README.md, "Management group mode").
+if [ -n "${MANAGEMENT_GROUP_ID:-}" ]; then
+  for name in HUB_SUBSCRIPTION_ID FUNCTION_APP_PRINCIPAL_ID CUSTOM_ROLE_DEFINITION_NAME EVENTGRID_TOPIC_IDENTITY_ID; do
+    require "$name"
+  done
+  # The subscriptions under the group now, for one remediation task each (new ones need none).
+  existing=$(AKS_AUDIT_MANAGEMENT_GROUP="$MANAGEMENT_GROUP_ID" AKS_AUDIT_PRINT_ONLY=1 \
+    sh "$script_dir/estate-subscriptions.sh" | tail -n 1)
+  case "$existing" in
+    *-*) ;;
+    *) existing="" ;;
+  esac
+  attempt=1
+  while :; do
+    echo "postdeploy: deploying to management group $MANAGEMENT_GROUP_ID (attempt $attempt of $attempts)"
+    if az deployment mg create \
+      --name "aks-audit-remediation-${AZURE_ENV_NAME:-manual}" \
+      --management-group-id "$MANAGEMENT_GROUP_ID" \
+      --location "$AZURE_LOCATION" \
+      --template-file "$script_dir/../managementgroup.bicep" \
+      --parameters \
+        hubSubscriptionId="$HUB_SUBSCRIPTION_ID" \
+        resourceGroupName="$AZURE_RESOURCE_GROUP" \
+        functionAppName="$AZURE_FUNCTION_APP_NAME" \
+        functionPrincipalId="$FUNCTION_APP_PRINCIPAL_ID" \
+        subscriptionRoleDefinitionName="$CUSTOM_ROLE_DEFINITION_NAME" \
+        storageAccountName="$STORAGE_ACCOUNT_NAME" \
+        deadLetterContainerName="$DEADLETTER_CONTAINER_NAME" \
+        topicIdentityId="$EVENTGRID_TOPIC_IDENTITY_ID" \
+        location="$AZURE_LOCATION" \
+        existingSubscriptionIds="$existing" \
+      --output none; then
+      echo "postdeploy: management group $MANAGEMENT_GROUP_ID ready (role, events policy, remediation tasks)"
+      exit 0
+    fi
+    if [ "$attempt" -ge "$attempts" ]; then
+      echo "postdeploy: giving up after $attempts attempts; rerun: azd hooks run postdeploy" >&2
+      exit 1
+    fi
+    attempt=$((attempt + 1))
+    sleep "$delay"
+  done
+fi
+
 # Per-subscription mode: the topic in the app's resource group. Estate mode: one per covered subscription.
 if [ -z "${EVENTGRID_ESTATE_SUBSCRIPTION_IDS:-}" ]; then
   require EVENTGRID_SYSTEM_TOPIC_NAME
 fi
 
-script_dir=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 template="$script_dir/../eventgrid.bicep"
 deployment_name="aks-audit-remediation-events-${AZURE_ENV_NAME:-manual}"
 
 # The Functions host indexes a new package within a minute or two; until then Event Grid
 # cannot find the on_resource_event function and refuses the endpoint. Retry a few times.
-attempts=${EVENTGRID_DEPLOY_ATTEMPTS:-6}
-delay=${EVENTGRID_DEPLOY_DELAY_SECONDS:-30}
 attempt=1
 while :; do
   echo "postdeploy: creating the Event Grid subscription (attempt $attempt of $attempts)"

@@ -19,7 +19,7 @@ from pycep import BicepParser
 
 from remediation.app.events import HANDLED_EVENT_TYPES, HANDLED_OPERATIONS
 from remediation.config import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS
-from remediation.permissions import ACTIONS_BY_SCOPE, REQUIRED_ACTIONS, Scope, actions
+from remediation.permissions import ACTIONS_BY_SCOPE, OVERLAPS, REQUIRED_ACTIONS, Scope, actions
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -140,6 +140,7 @@ def test_infra_has_the_expected_templates() -> None:
         "app/coverage.bicep",
         "app/alerts.bicep",
         "app/workbook.bicep",
+        "managementgroup.bicep",
     } <= names
 
 
@@ -152,6 +153,10 @@ def test_every_bicep_file_parses(path: Path) -> None:
 @pytest.mark.parametrize("entry", ["main.bicep", "eventgrid.bicep"])
 def test_entry_templates_target_the_subscription(entry: str) -> None:
     assert tree(entry)["globals"]["scope"]["value"] == "subscription"
+
+
+def test_the_management_group_template_targets_the_group() -> None:
+    assert tree("managementgroup.bicep")["globals"]["scope"]["value"] == "managementGroup"
 
 
 @pytest.mark.parametrize("path", BICEP_FILES, ids=lambda p: str(p.relative_to(INFRA)))
@@ -176,7 +181,12 @@ def _role(name: str) -> dict[str, Any]:
     return body(tree("app/remediation-roles.bicep")["resources"][name]["config"])
 
 
-ROLE_OF_SCOPE = {Scope.SUBSCRIPTION: "subscriptionRole", Scope.WORKSPACE_RESOURCE_GROUP: "workspaceRole"}
+ROLE_OF_SCOPE = {
+    Scope.SUBSCRIPTION: "subscriptionRole",
+    Scope.WORKSPACE_RESOURCE_GROUP: "workspaceRole",
+    Scope.WORKSPACE: "workspaceResourceRole",
+    Scope.WORKSPACE_SUBSCRIPTION: "workspaceSubscriptionRole",
+}
 
 
 @pytest.mark.parametrize("scope", list(Scope))
@@ -194,11 +204,31 @@ def test_each_custom_role_holds_exactly_the_actions_of_its_scope(scope: Scope) -
     assert role["properties"]["assignableScopes"] == "assignableScopes"
 
 
-def test_the_two_roles_are_all_the_custom_roles_and_split_the_actions() -> None:
-    assert len(resources_of_type("Microsoft.Authorization/roleDefinitions")) == 2
-    by_scope = [set(ACTIONS_BY_SCOPE[s]) for s in Scope]
-    assert not set.intersection(*by_scope), "an action granted at two scopes"
-    assert set().union(*by_scope) == set(REQUIRED_ACTIONS)
+def test_the_app_roles_and_the_policy_role_are_all_the_custom_roles() -> None:
+    defined = {(f, n) for f, n, _ in resources_of_type("Microsoft.Authorization/roleDefinitions")}
+    assert defined == {("app/remediation-roles.bicep", role) for role in ROLE_OF_SCOPE.values()} | {
+        ("managementgroup.bicep", "eventDeploymentRole")
+    }
+    # The two optional roles exist only when their setting is used.
+    roles = tree("app/remediation-roles.bicep")["resources"]
+    assert roles["workspaceResourceRole"]["config"]["condition"] == "withWorkspaceResourceRole"
+    assert roles["workspaceSubscriptionRole"]["config"]["condition"] == "withWorkspaceSubscriptionRole"
+    params = body(tree("main.bicep")["modules"]["remediationRoles"]["config"])["params"]
+    assert params["withWorkspaceResourceRole"] == "singleWorkspace"
+    assert params["withWorkspaceSubscriptionRole"] == "oneWorkspaceSubscription"
+
+
+def test_an_action_is_granted_at_two_scopes_only_where_listed() -> None:
+    scopes_of: dict[str, set[Scope]] = {}
+    for scope in Scope:
+        for action in ACTIONS_BY_SCOPE[scope]:
+            scopes_of.setdefault(action, set()).add(scope)
+    overlapping = {a: frozenset(s) for a, s in scopes_of.items() if len(s) > 1}
+    assert overlapping == dict(OVERLAPS)
+    assert set(scopes_of) == set(REQUIRED_ACTIONS)
+    # The one configured workspace gets nothing the workspace group's role does not hold, and no write.
+    assert set(actions(Scope.WORKSPACE)) < set(actions(Scope.WORKSPACE_RESOURCE_GROUP))
+    assert not any(a.endswith("/write") for a in actions(Scope.WORKSPACE))
 
 
 def test_least_privilege_by_scope() -> None:
@@ -228,6 +258,12 @@ def test_roles_are_defined_once_assignable_in_every_covered_subscription() -> No
     scopes = main["variables"]["roleAssignableScopes"]["value"]["function"]
     assert scopes["type"] == "union"
     assert "coveredScopes" in scopes["parameters"].values()
+    # Group mode: assignable on the group (a custom role may name one management group).
+    group_scope = [p for p in scopes["parameters"].values() if isinstance(p, dict) and "operator" in p]
+    assert any(p["operator"]["operands"]["true_value"] == ["managementGroupScope"] for p in group_scope)
+    assert main["variables"]["managementGroupScope"]["value"] == (
+        "/providers/Microsoft.Management/managementGroups/${managementGroupId}"
+    )
 
 
 def test_subscription_role_is_assigned_on_each_covered_subscription() -> None:
@@ -270,9 +306,45 @@ def test_workspace_role_is_assigned_only_on_the_pre_created_workspace_group() ->
     main = tree("main.bicep")
     coverage_params = body(main["modules"]["coverage"]["config"])["params"]
     assert coverage_params["workspaceResourceGroupName"] == "remediationWorkspaceResourceGroup"
-    single = main["modules"]["singleWorkspaceGroup"]["config"]
+    # Only where the tool creates workspaces: not with one configured workspace, not when every
+    # workspace lives in REMEDIATION_WORKSPACE_SUBSCRIPTION_ID (whose one group gets it instead).
+    assert accessed_properties(coverage_params["perRegionWorkspaces"]) == set()
+    assert {"singleWorkspace", "oneWorkspaceSubscription"} <= set(strings(coverage_params["perRegionWorkspaces"]))
+    one = main["modules"]["workspaceSubscriptionGroup"]["config"]
+    assert one["condition"] == "oneWorkspaceSubscription"
+    assert body(one)["params"]["name"] == "remediationWorkspaceResourceGroup"
+    assert {"remediationRoles", "workspaceSubscriptionRoleName"} <= accessed_properties(
+        body(one)["params"]["subscriptionRoleDefinitionName"]
+    )
+
+
+def test_one_configured_workspace_gets_the_narrow_role_on_itself_not_its_group() -> None:
+    main = tree("main.bicep")
+    single = main["modules"]["singleWorkspaceAccess"]["config"]
     assert single["condition"] == "singleWorkspace"
-    assert body(single)["params"]["name"] == "singleWorkspaceResourceGroup"
+    assert body(single)["scope"]["function"]["type"] == "resource_group"
+    assert body(single)["params"]["workspaceName"] == "singleWorkspaceName"
+    assert {"remediationRoles", "workspaceResourceRoleName"} <= accessed_properties(
+        body(single)["params"]["roleDefinitionName"]
+    )
+    use = tree("app/workspace-use.bicep")["resources"]
+    assert use["workspace"]["existing"], "the workspace must exist; infra neither creates nor changes it"
+    assignment = body(use["workspaceRoleAssignment"]["config"])
+    assert assignment["scope"] == "workspace"
+    assert accessed_properties(assignment["name"]) >= {"workspace", "id"}
+    assert "singleWorkspaceGroup" not in main["modules"], "no role on the workspace's resource group"
+
+
+def test_per_subscription_infra_scopes_the_app_to_its_subscription() -> None:
+    value = tree("main.bicep")["variables"]["subscriptionIdsSetting"]["value"]["operator"]["operands"]
+    # Group mode: REMEDIATION_SUBSCRIPTION_IDS only narrows the group.
+    assert value["condition"] == "managementGroupMode"
+    assert value["true_value"] == "remediationSubscriptionIds"
+    per_subscription = value["false_value"]["operator"]["operands"]
+    assert per_subscription["condition"]["function"]["parameters"] == {"item_to_test": "estateList"}
+    own = per_subscription["true_value"]["operator"]["operands"]
+    assert own["condition"]["function"]["parameters"] == {"item_to_test": "remediationSubscriptionIds"}
+    assert accessed_properties(own["true_value"]) >= {"subscriptionId"}, "empty = this subscription, not all"
 
 
 def test_data_plane_roles_are_the_expected_ones_on_single_resources() -> None:
@@ -310,7 +382,11 @@ def test_data_plane_roles_are_the_expected_ones_on_single_resources() -> None:
         "app/rbac.bicep",
         "app/coverage.bicep",
         "app/workspace-access.bicep",
+        "app/workspace-group.bicep",
+        "app/workspace-use.bicep",
         "app/deadletter-access.bicep",
+        "managementgroup.bicep",
+        "app/policy-hub-access.bicep",
     }
 
 
@@ -398,12 +474,28 @@ def test_every_remediation_setting_comes_from_a_parameter_with_the_documented_de
     assert set(settings) == set(ALL_SETTING_NAMES)
     for name, reference in settings.items():
         if name == "REMEDIATION_SUBSCRIPTION_IDS":
-            # Estate mode sets it from the covered list; otherwise from its parameter.
-            operands = reference["operator"]["operands"]
-            assert operands["condition"]["function"] == {"type": "empty", "parameters": {"item_to_test": "estateList"}}
-            assert operands["false_value"]["function"]["type"] == "join"
-            assert operands["false_value"]["function"]["parameters"]["input_array"] == "coveredSubscriptions"
+            # Estate mode sets it from the covered list, per subscription from this subscription;
+            # group mode from its parameter (test_per_subscription_infra_scopes_the_app_to_its_subscription).
+            assert reference == "subscriptionIdsSetting"
+            operands = main["variables"]["subscriptionIdsSetting"]["value"]["operator"]["operands"]
+            estate = operands["false_value"]["operator"]["operands"]["false_value"]["function"]
+            assert estate["type"] == "join"
+            assert estate["parameters"]["input_array"] == "coveredSubscriptions"
             reference = operands["true_value"]
+        if name == "REMEDIATION_MANAGEMENT_GROUP":
+            # Only in group mode, where the role is assigned on the group.
+            operands = reference["operator"]["operands"]
+            assert operands["condition"] == "managementGroupMode" and operands["false_value"] == ""
+            reference = operands["true_value"]
+            assert reference == "managementGroupId"
+        if name == "REMEDIATION_WORKSPACE_SUBSCRIPTION_ID":
+            # Group mode defaults it to the hub; one configured workspace makes it moot.
+            operands = reference["operator"]["operands"]
+            assert operands["condition"] == "singleWorkspace" and operands["true_value"] == ""
+            assert operands["false_value"] == "workspaceSubscriptionSetting"
+            setting = main["variables"]["workspaceSubscriptionSetting"]["value"]["operator"]["operands"]
+            assert setting["false_value"] == "remediationWorkspaceSubscriptionId"
+            reference = setting["false_value"]
         assert reference in main["parameters"], f"{name} must be set from a parameter, got {reference!r}"
         if name == "REMEDIATION_WORKSPACE_ID":
             assert reference == "auditWorkspaceId"
@@ -580,13 +672,19 @@ def test_postdeploy_hook_uses_main_outputs_and_eventgrid_parameters() -> None:
     assert "az deployment sub create" in hook
     assert "eventgrid.bicep" in hook
     outputs = set(tree("main.bicep")["outputs"])
-    used = set(re.findall(r"\$\{?(AZURE_[A-Z_]+|EVENTGRID_[A-Z_]+|STORAGE_[A-Z_]+|DEADLETTER_[A-Z_]+)", hook))
+    names = r"AZURE_[A-Z_]+|EVENTGRID_[A-Z_]+|STORAGE_[A-Z_]+|DEADLETTER_[A-Z_]+|MANAGEMENT_GROUP_ID|HUB_[A-Z_]+|CUSTOM_[A-Z_]+"
+    used = set(re.findall(rf"\$\{{?({names}|FUNCTION_APP_PRINCIPAL_ID)", hook))
     used -= {"AZURE_ENV_NAME", "EVENTGRID_DEPLOY_ATTEMPTS", "EVENTGRID_DEPLOY_DELAY_SECONDS"}
     assert used and used <= outputs, used - outputs
-    passed = set(re.findall(r"^\s+([A-Za-z]+)=\"\$", hook, re.MULTILINE))
-    parameters = tree("eventgrid.bicep")["parameters"]
-    assert passed <= set(parameters)
-    assert {p for p, spec in parameters.items() if "default" not in spec} <= passed
+    # Group mode deploys managementgroup.bicep, the other modes eventgrid.bicep: each call passes
+    # only parameters its template declares, and every required one.
+    group_call, _, sub_call = hook.partition("az deployment sub create")
+    group_call = group_call[group_call.index("az deployment mg create") :].split("--output none")[0]
+    for call, template in ((group_call, "managementgroup.bicep"), (sub_call, "eventgrid.bicep")):
+        passed = set(re.findall(r"^\s+([A-Za-z]+)=\"\$", call, re.MULTILINE))
+        parameters = tree(template)["parameters"]
+        assert passed <= set(parameters), (template, passed - set(parameters))
+        assert {p for p, spec in parameters.items() if "default" not in spec} <= passed, template
 
 
 def test_postdeploy_hook_fails_clearly_without_outputs() -> None:
@@ -606,20 +704,27 @@ def test_estate_list_defaults_to_this_subscription_only() -> None:
     main = tree("main.bicep")
     assert main["parameters"]["estateSubscriptionIds"]["default"] == ""
     estate = main["variables"]["estateList"]["value"]["operator"]["operands"]
-    assert estate["condition"]["function"]["parameters"] == {"item_to_test": "estateSubscriptionIds"}
+    either = estate["condition"]["operator"]
+    assert either["type"] == "or" and either["operands"]["operand_1"] == "managementGroupMode"
+    assert either["operands"]["operand_2"]["function"]["parameters"] == {"item_to_test": "estateSubscriptionIds"}
     assert estate["true_value"] == []
     assert estate["false_value"]["function"]["type"] == "split"
     covered = main["variables"]["coveredSubscriptions"]["value"]["operator"]["operands"]
-    assert covered["condition"]["function"]["parameters"] == {"item_to_test": "estateList"}
-    (only,) = covered["true_value"]
+    # Group mode: no per-subscription deployment at all (the role is on the group).
+    assert covered["condition"] == "managementGroupMode" and covered["true_value"] == []
+    listed = covered["false_value"]["operator"]["operands"]
+    assert listed["condition"]["function"]["parameters"] == {"item_to_test": "estateList"}
+    (only,) = listed["true_value"]
     assert accessed_properties(only) >= {"subscriptionId"}
-    assert covered["false_value"] == "estateList"
+    assert listed["false_value"] == "estateList"
 
 
 def test_estate_mode_gives_each_covered_subscription_its_topic_and_no_topic_in_the_hub() -> None:
     main = tree("main.bicep")
     hub_topic = main["modules"]["systemTopic"]["config"]
-    assert hub_topic["condition"]["function"] == {"type": "empty", "parameters": {"item_to_test": "estateList"}}
+    assert hub_topic["condition"] == "perSubscriptionMode"
+    mode = main["variables"]["perSubscriptionMode"]["value"]["operator"]
+    assert mode["type"] == "and" and mode["operands"]["operand_1"]["operator"]["type"] == "not"
     params = body(main["modules"]["coverage"]["config"])["params"]
     assert params["withSystemTopic"]["operator"]["type"] == "not"
     assert params["systemTopicName"] == "estateSystemTopicName"
@@ -695,8 +800,10 @@ def test_management_group_hook_is_valid_and_a_no_op_without_a_group() -> None:
 def test_readme_lists_each_role_with_exactly_its_actions_and_reasons(scope: Scope) -> None:
     readme = (INFRA / "README.md").read_text()
     heading = {
-        Scope.SUBSCRIPTION: "**`AKS audit log remediation`, assigned on every covered subscription**",
+        Scope.SUBSCRIPTION: "**`AKS audit log remediation`, assigned on every covered subscription",
         Scope.WORKSPACE_RESOURCE_GROUP: "**`AKS audit log remediation (workspaces)`, assigned only on the audit-workspace",
+        Scope.WORKSPACE: "**`AKS audit log remediation (workspace)`, assigned only on the one workspace",
+        Scope.WORKSPACE_SUBSCRIPTION: "**`AKS audit log remediation (workspace subscription)`, assigned only on",
     }[scope]
     section = readme[readme.index(heading) :]
     table = section[section.index("| Action | Why |") :].split("\n\n", 1)[0]

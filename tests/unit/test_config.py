@@ -90,6 +90,11 @@ def test_arm_endpoint_override_sets_the_token_scope():
         ("REMEDIATION_MAX_CONCURRENCY", "many", "neither auto nor a whole number"),
         ("REMEDIATION_CLOUD", "Mars", "not one of: AzureCloud"),
         ("REMEDIATION_ARM_ENDPOINT", "http://insecure", "must be an https URL"),
+        ("REMEDIATION_MANAGEMENT_GROUP", "mg/../root", "not a management group ID"),
+        ("REMEDIATION_MANAGEMENT_GROUP", "landing-zones.", "not a management group ID"),
+        ("REMEDIATION_MANAGEMENT_GROUP", "x" * 91, "not a management group ID"),
+        ("REMEDIATION_WORKSPACE_SUBSCRIPTION_ID", "hub", "not a subscription GUID"),
+        ("REMEDIATION_WORKSPACE_SUBSCRIPTION_ID", f"{SUB},{SUB.replace('1', '9')}", "one subscription GUID"),
     ],
 )
 def test_invalid_value_is_an_error_naming_the_variable(variable, value, fragment):
@@ -124,3 +129,13 @@ def test_max_concurrency_is_auto_or_a_number():
     assert load_config({"REMEDIATION_MAX_CONCURRENCY": "AUTO"}).max_concurrency is None
     assert load_config({"REMEDIATION_MAX_CONCURRENCY": " 16 "}).max_concurrency == 16
     assert load_config({"REMEDIATION_MAX_CONCURRENCY": "1"}).max_concurrency == 1
+
+
+def test_management_group_and_workspace_subscription_are_optional():
+    config = load_config({})
+    assert config.management_group is None and config.workspace_subscription_id is None
+    config = load_config(
+        {"REMEDIATION_MANAGEMENT_GROUP": " Landing-Zones_(eu).1 ", "REMEDIATION_WORKSPACE_SUBSCRIPTION_ID": SUB.upper()}
+    )
+    assert config.management_group == "Landing-Zones_(eu).1"
+    assert config.workspace_subscription_id == SUB.lower()
