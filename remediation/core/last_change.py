@@ -10,7 +10,9 @@ from:
    listing per subscription per run). No event in the window means the setting is older
    than the window;
 3. only when the Activity Log could not be read: our own change ledger (records of our
-   writes), and the verdict's ``reason`` says so.
+   writes), and the verdict's ``reason`` says so. The ledger knows every write of our own
+   setting, so a ledger read over the window with no record of it makes our setting older than
+   the window too; of other settings it knows nothing.
 
 When none of these tells, the last change is unknown. Pure: the engine reads the Activity Log
 and the ledger and hands the result here as :class:`SettingChanges`.
@@ -45,13 +47,16 @@ class SettingChanges:
     ``covered_since`` is the start of the window the Activity Log was read over (up to the
     moment it was read); None when it could not be read, and then ``failure`` is why (an error
     code). ``activity`` holds the newest write or delete event per setting in that window;
-    ``ledger`` the newest record of ours per setting (any age).
+    ``ledger`` the newest record of ours per setting, read from ``ledger_since`` on (None: the
+    ledger was not read); ``ours`` is our setting's name.
     """
 
     covered_since: datetime | None
     activity: Mapping[SettingKey, datetime] = field(default_factory=dict)
     ledger: Mapping[SettingKey, datetime] = field(default_factory=dict)
     failure: str | None = None
+    ledger_since: datetime | None = None
+    ours: str | None = None
 
     @property
     def readable(self) -> bool:
@@ -128,6 +133,9 @@ def last_change(
     ours = _lookup(changes.ledger, key)
     if ours is not None:
         return LastChange(ours, ChangeSource.LEDGER)
+    mine = changes.ours is not None and key[1] == changes.ours.lower()
+    if mine and changes.ledger_since is not None and changes.ledger_since <= since:
+        return LastChange(None, ChangeSource.LEDGER, older_than=changes.ledger_since)
     return LastChange(None, None)
 
 

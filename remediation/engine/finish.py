@@ -33,7 +33,9 @@ def _table_plans(state: Run, outcomes: Sequence[ClusterOutcome]) -> list[TablePl
 def _verify(state: Run, outcomes: Sequence[ClusterOutcome], budget: float) -> FlowResults:
     """Flow verification of the assessed clusters, within ``budget`` seconds of the run's deadline."""
     checks = [FlowCheck(o.cluster.id, o.sinks) for o in outcomes if o.sinks is not None]
-    return verify_flow(state.config, state.logs, checks, run_id=state.run_id, deadline=state.deadline.child(budget))
+    deadline = state.deadline.child(budget)
+    history = state.gateway.bounded(deadline)  # the Activity Log, for settings without systemData
+    return verify_flow(state.config, state.logs, checks, run_id=state.run_id, deadline=deadline, history=history)
 
 
 def finish(

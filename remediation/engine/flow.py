@@ -8,6 +8,9 @@ delays the other workspaces. ``partial`` and ``silent`` verdicts are logged at W
 logger ``remediation.engine.flow`` with the structured fields ``cluster_id``,
 ``flow_verdict``, ``categories`` (the required categories with no record), ``workspace_ids``
 and ``run_id``.
+
+Settings without ``systemData`` (every real one) get their age from the Activity Log, read
+only for the subscriptions whose clusters need it (:mod:`remediation.engine.setting_history`).
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from remediation.core.flow import (
     unknown,
     workspace_modes,
 )
+from remediation.core.last_change import SettingChanges
 from remediation.core.report import ErrorDoc
 from remediation.engine.ports import LogsGateway
+from remediation.engine.setting_history import ChangeLedger, SettingHistory, read_setting_changes
 from remediation.errors import ArmError
-from remediation.ids import id_key
+from remediation.ids import id_key, subscription_of
 from remediation.kit.deadline import Deadline
 
 logger = logging.getLogger(__name__)
@@ -60,6 +65,7 @@ class FlowResults:
     flows: dict[str, Flow] = field(default_factory=dict)  # id_key(cluster) -> verdict
     cost: Cost | None = None
     queries: int = 0
+    activity_log_reads: int = 0  # subscriptions whose Activity Log was listed
     errors: list[ErrorDoc] = field(default_factory=list)
 
 
@@ -71,11 +77,15 @@ def verify_flow(
     run_id: str,
     deadline: Deadline | None = None,
     now: datetime | None = None,
+    history: SettingHistory | None = None,
+    ledger: ChangeLedger | None = None,
 ) -> FlowResults:
     """Flow verdicts for ``checks`` and the estate's ingestion cost; never raises for query failures.
 
     The queries wait at most until ``deadline`` (default: :data:`FLOW_BUDGET_SECONDS` from now);
-    pass the run's deadline (or a child of it) to keep them inside the run's budget.
+    pass the run's deadline (or a child of it) to keep them inside the run's budget. ``history``
+    (the gateway, bounded by that deadline) reads the Activity Log; ``ledger`` fills in when it
+    cannot be read.
     """
     required = config.categories
     results = FlowResults()
@@ -102,8 +112,9 @@ def verify_flow(
             )
     moment = now or datetime.now(UTC)
     grace = timedelta(minutes=config.flow_grace_minutes)
-    for check in checks:
-        flow = decide_flow(
+
+    def decide(check: FlowCheck, changes: SettingChanges | None = None) -> Flow:
+        return decide_flow(
             check.cluster_id,
             required,
             check.sinks,
@@ -111,7 +122,28 @@ def verify_flow(
             now=moment,
             grace=grace,
             lookback_hours=config.flow_lookback_hours,
+            changes=changes,
         )
+
+    first = {id_key(c.cluster_id): decide(c) for c in checks}
+    ageless = [c for c in checks if first[id_key(c.cluster_id)].reason == FlowReason.LAST_WRITE_UNKNOWN.value]
+    changes: dict[str, SettingChanges] = {}
+    if ageless and history is not None:
+        changes, errors = read_setting_changes(
+            history,
+            (subscription_of(c.cluster_id) for c in ageless),
+            now=moment,
+            grace=grace,
+            deadline=budget,
+            ledger=ledger,
+            our_setting=config.setting_name,
+        )
+        results.errors.extend(errors)
+        results.activity_log_reads = len(changes)
+    for check in checks:
+        flow = first[id_key(check.cluster_id)]
+        if flow.reason == FlowReason.LAST_WRITE_UNKNOWN.value:
+            flow = decide(check, changes.get(subscription_of(check.cluster_id).lower()))
         results.flows[id_key(check.cluster_id)] = flow
         if flow.verdict in FLOW_FINDINGS:
             categories = list(flow.silent_categories)

@@ -8,9 +8,11 @@ Analytics and Azure Tables; the tests' adapters are the same ones against armsim
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from remediation.core.flow import FlowRow
+from remediation.core.last_change import SettingKey
 from remediation.core.model import CategoryMetadata, Cluster, Creation, DiagnosticSetting, SettingChange
 from remediation.core.status import Observation, SubscriptionSweep
 from remediation.ids import WorkspaceId
@@ -61,6 +63,12 @@ class Gateway(WorkspaceGateway, TablePlanGateway, Protocol):
     def get_category_metadata(self, cluster: Cluster) -> CategoryMetadata: ...
 
     def write_setting(self, cluster: Cluster, change: SettingChange, existing: DiagnosticSetting | None) -> None: ...
+
+    def list_setting_changes(
+        self, subscription_id: str, *, since: datetime, until: datetime
+    ) -> dict[SettingKey, datetime]:
+        """The newest write or delete of each diagnostic setting in the subscription's Activity Log."""
+        ...
 
     def round_trip(self) -> float | None:
         """Smoothed ARM round-trip time in seconds observed so far (None before any answer)."""

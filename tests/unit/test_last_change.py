@@ -133,3 +133,178 @@ def test_ledger_fills_in_when_the_activity_log_cannot_be_read_and_says_so():
     assert decide([sink()], changes=old).verdict is FlowVerdict.SILENT
     # with the Activity Log read, the ledger is no caveat
     assert decide([sink()], changes=SettingChanges(SINCE, {}, {KEY: ago(20)})).reason is None
+
+
+# -- the flow stage reads the Activity Log only where a verdict needs it ------------------------------------------
+
+
+class _Logs:
+    def __init__(self, rows=()):
+        self.rows = tuple(rows)
+
+    def query_flow(self, workspace_id, query, *, lookback_hours, server_timeout, deadline):
+        return self.rows
+
+
+class _History:
+    """The gateway's Activity Log reader, scripted (the engine step's own contract, no Azure)."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.calls: list[tuple[str, datetime, datetime]] = []
+
+    def list_setting_changes(self, subscription_id, *, since, until):
+        self.calls.append((subscription_id, since, until))
+        return self.answer(subscription_id)
+
+
+class _Ledger:
+    def __init__(self, records, fail=False):
+        self.records, self.fail = records, fail
+        self.calls = []
+
+    def list_changes(self, cluster_id=None, since=None, limit=100, *, subscriptions=()):
+        from remediation.errors import LedgerError
+
+        self.calls.append((since, limit, tuple(subscriptions)))
+        if self.fail:
+            raise LedgerError("table unreachable")
+        return self.records
+
+
+def _verify(checks, history, *, rows=(), ledger=None, deadline=None):
+    from remediation.config import load_config
+    from remediation.engine.flow import verify_flow
+    from remediation.kit.deadline import Deadline
+
+    config = load_config({"REMEDIATION_CATEGORIES": ",".join(REQUIRED)})
+    return verify_flow(
+        config,
+        _Logs(rows),
+        checks,
+        run_id="r",
+        now=NOW,
+        deadline=deadline or Deadline(60),
+        history=history,
+        ledger=ledger,
+    )
+
+
+def _check(cluster: str, modified: datetime | None = None, name: str = "audit"):
+    from remediation.engine.flow import FlowCheck
+
+    return FlowCheck(cluster, (sink(modified, name),))
+
+
+OTHER_SUB = "/subscriptions/T/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/AKS-9"
+
+
+def test_one_listing_per_subscription_that_needs_it_over_a_window_covering_the_grace_period():
+    history = _History(lambda sub: {KEY: ago(25)} if sub == "s" else {})
+    checks = [
+        _check(CLUSTER),
+        _check(CLUSTER.replace("AKS-1", "AKS-2")),
+        _check(OTHER_SUB, modified=ago(2000)),  # systemData says: nothing to read for subscription T
+    ]
+    results = _verify(checks, history)
+    assert [c[0] for c in history.calls] == ["s"]
+    (_, since, until) = history.calls[0]
+    assert until == NOW and since <= NOW - GRACE
+    verdicts = {k: f.verdict for k, f in results.flows.items()}
+    assert verdicts == {
+        CLUSTER.lower(): FlowVerdict.PENDING,  # its setting was written 25 minutes ago
+        CLUSTER.lower().replace("aks-1", "aks-2"): FlowVerdict.SILENT,  # no event: older than the window
+        OTHER_SUB.lower(): FlowVerdict.SILENT,
+    }
+    assert results.activity_log_reads == 1 and results.errors == []
+    # every category flowing: nothing to read at all
+    history.calls.clear()
+    _verify([_check(CLUSTER)], history, rows=[seen(c) for c in REQUIRED])
+    assert history.calls == []
+
+
+def test_an_unreadable_activity_log_is_an_error_of_the_flow_step_and_the_ledger_fills_in():
+    from remediation.errors import ArmError
+
+    def refuse(sub):
+        raise ArmError("AuthorizationFailed", "no eventtypes/values/read", status=403)
+
+    ours = "aks-audit-remediation"
+    theirs = _check(CLUSTER)
+    mine = _check(CLUSTER.replace("AKS-1", "AKS-2"), name=ours)
+    old_mine = _check(CLUSTER.replace("AKS-1", "AKS-3"), name=ours)
+    records = [
+        {"cluster_id": mine.cluster_id, "setting_name": ours, "timestamp": ago(20).isoformat()},
+        {"cluster_id": None, "setting_name": None, "timestamp": ago(21).isoformat()},  # a workspace record
+        {"cluster_id": mine.cluster_id, "setting_name": ours, "timestamp": "not a time"},
+    ]
+    ledger = _Ledger(records)
+    results = _verify([theirs, mine, old_mine], _History(refuse), ledger=ledger)
+    flows = {k: (f.verdict, f.reason) for k, f in results.flows.items()}
+    assert flows == {
+        theirs.cluster_id.lower(): (FlowVerdict.UNKNOWN, "last-write-unknown"),  # nothing tells of others' settings
+        mine.cluster_id.lower(): (FlowVerdict.PENDING, "last-write-from-ledger"),
+        old_mine.cluster_id.lower(): (FlowVerdict.SILENT, "last-write-from-ledger"),  # no write of ours in the window
+    }
+    assert [(e["scope"], e["code"], e["step"]) for e in results.errors] == [
+        ("/subscriptions/s", "AuthorizationFailed", "flow")
+    ]
+    # without a ledger (or with one that cannot be read) only what systemData says is known
+    for ledger in (None, _Ledger([], fail=True)):
+        results = _verify([mine], _History(refuse), ledger=ledger)
+        assert results.flows[mine.cluster_id.lower()].reason == "last-write-unknown"
+
+
+def test_a_full_ledger_page_covers_only_from_its_oldest_record():
+    from remediation.config import LEDGER_MAX_LIMIT
+    from remediation.engine.setting_history import read_setting_changes
+    from remediation.errors import TransientArmError
+    from remediation.kit.deadline import Deadline
+
+    def refuse(sub):
+        raise TransientArmError("ConnectionError", "reset", transient=True)
+
+    records = [{"cluster_id": CLUSTER, "setting_name": "x", "timestamp": ago(10).isoformat()}] * LEDGER_MAX_LIMIT
+    changes, errors = read_setting_changes(
+        _History(refuse), ["S"], now=NOW, grace=GRACE, deadline=Deadline(60), ledger=_Ledger(records), our_setting="x"
+    )
+    assert changes["s"].ledger_since == ago(10) and changes["s"].failure == "ConnectionError"
+    assert [e["code"] for e in errors] == ["ConnectionError"]
+
+
+def test_a_listing_past_the_budget_or_failing_unexpectedly_never_fails_the_run():
+    import threading
+
+    from remediation.engine.setting_history import read_setting_changes
+    from remediation.kit.deadline import Deadline
+
+    def boom(sub):
+        raise RuntimeError("boom")
+
+    changes, errors = read_setting_changes(_History(boom), ["S"], now=NOW, grace=GRACE, deadline=Deadline(60))
+    assert [e["code"] for e in errors] == ["InternalError"] and not changes["s"].readable
+
+    # the budget is spent before a listing starts
+    _, errors = read_setting_changes(_History(boom), ["S"], now=NOW, grace=GRACE, deadline=Deadline(0))
+    assert [e["code"] for e in errors] == ["query-timeout"]
+
+    # a listing still running when the budget ends: the run goes on without it
+    release = threading.Event()
+
+    def hang(sub):
+        release.wait(10)
+        return {}
+
+    now = [0.0]
+
+    def clock() -> float:
+        # the listing's thread has time left; the run's own thread sees the budget spent
+        return 0.0 if threading.current_thread().name.startswith("activity-log") else now[0]
+
+    deadline = Deadline(30, clock=clock)
+    now[0] = 30.0
+    try:
+        changes, errors = read_setting_changes(_History(hang), ["S"], now=NOW, grace=GRACE, deadline=deadline)
+    finally:
+        release.set()
+    assert [e["code"] for e in errors] == ["query-timeout"] and "no answer" in errors[0]["message"]
