@@ -8,8 +8,8 @@ Log is listed once (every page), all in parallel, within the flow budget, over
 ``[now - grace - WINDOW_MARGIN, now]``.
 
 A listing that fails (403 without ``Microsoft.Insights/eventtypes/values/read``, a timeout,
-the budget) never fails the run: it adds an error (``step: "flow"``, the subscription as its
-scope), and our own change ledger, when the run has one, fills in for our setting's writes;
+the budget) never fails the run: it adds an error (``step: "flow"``, the Activity Log's path as
+its scope, not the subscription's: the subscription itself was read), and our own change ledger, when the run has one, fills in for our setting's writes;
 a setting nothing tells about stays of unknown age, its cluster ``unknown``.
 """
 
@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 # The listing reaches this far back beyond the grace period (the Activity Log is read a little
 # before the verdicts are decided, and event times are the service's, not ours).
 WINDOW_MARGIN = timedelta(minutes=5)
+
+
+def activity_log_id(subscription_id: str) -> str:
+    """The scope of an error reading a subscription's Activity Log."""
+    return f"/subscriptions/{subscription_id}/providers/Microsoft.Insights/eventtypes/management/values"
 
 
 class SettingHistory(Protocol):
@@ -105,7 +110,7 @@ def read_setting_changes(
 
 
 def _failure(future: Future[SettingChanges], subscription_id: str, deadline: Deadline) -> ErrorDoc | None:
-    scope = f"/subscriptions/{subscription_id}"
+    scope = activity_log_id(subscription_id)
     if not future.done():
         message = f"read the Activity Log of subscription {subscription_id}: no answer within the flow budget"
         return ErrorDoc(scope=scope, code="query-timeout", message=message, step="flow")

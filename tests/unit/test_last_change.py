@@ -247,7 +247,7 @@ def test_an_unreadable_activity_log_is_an_error_of_the_flow_step_and_the_ledger_
         old_mine.cluster_id.lower(): (FlowVerdict.SILENT, "last-write-from-ledger"),  # no write of ours in the window
     }
     assert [(e["scope"], e["code"], e["step"]) for e in results.errors] == [
-        ("/subscriptions/s", "AuthorizationFailed", "flow")
+        ("/subscriptions/s/providers/Microsoft.Insights/eventtypes/management/values", "AuthorizationFailed", "flow")
     ]
     # without a ledger (or with one that cannot be read) only what systemData says is known
     for ledger in (None, _Ledger([], fail=True)):
