@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from remediation.config import Config
 from remediation.core.compliance import setting_counts, setting_covers, workspace_is_live
+from remediation.core.exemptions import Exemption
 from remediation.core.model import (
     MAX_SETTINGS_PER_RESOURCE,
     Cluster,
@@ -129,6 +130,7 @@ def explain(
     config: Config,
     error_message: str | None = None,
     target_workspace: str | None = None,
+    exemption: Exemption | None = None,
 ) -> Explanation:
     """One sentence on why the cluster has its status and, when the user can act, what to do."""
     missing = tuple(missing or ())
@@ -147,8 +149,15 @@ def explain(
             step = f"run apply: it will {change.kind.value} '{change.setting_name}', adding {_names(added)}"
         return Explanation(text, step)
     if status is Status.EXCLUDED:
+        tag = exemption.tag if exemption is not None else str(config.exclude_tag)
+        terms = []
+        if exemption is not None and exemption.until is not None:
+            terms.append(f"exempt through {exemption.until.isoformat()}")
+        if exemption is not None and exemption.reason:
+            terms.append(f"reason: {exemption.reason}")
+        told = f" ({'; '.join(terms)})" if terms else ""
         return Explanation(
-            f"tagged {config.exclude_tag}: nothing beyond the cluster list was read and nothing is written",
+            f"tagged {tag}{told}: nothing beyond the cluster list was read and nothing is written",
             next_step(Reason.EXCLUDED_BY_TAG.value, tag_key=config.exclude_tag.key),
         )
     if status is Status.DEFERRED and reason == Reason.DEADLINE.value:

@@ -15,8 +15,11 @@ Rules (the README's "How compliance is decided" explains them to users):
 
 from __future__ import annotations
 
+from datetime import date
+
 from remediation.config import Config
 from remediation.core.compliance import covered_by, entry_covers, evaluate, setting_covers, workspace_is_live
+from remediation.core.exemptions import exemption_of
 from remediation.core.model import (
     MAX_SETTINGS_PER_RESOURCE,
     ActionKind,
@@ -43,9 +46,11 @@ def target_workspace(cluster: Cluster, config: Config) -> WorkspaceId:
     )
 
 
-def precheck(cluster: Cluster, config: Config) -> Plan | None:
-    """Decide what needs no further reads: an excluded cluster is never read further."""
-    if config.exclude_tag.matches(cluster.tags):
+def precheck(cluster: Cluster, config: Config, *, today: date) -> Plan | None:
+    """Decide what needs no further reads: a cluster exempt on ``today`` (UTC) is never read further
+    (an expired or malformed exemption excludes nothing: remediation.core.exemptions)."""
+    exemption = exemption_of(cluster.tags, config.exclude_tag, today=today)
+    if exemption is not None and exemption.excludes:
         return Plan(status=Status.EXCLUDED, missing=(), reason=Reason.EXCLUDED_BY_TAG.value)
     return None
 
@@ -65,9 +70,9 @@ def _sent_to(settings: tuple[DiagnosticSetting, ...], workspace: str, state: Clu
     return frozenset(sent)
 
 
-def plan(state: ClusterState, config: Config) -> Plan:
-    """The plan for one cluster whose settings and category metadata have been read."""
-    early = precheck(state.cluster, config)
+def plan(state: ClusterState, config: Config, *, today: date) -> Plan:
+    """The plan for one cluster whose settings and category metadata have been read, on ``today`` (UTC)."""
+    early = precheck(state.cluster, config, today=today)
     if early is not None:
         return early
     verdict = evaluate(state, config)

@@ -13,7 +13,8 @@ Three kinds of code live here:
 * why a diagnostic setting did not count (``kind="setting"``, a setting's ``not_counted_reason``);
 * why a flow verdict is ``unknown`` (``kind="flow"``);
 * why a cluster passes, fails or is unknown against a baseline (``kind="baseline"``); ``baselines``
-  names the baselines whose verdict can carry the code.
+  names the baselines whose verdict can carry the code;
+* the state of a cluster's exemption, its exclude tag (``kind="exemption"``).
 
 A ``next_step`` may hold ``str.format`` fields filled by the caller: ``{tag}`` (the exclude tag,
 ``key=value``), ``{tag_key}``, ``{missing}`` (the missing categories) and ``{who}`` (the
@@ -29,7 +30,7 @@ from typing import Literal
 from remediation.config import BASELINE_IDS
 from remediation.core.model import MAX_SETTINGS_PER_RESOURCE, Reason
 
-ReasonKind = Literal["cluster", "setting", "flow", "baseline"]
+ReasonKind = Literal["cluster", "setting", "flow", "baseline", "exemption"]
 
 # Why a setting did not count towards compliance (SettingDoc.not_counted_reason).
 WORKSPACE_DELETED = "workspace-deleted"
@@ -316,7 +317,35 @@ BASELINE_ENTRIES: tuple[ReasonInfo, ...] = (
     ),
 )
 
-CATALOGUE: Mapping[str, ReasonInfo] = {entry.code: entry for entry in (*ENTRIES, *BASELINE_ENTRIES)}
+EXEMPTION_ENTRIES: tuple[ReasonInfo, ...] = (
+    ReasonInfo(
+        code="active",
+        kind="exemption",
+        meaning="the exclude tag exempts the cluster: nothing beyond the cluster list is read, nothing is written",
+        next_step="remove the tag {tag_key} to have it checked and remediated",
+    ),
+    ReasonInfo(
+        code="expiring_soon",
+        kind="exemption",
+        meaning="the exemption ends within 14 days; after its last day the cluster is checked and remediated",
+        next_step="renew it ({tag_key}={value}-until:YYYY-MM-DD, with {tag_key}-reason) or let it expire",
+    ),
+    ReasonInfo(
+        code="expired",
+        kind="exemption",
+        meaning="the exemption's last day has passed: the cluster is checked and remediated like any other",
+        next_step="remove the tag, or renew it with a new date if the exemption still holds",
+    ),
+    ReasonInfo(
+        code="malformed",
+        kind="exemption",
+        meaning="the exclude tag's value is neither its exclude value nor that value followed by "
+        "-until:YYYY-MM-DD (a real day): it excludes nothing",
+        next_step="correct the tag to {tag_key}={value} or {tag_key}={value}-until:YYYY-MM-DD",
+    ),
+)
+
+CATALOGUE: Mapping[str, ReasonInfo] = {entry.code: entry for entry in (*ENTRIES, *BASELINE_ENTRIES, *EXEMPTION_ENTRIES)}
 
 
 def lookup(code: str | None, kind: ReasonKind = "cluster") -> ReasonInfo | None:

@@ -72,6 +72,20 @@ class BaselineDoc(TypedDict):
 BaselineCountsDoc = TypedDict("BaselineCountsDoc", {"pass": int, "fail": int, "unknown": int})
 
 
+ExemptionStateName = Literal["active", "expiring_soon", "expired", "malformed"]
+EXEMPTION_STATES: tuple[ExemptionStateName, ...] = ("active", "expiring_soon", "expired", "malformed")
+
+
+class ExemptionDoc(TypedDict):
+    """The cluster's exclude tag (remediation/core/exemptions.py): what it says and whether it still excludes."""
+
+    state: ExemptionStateName
+    tag: str  # as found on the cluster, key=value
+    until: str | None  # the last excluded day (YYYY-MM-DD); null: until the tag is removed
+    reason: str | None  # the reason tag's value
+    expired_on: NotRequired[str]  # expired only: the day it ran out (its last excluded day)
+
+
 class ClusterDoc(TypedDict):
     # Every report run fills the NotRequired fields but flow; a status document (stored
     # observations, GET /api/status) may lack them.
@@ -91,6 +105,7 @@ class ClusterDoc(TypedDict):
     next_step: NotRequired[str | None]
     flow: NotRequired[FlowDoc | None]  # null when the cluster was not assessed (excluded, failed)
     baselines: NotRequired[dict[str, BaselineDoc]]  # baseline id -> verdict (REMEDIATION_BASELINES chooses)
+    exemption: NotRequired[ExemptionDoc]  # only when the cluster carries the exclude tag
     # Only in a status document (``mode: "status"``): when, and by which run, the outcome was observed.
     observed_at: NotRequired[str]
     observed_run_id: NotRequired[str]
@@ -129,6 +144,7 @@ class SummaryDoc(TypedDict):
     unreadable_subscriptions: int  # subscriptions whose clusters could not be listed (see errors)
     flow: NotRequired[FlowSummaryDoc]
     baselines: NotRequired[dict[str, BaselineCountsDoc]]  # baseline id -> clusters by verdict
+    exemptions: NotRequired[dict[str, int]]  # exemption state -> clusters (when any cluster carries the tag)
 
 
 class WorkspaceCostDoc(TypedDict):
@@ -211,6 +227,8 @@ def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) 
     counts = dict.fromkeys(STATUS_ORDER, 0)
     flows = dict.fromkeys(FLOW_VERDICTS, 0)
     baselines: dict[str, BaselineCountsDoc] = {}
+    exemptions: dict[str, int] = dict.fromkeys(EXEMPTION_STATES, 0)
+    exempt = False
     for cluster in clusters:
         counts[cluster["status"]] += 1
         flow = cluster.get("flow")
@@ -220,6 +238,10 @@ def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) 
             if baseline not in baselines:
                 baselines[baseline] = {"pass": 0, "fail": 0, "unknown": 0}
             baselines[baseline][judged["verdict"]] += 1
+        exemption = cluster.get("exemption")
+        if exemption is not None:
+            exemptions[exemption["state"]] += 1
+            exempt = True
     summary = SummaryDoc(
         clusters=len(clusters),
         compliant=counts["compliant"],
@@ -240,6 +262,8 @@ def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) 
     )
     if baselines:
         summary["baselines"] = {b: baselines[b] for b in sorted(baselines, key=_baseline_rank)}
+    if exempt:
+        summary["exemptions"] = exemptions
     return summary
 
 

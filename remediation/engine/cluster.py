@@ -19,6 +19,7 @@ from remediation.config import Mode
 from remediation.core import baselines
 from remediation.core.changes import ChangeEvent, ChangeRecord
 from remediation.core.evidence import SettingEvidence, setting_evidence
+from remediation.core.exemptions import ExemptionState, exemption_of
 from remediation.core.flow import flow_sinks
 from remediation.core.model import (
     PERMISSION_DENIED_CODES,
@@ -55,7 +56,7 @@ def check_categories(
     """
     first: dict[str, Cluster] = {}
     for cluster in targets:
-        if precheck(cluster, state.config) is None:
+        if precheck(cluster, state.config, today=state.today) is None:
             first.setdefault(cluster.subscription_id, cluster)
 
     def read(cluster: Cluster) -> CategoryMetadata | None:
@@ -123,7 +124,8 @@ def _attempt(
 ) -> ClusterOutcome | StaleKnowledge:
     """Observe, assess and (apply mode) remediate one cluster once."""
     config = state.config
-    early = precheck(cluster, config)
+    _log_exemption(state, cluster)
+    early = precheck(cluster, config, today=state.today)
     if early is not None:
         return ClusterOutcome(cluster=cluster, status=early.status, missing=None, reason=early.reason)
     if state.deadline.expired:
@@ -142,7 +144,7 @@ def _attempt(
         observed = ClusterState(cluster, settings, metadata, missing_workspaces)
         evidence = setting_evidence(observed, config)
         judged = _judge(state, observed)
-        decided = plan(observed, config)
+        decided = plan(observed, config, today=state.today)
         sinks = flow_sinks(observed, config)
         missing = decided.missing
         if decided.change is None:
@@ -224,6 +226,20 @@ def _attempt(
             settings=evidence,
             baselines=judged,
         )
+
+
+def _log_exemption(state: Run, cluster: Cluster) -> None:
+    """An exclude tag that no longer excludes (expired) or never did (malformed) is worth a line."""
+    exemption = exemption_of(cluster.tags, state.config.exclude_tag, today=state.today)
+    if exemption is None or exemption.excludes:
+        return
+    fields = {**state.log_fields(cluster.id), "exemption_state": exemption.state.value, "tag": exemption.tag}
+    if exemption.state is ExemptionState.MALFORMED:
+        logger.warning(
+            "cluster %s: the exclude tag %r is malformed and excludes nothing", cluster.id, exemption.tag, extra=fields
+        )
+    else:
+        logger.info("cluster %s: its exemption (%s) has expired", cluster.id, exemption.tag, extra=fields)
 
 
 def _judge(state: Run, observed: ClusterState) -> dict[str, BaselineDoc]:

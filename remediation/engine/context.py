@@ -12,7 +12,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from remediation.config import Config, Mode
 from remediation.core.changes import ChangeSink
@@ -53,6 +53,8 @@ class Run:
     errors: list[ErrorDoc] = field(default_factory=list)
     unreadable_subscriptions: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The run's day (UTC): an exemption whose last day is before it no longer excludes.
+    today: date = field(default_factory=lambda: datetime.now(UTC).date())
 
     def add_error(self, scope: str, error: ArmError) -> None:
         with self.lock:

@@ -9,6 +9,7 @@ from remediation import __version__
 from remediation.config import Config
 from remediation.core import baselines
 from remediation.core.evidence import SettingEvidence, explain
+from remediation.core.exemptions import exemption_doc, exemption_of
 from remediation.core.flow import Flow
 from remediation.core.model import Status
 from remediation.core.planner import target_workspace
@@ -94,6 +95,7 @@ def _cluster_doc(state: Run, outcome: ClusterOutcome, flow: Flow | None, names: 
             added=[x for x in outcome.change.categories if x not in outcome.change.categories_before],
         )
     why = explain(
+        exemption=exemption_of(c.tags, config.exclude_tag, today=state.today),
         cluster=c,
         status=outcome.status,
         reason=outcome.reason,
@@ -121,6 +123,9 @@ def _cluster_doc(state: Run, outcome: ClusterOutcome, flow: Flow | None, names: 
         explanation=why.text,
         next_step=why.next_step,
     )
+    exemption = exemption_of(c.tags, config.exclude_tag, today=state.today)
+    if exemption is not None:
+        doc["exemption"] = exemption_doc(exemption)
     if config.baselines:
         doc["baselines"] = (
             outcome.baselines

@@ -1,6 +1,7 @@
 """``csv``: one row per cluster with a header row; list fields joined with ``;``; cells that a
 spreadsheet would run as a formula are prefixed with ``'``. A document with baselines ends each
-row with one ``baseline:<id>`` column per baseline (its verdict)."""
+row with one ``baseline:<id>`` column per baseline (its verdict); one with exemptions, with the
+exemption's state, tag, last day and reason."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import io
 from remediation.core.report import ReportDocument, SettingDoc
 from remediation.output.baselines import csv_cells, csv_columns
 from remediation.output.common import is_status
+from remediation.output.exemptions import CSV_EXEMPTION_COLUMNS, has_exemptions
+from remediation.output.exemptions import csv_cells as exemption_cells
 from remediation.output.flow import CSV_FLOW_COLUMNS, flow_csv_cells
 
 CSV_COLUMNS: tuple[str, ...] = (
@@ -56,7 +59,13 @@ def render_csv(document: ReportDocument) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     status = is_status(document)
-    writer.writerow(CSV_COLUMNS + (STATUS_CSV_COLUMNS if status else ()) + csv_columns(document))
+    exempt = has_exemptions(document)
+    writer.writerow(
+        CSV_COLUMNS
+        + (STATUS_CSV_COLUMNS if status else ())
+        + csv_columns(document)
+        + (CSV_EXEMPTION_COLUMNS if exempt else ())
+    )
     for c in document["clusters"]:
         action = c["action"]
         row = (
@@ -81,5 +90,6 @@ def render_csv(document: ReportDocument) -> str:
             c.get("portal_url", ""),
         )
         observed = (c.get("observed_at", ""), c.get("observed_run_id", "")) if status else ()
-        writer.writerow([_cell(str(v)) for v in (*row, *observed, *csv_cells(document, c))])
+        exemption = exemption_cells(c) if exempt else ()
+        writer.writerow([_cell(str(v)) for v in (*row, *observed, *csv_cells(document, c), *exemption)])
     return buffer.getvalue()

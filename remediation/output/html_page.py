@@ -32,6 +32,7 @@ from remediation.output.common import (
     subscription_label,
     summary_line,
 )
+from remediation.output.exemptions import HEADINGS, NOTABLE, describe, heading_note, notable
 from remediation.output.flow import FLOW_CSS, flow_cell_html, flow_header_html, flow_text, has_flow
 
 
@@ -406,6 +407,15 @@ def render_html(document: ReportDocument) -> str:
     else:
         parts.append('<p class="muted">No clusters in scope.</p>')
     parts.append(html_summary(document))
+    for state in NOTABLE:
+        listed = notable(document, state)
+        if listed:
+            rows_html = "".join(_row(h(c["name"]), h(describe(e))) for c, e in listed)
+            parts.append(
+                f'<h2>{h(HEADINGS[state])}</h2><p class="muted">{h(heading_note(state))}</p>'
+                f'<table id="exemptions-{h(state)}"><thead><tr><th>Cluster</th><th>Exemption</th></tr></thead>'
+                f"<tbody>{rows_html}</tbody></table>"
+            )
     codes = reason_codes(clusters)
     if codes:
         items = "".join(f"<dt>{h(code)}</dt><dd>{h(reason_text(code))}</dd>" for code in codes)

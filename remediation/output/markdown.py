@@ -19,6 +19,7 @@ from remediation.output.common import (
     reason_text,
     subscription_label,
 )
+from remediation.output.exemptions import HEADINGS, NOTABLE, describe, heading_note, notable
 from remediation.output.flow import flow_text, gb, has_flow, table_plan_text
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+!|~"})
@@ -143,6 +144,11 @@ def render_markdown(document: ReportDocument) -> str:
             lines += [f"- `{md(code)}`: {md(reason_text(code))}" for code in codes]
     else:
         lines.append("No clusters in scope.")
+    for state in NOTABLE:
+        listed = notable(document, state)
+        if listed:
+            lines += ["", f"## {HEADINGS[state]}", "", md(heading_note(state)), ""]
+            lines += _md_table(("cluster", "exemption"), [(c["name"], describe(e)) for c, e in listed])
     if document["workspaces"]:
         lines += ["", "## Workspaces", ""]
         lines += _md_table(

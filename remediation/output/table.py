@@ -29,6 +29,7 @@ from remediation.output.common import (
     subscription_label,
     summary_line,
 )
+from remediation.output.exemptions import HEADINGS, NOTABLE, describe, notable, summary_text
 from remediation.output.flow import cost_lines, flow_summary_line, flow_text, has_flow, table_plan_lines
 
 UNLIMITED = 100_000
@@ -176,6 +177,9 @@ def render_table(document: ReportDocument, width: int | None = None) -> str:
     judged = summary_lines(document["summary"])
     if judged:
         header.add_row("baselines", _t(*judged))
+    exempt = summary_text(document)
+    if exempt:
+        header.add_row("exemptions", _t(exempt.removeprefix("exemptions: ")))
     console.print(header)
     console.print("")
 
@@ -237,6 +241,15 @@ def render_table(document: ReportDocument, width: int | None = None) -> str:
             why.add_row(_t(c["name"]), _t(*text))
         console.print("why, and what to do:")
         console.print(why)
+    for state in NOTABLE:
+        listed = notable(document, state)
+        if listed:
+            console.print("")
+            console.print(f"{HEADINGS[state].lower()}:")
+            grid = _grid(width)
+            for c, exemption in listed:
+                grid.add_row(_t(c["name"]), _t(describe(exemption)))
+            console.print(grid)
     codes = reason_codes(clusters)
     if codes:
         console.print("")

@@ -7,6 +7,7 @@ from remediation.core.reasons import (
     BASELINE_ENTRIES,
     CATALOGUE,
     ENTRIES,
+    EXEMPTION_ENTRIES,
     OTHER_ARM_ERROR_STEP,
     lookup,
     meaning,
@@ -15,7 +16,7 @@ from remediation.core.reasons import (
 
 
 def test_each_code_is_catalogued_once_and_every_cluster_reason_says_what_to_do():
-    assert len(CATALOGUE) == len(ENTRIES) + len(BASELINE_ENTRIES)
+    assert len(CATALOGUE) == len(ENTRIES) + len(BASELINE_ENTRIES) + len(EXEMPTION_ENTRIES)
     for reason in Reason:
         entry = lookup(reason.value)
         assert entry is not None and entry.meaning and entry.next_step, reason
