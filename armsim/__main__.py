@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--estate", choices=("demo", "empty"), default="demo", help="initial estate (default: demo)")
     parser.add_argument("--page-size", type=int, default=50, help="managed clusters per list page")
     parser.add_argument("--lro-polls", type=int, default=1, help="polls a workspace create stays InProgress")
+    parser.add_argument(
+        "--workspace-seconds", type=float, default=13.0, help="how long a workspace creation takes (default 13)"
+    )
+    parser.add_argument("--table-seconds", type=float, default=2.0, help="how long a table change takes (default 2)")
     parser.add_argument("--throttle", action="store_true", help="ARM's token buckets: 429 when a bucket is empty")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay added to every ARM request")
     args = parser.parse_args(argv)
@@ -27,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         page_size=args.page_size,
         lro_polls=args.lro_polls,
+        workspace_creation_seconds=args.workspace_seconds,
+        table_change_seconds=args.table_seconds,
         throttle=args.throttle,
         latency=args.latency_ms / 1000,
     ).start()

@@ -52,9 +52,18 @@ def _run(request: Request) -> Response:
             "InvalidApiVersionParameter",
             f"The api-version '{api_version}' is invalid. The supported versions are '{','.join(supported)}'.",
         )
+    logged = request.method in WRITE_METHODS and not route.tenant  # ARM's Activity Log keeps writes and deletes
     with request.sim.lock:
         check_scope(request, route)
-        response = route.handler(request, **params)
+        caller = request.sim.principal_of(request.headers.get("Authorization")) if logged else None
+        try:
+            response = route.handler(request, **params)
+        except ArmError as exc:
+            if logged:
+                request.sim.log_activity(request, exc.status, caller)
+            raise
+        if logged:
+            request.sim.log_activity(request, response.status, caller)
         response.body = copy.deepcopy(response.body)
         return response
 

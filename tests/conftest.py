@@ -47,8 +47,11 @@ def sim_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., ArmSi
             if name.startswith("AZUREML_"):
                 monkeypatch.delenv(name, raising=False)
         # Timings scaled down: real ARM sends no Retry-After on long-running operations, and the SDK's
-        # pollers would wait their default interval (30 s, the product's 1 s); a test can pass None.
+        # pollers would wait their default interval (30 s, the product's 1 s); a test can pass None. Real
+        # workspace creations and table changes take seconds: here they end after ``lro_polls`` polls.
         kwargs.setdefault("lro_retry_after_ms", 10)
+        kwargs.setdefault("workspace_creation_seconds", 0.0)
+        kwargs.setdefault("table_change_seconds", 0.0)
         sim = ArmSimulator(**kwargs).start()
         started.append(sim)
         for name, value in sim.env().items():

@@ -24,9 +24,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from armsim.access import AccessControl
-from armsim.errors import NOT_FOUND_HINT, ArmError, bad_request, not_found, provider_bad_request, rg_not_found
+from armsim.errors import NOT_FOUND_HINT, ArmError, not_found, provider_bad_request, rg_not_found
+from armsim.providers.activitylog import ActivityLogSeeding
 from armsim.providers.categories import MANAGED_CLUSTER_TYPE, CategoryTable
 from armsim.providers.resources import find_resource_group
+from armsim.providers.settingrules import (
+    MARKETPLACE_PROVIDERS,
+    MAX_SETTINGS,
+    SINKS,
+    check_retention,
+    check_sink_reuse,
+    check_workspace_link,
+)
 from armsim.routing import Request, Response, Route
 from armsim.state import iso, key, resource_type_of
 
@@ -36,17 +45,6 @@ API_VERSIONS: dict[str, tuple[str, ...]] = {
 }
 SETTINGS = "{resourceUri*}/providers/Microsoft.Insights/diagnosticSettings"
 CATEGORIES = "{resourceUri*}/providers/Microsoft.Insights/diagnosticSettingsCategories"
-MAX_SETTINGS = 5
-RETENTION_MESSAGE = "Diagnostic settings does not support retention for new diagnostic settings."
-SINKS = ("workspaceId", "storageAccountId", "eventHubAuthorizationRuleId", "marketplacePartnerId")
-# Resource providers of Azure Native ISV (marketplace) services a setting may send to (marketplacePartnerId).
-MARKETPLACE_PROVIDERS = (
-    "microsoft.datadog",
-    "microsoft.elastic",
-    "microsoft.logz",
-    "dynatrace.observability",
-    "newrelic.observability",
-)
 NO_RETENTION = {"enabled": False, "days": 0}
 
 
@@ -79,7 +77,7 @@ def filled_properties(properties: Mapping[str, Any]) -> dict[str, Any]:
     return props
 
 
-class InsightsSeeding(AccessControl):
+class InsightsSeeding(ActivityLogSeeding, AccessControl):
     """Mixin of :class:`armsim.ArmSimulator`: diagnostic settings and category metadata."""
 
     def _init_state(self) -> None:
@@ -140,19 +138,21 @@ class InsightsSeeding(AccessControl):
     ) -> None:
         """Seed a diagnostic setting, with no validation at all (answers fill in nulls as ARM does).
 
-        Its ``systemData.lastModifiedAt`` is ``last_modified_at``, by default 30 days ago (an old setting).
+        Its ``systemData.lastModifiedAt`` is ``last_modified_at``, by default 30 days ago (an old setting), and
+        the Activity Log holds its write at that time by ``user@contoso.example``.
         """
+        modified_at = last_modified_at or datetime.now(UTC) - timedelta(days=30)
         with self.lock:
             per_resource = self.diagnostic_settings.setdefault(key(resource_id), {})
             existing = per_resource.get(name.lower())
             stored_name = existing["name"] if existing else name
             per_resource[name.lower()] = self.setting_json(
-                resource_id,
-                stored_name,
-                properties,
-                modified_at=last_modified_at or datetime.now(UTC) - timedelta(days=30),
-                by="user@contoso.example",
+                resource_id, stored_name, properties, modified_at=modified_at, by="user@contoso.example"
             )
+            setting_id = (
+                "/" + resource_id.strip("/") + f"/providers/Microsoft.Insights/diagnosticSettings/{stored_name}"
+            )
+            self.add_activity(setting_id, at=modified_at)
 
     def get_setting(self, resource_id: str, name: str) -> dict[str, Any] | None:
         with self.lock:
@@ -278,14 +278,14 @@ def put_setting(req: Request, resource: str, name: str) -> Response:
             raise provider_bad_request(
                 f"Category group '{group}' is not supported for resource type '{resource_type}'."
             )
-        _check_retention(entry)
+        check_retention(entry)
     for entry in props.get("metrics") or []:
         category = entry.get("category")
         if category and table.find_metric(category) is None:
             raise provider_bad_request(
                 f"Metric category '{category}' is not supported for resource type '{resource_type}'."
             )
-        _check_retention(entry)
+        check_retention(entry)
     if not any(props.get(sink) for sink in SINKS):
         raise provider_bad_request(
             "A diagnostic setting needs at least one destination: workspaceId, storageAccountId, "
@@ -303,96 +303,13 @@ def put_setting(req: Request, resource: str, name: str) -> Response:
             f"The resource '{parent}' already has {len(existing)} diagnostic settings; at most {MAX_SETTINGS} "
             "are allowed per resource."
         )
-    _check_workspace_link(req, props.get("workspaceId"))
-    _check_sink_reuse(existing, name, props, table)
+    check_workspace_link(req, props.get("workspaceId"))
+    check_sink_reuse(existing, name, props, table)
     previous = existing.get(name.lower())
     stored_name = previous["name"] if previous else name
     stored = sim.setting_json(resource, stored_name, props, previous=previous)
     existing[name.lower()] = stored
     return Response(200, sim.setting_answer(stored, after_put=True))
-
-
-def _check_retention(entry: dict[str, Any]) -> None:
-    policy = entry.get("retentionPolicy")
-    if policy and (policy.get("enabled") or (policy.get("days") or 0) > 0):
-        raise provider_bad_request(RETENTION_MESSAGE)
-
-
-def _check_workspace_link(req: Request, workspace_id: Any) -> None:
-    if not workspace_id:
-        return
-    sim = req.sim
-    if not str(workspace_id).lower().startswith("/subscriptions/"):
-        raise bad_request(
-            f"Property id '{workspace_id}' at path 'properties.workspaceId' is invalid. Expect fully qualified "
-            "resource Id that start with '/subscriptions/{subscriptionId}' or '/providers/{resourceProviderNamespace}/'.",
-            "LinkedInvalidPropertyId",
-        )
-    wk = key(str(workspace_id))
-    if sim.is_denied(wk) or not sim.is_granted("Microsoft.OperationalInsights/workspaces/sharedKeys/action", wk):
-        raise ArmError(
-            403,
-            "LinkedAuthorizationFailed",
-            f"The client '{sim.principal_id}' with object id '{sim.principal_id}' has permission to perform action "
-            f"'Microsoft.Insights/diagnosticSettings/write' on scope '{req.path}'; however, it does not have "
-            "permission to perform action(s) 'Microsoft.OperationalInsights/workspaces/sharedKeys/action' on the "
-            f"linked scope(s) '{workspace_id}' (respectively) or the linked scope(s) are invalid.",
-        )
-    if wk not in sim.workspaces:
-        raise bad_request(
-            f"The linked resource '{workspace_id}' (properties.workspaceId) was not found.",
-            "LinkedResourceNotFound",
-        )
-
-
-def _enabled_categories(props: dict[str, Any], table: CategoryTable) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for entry in props.get("logs") or []:
-        if not entry.get("enabled"):
-            continue
-        if entry.get("categoryGroup"):
-            for member in table.expand_group(entry["categoryGroup"]):
-                out.setdefault(member.lower(), member)
-        elif entry.get("category"):
-            out.setdefault(str(entry["category"]).lower(), str(entry["category"]))
-    for entry in props.get("metrics") or []:
-        if entry.get("enabled") and entry.get("category"):
-            out.setdefault(str(entry["category"]).lower(), str(entry["category"]))
-    return out
-
-
-def _sinks(props: dict[str, Any]) -> dict[str, str]:
-    sinks = {}
-    for sink in SINKS:
-        value = props.get(sink)
-        if value:
-            sinks[sink] = key(str(value))
-            if sink == "eventHubAuthorizationRuleId":
-                sinks[sink] += "|" + str(props.get("eventHubName") or "").lower()
-    return sinks
-
-
-def _check_sink_reuse(
-    existing: dict[str, dict[str, Any]], name: str, props: dict[str, Any], table: CategoryTable
-) -> None:
-    mine = _enabled_categories(props, table)
-    my_sinks = _sinks(props)
-    for other_key, other in existing.items():
-        if other_key == name.lower():
-            continue
-        other_props = other.get("properties") or {}
-        other_sinks = _sinks(other_props)
-        theirs = _enabled_categories(other_props, table)
-        for sink, value in my_sinks.items():
-            if other_sinks.get(sink) != value:
-                continue
-            shared = [mine[c] for c in mine if c in theirs]
-            if shared:
-                raise provider_bad_request(
-                    f"Data sink '{props[sink]}' is already used in diagnostic setting '{other['name']}' for "
-                    f"category '{shared[0]}'. Data sinks can't be reused in different settings on the same "
-                    "category for the same resource."
-                )
 
 
 ROUTES = (

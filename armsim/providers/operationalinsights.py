@@ -229,28 +229,30 @@ def put_workspace(req: Request, sub: str, rg: str, name: str) -> Response:
     workspace = sim.new_workspace_body(rid, name, str(body["location"]), props, body.get("tags"), state="Creating")
     sim.workspaces[k] = workspace
     op_id = str(uuid.uuid4())
-    sim.operations[op_id] = Operation(op_id, k, max(0, sim.lro_polls), now_text())
+    ready_at = sim.clock() + sim.workspace_creation_seconds
+    sim.operations[op_id] = Operation(op_id, k, max(0, sim.lro_polls), now_text(), ready_at=ready_at)
     itself = f"{sim.base_url}{rid}?api-version={req.api_version}"
     headers = lro_headers(req, op_id, str(body["location"]), result=itself, version=OPERATION_API_VERSION)
     return Response(201, workspace_answer(workspace), headers)
 
 
 def advance(req: Request, op_id: str) -> Operation:
-    """One poll of an operation: count down its InProgress answers, then end it."""
+    """One poll of an operation: count down its InProgress answers and wait for its time, then end it."""
     sim = req.sim
     op = sim.operations.get(op_id)
     if op is None:
         raise ArmError(404, "OperationNotFound", f"The operation '{op_id}' was not found.")
+    running = op.remaining > 0 or sim.clock() < op.ready_at
     if op.status == "InProgress" and op.on_done is not None:
-        if op.remaining > 0:
-            op.remaining -= 1
+        if running:
+            op.remaining = max(0, op.remaining - 1)
         else:
             op.status = "Succeeded"
             op.on_done()
         return op
     if op.status == "InProgress" and sim.lro_outcome != "never":
-        if op.remaining > 0:
-            op.remaining -= 1
+        if running:
+            op.remaining = max(0, op.remaining - 1)
         else:
             op.status = "Succeeded"
             workspace = sim.workspaces.get(op.resource_key)

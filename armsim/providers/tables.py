@@ -152,7 +152,13 @@ def update_table(req: Request, sub: str, rg: str, name: str, table: str) -> Resp
 
     op_id = str(uuid.uuid4())
     sim.operations[op_id] = Operation(
-        op_id, key(req.path), max(0, sim.lro_polls), now_text(), on_done=done, result=lambda: copy.deepcopy(found)
+        op_id,
+        key(req.path),
+        max(0, sim.lro_polls),
+        now_text(),
+        on_done=done,
+        result=lambda: copy.deepcopy(found),
+        ready_at=sim.clock() + sim.table_change_seconds,
     )
     workspace = sim.workspaces[key("/".join(req.path.split("/")[:9]))]
     result = f"{sim.base_url}{req.path}/operationresults/{op_id}?api-version={req.api_version}"
