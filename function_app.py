@@ -26,7 +26,7 @@ from remediation.app.event_handler import handle_event
 from remediation.app.runtime import get_runtime
 from remediation.app.sweep import fan_out, poison_queue_name, poisoned
 from remediation.app.sweep import sweep_subscription as run_subscription_sweep
-from remediation.config import ConfigError
+from remediation.errors import ConfigError
 
 telemetry.configure()
 logger = logging.getLogger("remediation.function_app")

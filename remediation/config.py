@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from remediation.ids import ResourceIdError, WorkspaceId, parse_workspace_id
+from remediation.errors import ConfigError, ResourceIdError
+from remediation.ids import WorkspaceId, parse_workspace_id
 
 # The most change records one read of the ledger returns (/api/changes?limit=).
 LEDGER_MAX_LIMIT = 1000
@@ -48,14 +49,6 @@ _RESOURCE_GROUP = re.compile(r"^[-\w._()]{1,90}$")
 # A management group's ID (its name): letters, digits, '-', '_', '(', ')', '.', at most 90, not ending in '.'.
 _MANAGEMENT_GROUP = re.compile(r"^[-\w().]{1,90}$", re.ASCII)
 _WORKSPACE_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,40}$")
-
-
-class ConfigError(ValueError):
-    """A setting has an invalid value. ``variable`` names it."""
-
-    def __init__(self, variable: str, message: str) -> None:
-        super().__init__(f"{variable}: {message}")
-        self.variable = variable
 
 
 class Mode(StrEnum):

@@ -1,17 +1,29 @@
-"""Failures, classified once where they are caught: permanent or temporary."""
+"""Every exception type of the package, in one module (this module imports nothing of the package).
+
+- :class:`ClassifiedError`: a failure classified once where it is caught, permanent or temporary,
+  with a ``code`` that reports and logs carry: :class:`ArmError` (ARM, or the identity endpoint on
+  the way to it) and :class:`InternalError` (an unexpected exception at a cluster's boundary).
+- Errors of our own stores and queue (ledger, state table, sweep queue), and of input
+  (configuration, resource IDs, queue messages, the command line, HTTP parameters).
+
+:class:`~remediation.kit.deadline.DeadlineExceeded` stays with the deadline it belongs to
+(``remediation.kit`` imports nothing of the product, by contract).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class RemediationError(Exception):
     """Base of every error this package raises on purpose."""
 
 
-class ArmError(RemediationError):
-    """ARM answered with an error (or could not be reached).
+class ClassifiedError(RemediationError):
+    """A failure with a code, classified once where it is caught.
 
-    ``code`` is ARM's error code (AuthorizationFailed, ScopeLocked, ...) or one of ours;
-    ``transient`` says whether trying again later can help.
+    ``code`` goes into the report (a cluster's reason, a run's errors); ``transient`` says
+    whether trying again later can help.
     """
 
     def __init__(self, code: str, message: str, *, status: int | None = None, transient: bool = False) -> None:
@@ -20,6 +32,23 @@ class ArmError(RemediationError):
         self.message = message
         self.status = status
         self.transient = transient
+
+
+class ArmError(ClassifiedError):
+    """ARM answered with an error (or could not be reached).
+
+    ``code`` is ARM's error code (AuthorizationFailed, ScopeLocked, ...) or one of ours.
+    """
+
+
+class InternalError(ClassifiedError):
+    """An unexpected exception (a bug) caught at one cluster's boundary: that cluster fails
+    (reason ``InternalError``), the others go on."""
+
+    CODE = "InternalError"
+
+    def __init__(self, exc: Exception) -> None:
+        super().__init__(self.CODE, f"{type(exc).__name__}: {exc}")
 
 
 class NotFoundError(ArmError):
@@ -106,3 +135,49 @@ class ThrottledError(TransientArmError):
 
     def __init__(self, message: str) -> None:
         super().__init__(self.CODE, message, status=429, transient=True)
+
+
+class ConfigError(ValueError):
+    """A setting has an invalid value. ``variable`` names it."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+
+
+class ResourceIdError(ValueError):
+    """A string is not the kind of ARM resource ID that was expected."""
+
+
+class MalformedMessageError(ValueError):
+    """A sweep message that no retry can make valid."""
+
+
+class StateTableTimeoutError(TimeoutError):
+    """The state table did not answer within the run's deadline (the write is abandoned, not failed)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the state table did not answer within the run's deadline ({seconds:.1f} s)")
+
+
+class ClusterNameError(RemediationError):
+    """A cluster name matched no cluster in scope, or more than one."""
+
+    def __init__(self, name: str, message: str, matches: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.name = name
+        self.matches = list(matches)
+
+
+class UsageError(Exception):
+    """Invalid command-line input: exit code 2, nothing read or written."""
+
+
+class ApiError(Exception):
+    """An HTTP request the API refuses: ``status`` (400, 403, 404) and ``code`` go into the error body."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message

@@ -10,13 +10,11 @@ import re
 from dataclasses import dataclass
 from typing import NewType
 
+from remediation.errors import ResourceIdError
+
 ClusterId = NewType("ClusterId", str)
 WorkspaceId = NewType("WorkspaceId", str)
 SettingId = NewType("SettingId", str)
-
-
-class ResourceIdError(ValueError):
-    """A string is not the kind of ARM resource ID that was expected."""
 
 
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"

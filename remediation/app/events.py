@@ -25,7 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from remediation.ids import ClusterId, ResourceIdError, parse_cluster_id, split_setting_id
+from remediation.errors import ResourceIdError
+from remediation.ids import ClusterId, parse_cluster_id, split_setting_id
 
 HANDLED_EVENT_TYPES: tuple[str, ...] = (
     "Microsoft.Resources.ResourceWriteSuccess",

@@ -19,7 +19,6 @@ from typing import Any
 
 from remediation.app.http_params import (
     JSON,
-    ApiError,
     HttpResult,
     config_error_result,
     error_result,
@@ -30,10 +29,10 @@ from remediation.app.runtime import Runtime
 from remediation.config import Mode
 from remediation.core.model import Trigger
 from remediation.core.status import status_document
-from remediation.engine.names import ClusterNameError, match_cluster_names, resolve_cluster_names
+from remediation.engine.names import match_cluster_names, resolve_cluster_names
 from remediation.engine.response import INVALID_CONFIGURATION_HTTP_STATUS
 from remediation.engine.sweep import run
-from remediation.errors import LedgerError, StateError, UnknownCategoriesError
+from remediation.errors import ApiError, ClusterNameError, LedgerError, StateError, UnknownCategoriesError
 from remediation.output.render import CONTENT_TYPES, render
 
 __all__ = ["HttpResult", "changes", "config_error_result", "report", "status"]

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
-from remediation.config import Config, ConfigError, parse_subscription_ids
+from remediation.config import Config, parse_subscription_ids
 from remediation.engine.names import is_cluster_name
-from remediation.ids import ResourceIdError, parse_cluster_id
+from remediation.errors import ApiError, ConfigError, ResourceIdError
+from remediation.ids import parse_cluster_id
 from remediation.output.render import FORMATS
 
 JSON = "application/json"
@@ -34,14 +35,6 @@ class HttpResult:
     body: str
     content_type: str
     headers: Mapping[str, str] = field(default_factory=dict)
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def error_result(status: int, code: str, message: str, **details: str) -> HttpResult:

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from remediation.adapters import Adapters, build_adapters
-from remediation.config import Config, ConfigError, load_config, parse_sweep_spread
+from remediation.config import Config, load_config, parse_sweep_spread
+from remediation.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 

@@ -32,24 +32,27 @@ from datetime import UTC, datetime
 from typing import Any
 
 from remediation.app.runtime import Runtime
-from remediation.config import FUNCTION_APP_SETTINGS, ConfigError, Mode, parse_subscription_ids
+from remediation.config import FUNCTION_APP_SETTINGS, Mode, parse_subscription_ids
 from remediation.core.model import Trigger
 from remediation.core.report import STATUS_ORDER, ReportDocument
 from remediation.core.signals import Signal, needing_attention, subscription_summaries
 from remediation.engine.observations import record_sweep
 from remediation.engine.response import queue_delivery
 from remediation.engine.sweep import run
-from remediation.errors import ArmError, StateError, SweepFailedError, SweepQueueError
+from remediation.errors import (
+    ArmError,
+    ConfigError,
+    MalformedMessageError,
+    StateError,
+    SweepFailedError,
+    SweepQueueError,
+)
 from remediation.kit.deadline import Deadline
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_VERSION = 1
 QUEUE_BUDGET = "queue"  # the key of the queue trigger's time budget in remediation.kit.deadline.TRIGGER_BUDGETS
-
-
-class MalformedMessageError(ValueError):
-    """A sweep message that no retry can make valid."""
 
 
 def _now() -> str:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 
-from remediation.errors import ArmError, NotFoundError, TransientArmError
-from remediation.ids import ResourceIdError
+from remediation.errors import ArmError, NotFoundError, ResourceIdError, TransientArmError
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _IN_PROGRESS_CODES = frozenset(

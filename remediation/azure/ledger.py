@@ -51,9 +51,8 @@ from remediation.azure.storage import (
     table_name,
 )
 from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
-from remediation.config import ConfigError
 from remediation.core.changes import ChangeRecord
-from remediation.errors import LedgerError, LedgerWriteError
+from remediation.errors import ConfigError, LedgerError, LedgerWriteError
 from remediation.ids import id_key, subscription_of
 
 logger = logging.getLogger(__name__)

@@ -24,8 +24,7 @@ from remediation.azure.storage import (
     default_of,
     storage_account,
 )
-from remediation.config import ConfigError
-from remediation.errors import SweepQueueError
+from remediation.errors import ConfigError, SweepQueueError
 
 logger = logging.getLogger(__name__)
 

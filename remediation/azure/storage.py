@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from remediation.config import FUNCTION_APP_SETTINGS, ConfigError
+from remediation.config import FUNCTION_APP_SETTINGS
+from remediation.errors import ConfigError
 
 STORAGE_SETTING = "AzureWebJobsStorage"
 Service = Literal["table", "queue"]

@@ -25,14 +25,21 @@ from remediation.adapters import build_adapters
 from remediation.cli.exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from remediation.cli.progress import ConsoleAwareHandler, ProgressDisplay
 from remediation.cli.run import resolve_names, run_command
-from remediation.config import Config, ConfigError, Mode, load_config, parse_subscription_ids
+from remediation.config import Config, Mode, load_config, parse_subscription_ids
 from remediation.core.changes import ChangeRecord
 from remediation.core.report import ReportDocument
 from remediation.engine.changelog import CHANGES_LOGGER
-from remediation.engine.names import ClusterNameError, is_cluster_name
+from remediation.engine.names import is_cluster_name
 from remediation.engine.response import INVALID_CONFIGURATION_EXIT_CODE, exit_code
-from remediation.errors import ArmError, UnknownCategoriesError
-from remediation.ids import ResourceIdError, parse_cluster_id
+from remediation.errors import (
+    ArmError,
+    ClusterNameError,
+    ConfigError,
+    ResourceIdError,
+    UnknownCategoriesError,
+    UsageError,
+)
+from remediation.ids import parse_cluster_id
 from remediation.output.common import escape_control
 from remediation.output.render import FORMATS, render
 
@@ -41,10 +48,6 @@ CLI_FORMATS = FORMATS
 
 # Standard LogRecord attributes; everything else on a record came from ``extra``.
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})).keys()) | {"message", "asctime", "taskName"}
-
-
-class UsageError(Exception):
-    """Invalid command-line input: exit code 2, nothing read or written."""
 
 
 def rfc3339(record: logging.LogRecord) -> str:

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from remediation.ids import ResourceIdError, id_key, split_setting_id
+from remediation.errors import ResourceIdError
+from remediation.ids import id_key, split_setting_id
 
 # The key of a setting: (id_key of the resource it is on, lower-case setting name). An Activity
 # Log event that names only the resource (not the setting) is keyed with the name ANY_SETTING

@@ -38,7 +38,7 @@ from remediation.core.report import BaselineDoc
 from remediation.engine.context import Run, category_metadata
 from remediation.engine.knowledge import is_stale_knowledge
 from remediation.engine.outcomes import ClusterOutcome, StaleKnowledge
-from remediation.errors import ArmError, UnknownCategoriesError, WorkspaceFailedError
+from remediation.errors import ArmError, InternalError, UnknownCategoriesError, WorkspaceFailedError
 from remediation.ids import id_key
 from remediation.kit.deadline import DeadlineExceeded
 
@@ -215,7 +215,7 @@ def _attempt(
         return _failed(state, cluster, exc, missing, evidence, judged)
     except Exception as exc:
         logger.exception("cluster %s failed unexpectedly", cluster.id, extra={"run_id": state.run_id})
-        error = ArmError("InternalError", f"{type(exc).__name__}: {exc}")
+        error = InternalError(exc)
         state.add_error(cluster.id, error)
         return ClusterOutcome(
             cluster=cluster,

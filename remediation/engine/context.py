@@ -22,7 +22,7 @@ from remediation.engine.changelog import ChangeLog
 from remediation.engine.knowledge import Knowledge, knowledge_for
 from remediation.engine.ports import Gateway, LogsGateway
 from remediation.engine.workspaces import WorkspaceResolver
-from remediation.errors import ArmError
+from remediation.errors import ArmError, ClassifiedError
 from remediation.kit.deadline import Deadline, DeadlineExceeded
 from remediation.kit.once import Once
 
@@ -56,7 +56,7 @@ class Run:
     # The run's day (UTC): an exemption whose last day is before it no longer excludes.
     today: date = field(default_factory=lambda: datetime.now(UTC).date())
 
-    def add_error(self, scope: str, error: ArmError) -> None:
+    def add_error(self, scope: str, error: ClassifiedError) -> None:
         with self.lock:
             self.errors.append(ErrorDoc(scope=scope, code=error.code, message=error.message))
 

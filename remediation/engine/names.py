@@ -13,20 +13,11 @@ from collections.abc import Iterable, Sequence
 from remediation.config import Config
 from remediation.core.model import Trigger
 from remediation.engine.ports import Gateway
-from remediation.errors import RemediationError
+from remediation.errors import ClusterNameError
 from remediation.kit.deadline import Deadline
 
 # AKS cluster names: 1..63 letters, digits, '-' and '_', starting and ending with a letter or digit.
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$")
-
-
-class ClusterNameError(RemediationError):
-    """A cluster name matched no cluster in scope, or more than one."""
-
-    def __init__(self, name: str, message: str, matches: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.name = name
-        self.matches = list(matches)
 
 
 def is_cluster_name(value: str) -> bool:

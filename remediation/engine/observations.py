@@ -27,16 +27,12 @@ from remediation.core.status import (
     subscription_sweeps,
 )
 from remediation.engine.ports import StateStore
+from remediation.errors import StateTableTimeoutError
 from remediation.kit.deadline import RESERVE_SECONDS, Deadline
 from remediation.kit.timeout import run_with_timeout
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class StateTableTimeoutError(TimeoutError):
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"the state table did not answer within the run's deadline ({seconds:.1f} s)")
 
 
 def _within(deadline: Deadline | None, work: Callable[[], T]) -> T:

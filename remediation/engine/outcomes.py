@@ -16,7 +16,7 @@ from remediation.core.evidence import SettingEvidence
 from remediation.core.flow import FlowSink
 from remediation.core.model import Cluster, DiagnosticSetting, SettingChange, Status
 from remediation.core.report import BaselineDoc, ReportDocument
-from remediation.errors import ArmError
+from remediation.errors import ArmError, ClassifiedError
 
 
 @dataclass
@@ -26,7 +26,7 @@ class ClusterOutcome:
     missing: tuple[str, ...] | None = ()  # None: not determined (excluded, or failed before reading)
     reason: str | None = None
     change: SettingChange | None = None
-    error: ArmError | None = None
+    error: ClassifiedError | None = None
     note: str = ""
     sinks: tuple[FlowSink, ...] | None = None  # None: not assessed (excluded, failed): no flow verdict
     settings: tuple[SettingEvidence, ...] | None = None  # None: not read

@@ -105,21 +105,21 @@ def discover(
     return sorted(listed.values(), key=lambda c: id_key(c.id)), []
 
 
-def _read_named_cluster(state: Run, cluster_id: str) -> Cluster | ArmError:
+def _read_named_cluster(state: Run, cluster_id: str) -> Cluster | ArmError | DeadlineExceeded:
     try:
         return state.gateway.get_cluster(cluster_id)
     except ArmError as exc:
         state.add_error(cluster_id, exc)
         return exc
     except DeadlineExceeded as exc:
-        return ArmError(Reason.DEADLINE.value, str(exc))
+        return exc
 
 
-def _unreadable(cluster_id: str, error: ArmError) -> ClusterOutcome:
+def _unreadable(cluster_id: str, error: ArmError | DeadlineExceeded) -> ClusterOutcome:
     cluster = _by_id(cluster_id)
-    if error.code == Reason.DEADLINE.value:
+    if isinstance(error, DeadlineExceeded):
         return ClusterOutcome(
-            cluster=cluster, status=Status.DEFERRED, missing=(), reason=Reason.DEADLINE.value, note=error.message
+            cluster=cluster, status=Status.DEFERRED, missing=(), reason=Reason.DEADLINE.value, note=str(error)
         )
     reason = Reason.CLUSTER_NOT_FOUND.value if isinstance(error, ClusterNotFoundError) else error.code
     return ClusterOutcome(cluster=cluster, status=Status.FAILED, missing=None, reason=reason, error=error)

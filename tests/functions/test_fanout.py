@@ -13,8 +13,8 @@ import pytest
 
 from remediation.app.runtime import get_runtime
 from remediation.app.sweep import SweepRequest, spread_delays
-from remediation.config import ConfigError, Mode
-from remediation.errors import SweepFailedError, SweepQueueError
+from remediation.config import Mode
+from remediation.errors import ConfigError, SweepFailedError, SweepQueueError
 from tests.functions.conftest import OTHER_SUB, SUB
 from tests.functions.helpers import QueueHost, timer
 

@@ -16,9 +16,9 @@ from remediation.azure.ledger import (
     resource_partition,
     to_entities,
 )
-from remediation.config import ConfigError
 from remediation.core.changes import ChangeEvent, ChangeRecord
 from remediation.engine.changelog import ChangeLog
+from remediation.errors import ConfigError
 
 SUB = "00000000-0000-0000-0000-00000000000a"
 C1 = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-1"

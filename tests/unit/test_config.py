@@ -7,11 +7,11 @@ from remediation.config import (
     DEFAULT_CATEGORIES,
     SETTINGS,
     AcceptedDestinations,
-    ConfigError,
     DestinationTables,
     Mode,
     load_config,
 )
+from remediation.errors import ConfigError
 
 SUB = "11111111-2222-3333-4444-555555555555"
 WS = f"/subscriptions/{SUB}/resourceGroups/rg-logs/providers/Microsoft.OperationalInsights/workspaces/law-central"
