@@ -51,7 +51,7 @@ SETTLE_TIMEOUT = 20.0
 EVENT_FLOW_BUDGET_SECONDS = 5.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EventOutcome:
     """What happened to one event (returned for logging and tests)."""
 
@@ -82,7 +82,7 @@ def handle_event(
             subject,
             extra={**base, "ignore_reason": decision.reason.value},
         )
-        return EventOutcome(decision)
+        return EventOutcome(decision=decision)
     if isinstance(decision, Malformed):
         logger.error(
             "malformed event %s (%s, subject %s): %s; not retried",
@@ -92,7 +92,7 @@ def handle_event(
             decision.message,
             extra=base,
         )
-        return EventOutcome(decision)
+        return EventOutcome(decision=decision)
     ours = runtime.gateway.caller_ids() & event_callers(data)
     if ours:
         # The setting write our own PUT caused (or any change by our identity): not news, and
@@ -105,7 +105,7 @@ def handle_event(
             subject,
             extra={**base, "ignore_reason": IgnoreReason.OUR_OWN_WRITE.value, "cluster_id": decision.cluster_id},
         )
-        return EventOutcome(Ignore(IgnoreReason.OUR_OWN_WRITE, decision.cluster_id))
+        return EventOutcome(decision=Ignore(IgnoreReason.OUR_OWN_WRITE, decision.cluster_id))
     return _reconcile(runtime, decision, base, settle_timeout=settle_timeout, settle_wait=settle_wait)
 
 
@@ -143,11 +143,11 @@ def _reconcile(
     if result.document is not None:
         _log_result(result.document, fields)
         if runtime.state is not None:
-            record_outcomes(runtime.state, result.document, trigger=Trigger.EVENT_GRID.value, deadline=deadline)
+            record_outcomes(runtime.state, result.document, trigger=Trigger.EVENT_GRID, deadline=deadline)
     delivery = event_grid_delivery(result)
     if delivery.redeliver is not None:
         raise delivery.redeliver  # the function fails: Event Grid delivers the event again
-    return EventOutcome(decision, result.document, note=delivery.note)
+    return EventOutcome(decision=decision, document=result.document, note=delivery.note)
 
 
 def _log_stop(result: EventResult, fields: Mapping[str, Any]) -> None:

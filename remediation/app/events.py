@@ -59,7 +59,7 @@ class IgnoreReason(StrEnum):
     OUR_OWN_WRITE = "caused-by-our-identity"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ReconcileCluster:
     cluster_id: ClusterId
     subscription_id: str  # lower case

@@ -52,14 +52,13 @@ from remediation.kit.deadline import Deadline
 logger = logging.getLogger(__name__)
 
 MESSAGE_VERSION = 1
-QUEUE_BUDGET = "queue"  # the key of the queue trigger's time budget in remediation.kit.deadline.TRIGGER_BUDGETS
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SweepRequest:
     """One message on the sweep queue: sweep this subscription."""
 
@@ -67,7 +66,7 @@ class SweepRequest:
     run_id: str
     mode: Mode
     enqueued_at: str
-    trigger: str = Trigger.TIMER.value
+    enqueued_by: Trigger = Trigger.TIMER  # "trigger" in the message: what put it on the queue
 
     def to_json(self) -> str:
         return json.dumps(
@@ -77,7 +76,7 @@ class SweepRequest:
                 "run_id": self.run_id,
                 "mode": self.mode.value,
                 "enqueued_at": self.enqueued_at,
-                "trigger": self.trigger,
+                "trigger": self.enqueued_by.value,
             },
             separators=(",", ":"),
         )
@@ -114,19 +113,20 @@ def parse_request(body: bytes | str) -> SweepRequest:
     except ValueError:
         raise MalformedMessageError(f"enqueued_at {enqueued_at!r} is not an ISO 8601 time") from None
     trigger = data.get("trigger", Trigger.TIMER.value)
+    known = {t.value: t for t in Trigger}
     return SweepRequest(
         subscription_id=subscription_id,
         run_id=_field(data, "run_id"),
         mode=Mode(mode_raw),
         enqueued_at=enqueued_at,
-        trigger=trigger if isinstance(trigger, str) else Trigger.TIMER.value,
+        enqueued_by=known.get(trigger, Trigger.TIMER) if isinstance(trigger, str) else Trigger.TIMER,
     )
 
 
 # --- the timer: fan out ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FanOut:
     run_id: str
     requests: tuple[SweepRequest, ...]
@@ -161,7 +161,10 @@ def fan_out(runtime: Runtime, *, past_due: bool = False) -> FanOut:
             raise SweepFailedError(f"sweep {run_id} could not list subscriptions: {exc}") from exc
     subscriptions = list(dict.fromkeys(s.lower() for s in subscriptions))
     enqueued_at = _now()
-    requests = tuple(SweepRequest(s, run_id, runtime.config.mode, enqueued_at) for s in subscriptions)
+    requests = tuple(
+        SweepRequest(subscription_id=s, run_id=run_id, mode=runtime.config.mode, enqueued_at=enqueued_at)
+        for s in subscriptions
+    )
     delays = spread_delays(len(requests), runtime.sweep_spread_seconds)
     failed: list[str] = []
     for request, delay in zip(requests, delays, strict=True):
@@ -189,13 +192,13 @@ def fan_out(runtime: Runtime, *, past_due: bool = False) -> FanOut:
         logger.warning("sweep %s: no subscription in scope", run_id, extra=fields)
     if failed:
         raise SweepQueueError(f"sweep {run_id}: {len(failed)} of {len(requests)} subscription(s) could not be queued")
-    return FanOut(run_id, requests, delays)
+    return FanOut(run_id=run_id, requests=requests, delays=delays)
 
 
 # --- the queue trigger: one subscription ---------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SweepOutcome:
     """What one message did (returned for logging and tests)."""
 
@@ -228,12 +231,12 @@ def sweep_subscription(
     runtime: Runtime, body: bytes | str, *, message_id: str = "", dequeue_count: int = 1
 ) -> SweepOutcome:
     """Reconcile the subscription one queue message names; raises only when a retry can help."""
-    base: dict[str, Any] = {"trigger": Trigger.TIMER.value, "message_id": message_id, "dequeue_count": dequeue_count}
+    base: dict[str, Any] = {"trigger": Trigger.QUEUE.value, "message_id": message_id, "dequeue_count": dequeue_count}
     try:
         request = parse_request(body)
     except MalformedMessageError as exc:
         logger.error("malformed sweep message %s: %s; not retried", message_id, exc, extra=base)
-        return SweepOutcome(None, note="malformed")
+        return SweepOutcome(request=None, note="malformed")
     fields = {**base, "run_id": request.run_id, "subscription_id": request.subscription_id}
     if not runtime.config.subscription_in_scope(request.subscription_id):
         logger.warning(
@@ -242,7 +245,7 @@ def sweep_subscription(
             request.subscription_id,
             extra=fields,
         )
-        return SweepOutcome(request, note="out-of-scope")
+        return SweepOutcome(request=request, note="out-of-scope")
     mode = _effective_mode(request, runtime.config.mode)
     if mode is not request.mode:
         logger.warning(
@@ -261,28 +264,28 @@ def sweep_subscription(
             newer,
             extra=fields,
         )
-        return SweepOutcome(request, note="superseded")
+        return SweepOutcome(request=request, note="superseded")
     # The queue trigger's budget (remediation.kit.deadline), for the sweep and for recording it.
-    deadline = Deadline.for_trigger(QUEUE_BUDGET, runtime.config.deadline_seconds)
+    deadline = Deadline.for_trigger(Trigger.QUEUE.value, runtime.config.deadline_seconds)
     document = run(
         runtime.config,
         runtime.gateway,
         deadline=deadline,
         mode=mode,
-        trigger=Trigger.TIMER,
+        trigger=Trigger.QUEUE,
         subscriptions=[request.subscription_id],
         change_sinks=runtime.change_sinks,
         logs=runtime.logs,
         run_id=request.run_id,
     )
     if runtime.state is not None:
-        record_sweep(runtime.state, document, [request.subscription_id], trigger=Trigger.TIMER.value, deadline=deadline)
+        record_sweep(runtime.state, document, [request.subscription_id], trigger=Trigger.QUEUE, deadline=deadline)
     _log_summary(document, fields)
     log_signals(document, [request.subscription_id])
     delivery = queue_delivery(document, subscription_id=request.subscription_id, dequeue_count=dequeue_count)
     if delivery.redeliver is not None:
         raise delivery.redeliver
-    return SweepOutcome(request, document)
+    return SweepOutcome(request=request, document=document)
 
 
 def _log_summary(document: ReportDocument, fields: Mapping[str, Any]) -> None:
@@ -328,7 +331,7 @@ def poisoned(body: bytes | str, *, message_id: str = "", queue: str = "") -> Swe
     The record is ``sweep.poisoned`` (``remediation.core.signals``), which infra's alert rule selects.
     """
     base: dict[str, Any] = {
-        "trigger": Trigger.TIMER.value,
+        "trigger": Trigger.QUEUE.value,
         "message_id": message_id,
         "event": Signal.SWEEP_POISONED.value,
         "queue": queue,
@@ -355,7 +358,7 @@ def poisoned(body: bytes | str, *, message_id: str = "", queue: str = "") -> Swe
 
 def log_signals(document: ReportDocument, subscription_ids: Iterable[str] = ()) -> None:
     """The records infra's alerts and workbook query: per subscription, and per cluster needing a person."""
-    base = {"run_id": document["run_id"], "trigger": Trigger.TIMER.value, "mode": document["mode"]}
+    base = {"run_id": document["run_id"], "trigger": Trigger.QUEUE.value, "mode": document["mode"]}
     for record in subscription_summaries(document, subscription_ids):
         logger.info(
             "sweep %s: subscription %s: %d clusters, failed=%d, blocked=%d; %d errors",

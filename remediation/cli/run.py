@@ -58,7 +58,7 @@ def run_command(
     )
     if adapters.state is not None:
         if clusters:  # named clusters: their outcomes, no subscription was swept
-            record_outcomes(adapters.state, document, trigger=Trigger.CLI.value)
+            record_outcomes(adapters.state, document, trigger=Trigger.CLI)
         else:
-            record_sweep(adapters.state, document, _swept(config, subscriptions, document), trigger=Trigger.CLI.value)
+            record_sweep(adapters.state, document, _swept(config, subscriptions, document), trigger=Trigger.CLI)
     return document

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from remediation.core.model import Trigger
+
 
 class ChangeEvent(StrEnum):
     RESOURCE_GROUP_CREATED = "resource_group.created"
@@ -21,7 +23,7 @@ class ChangeEvent(StrEnum):
 class ChangeRecord:
     event: ChangeEvent
     run_id: str
-    trigger: str
+    trigger: Trigger
     resource_id: str
     cluster_id: str | None = None
     setting_name: str | None = None
@@ -35,6 +37,7 @@ class ChangeRecord:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["event"] = self.event.value
+        data["trigger"] = str(self.trigger)
         data["categories_before"] = list(self.categories_before)
         data["categories_after"] = list(self.categories_after)
         if self.plan_before is None and self.plan_after is None:  # only table plan changes carry a plan

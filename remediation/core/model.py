@@ -47,8 +47,11 @@ class ActionKind(StrEnum):
 
 
 class Trigger(StrEnum):
+    """What started a run (recorded with every change and observation)."""
+
     CLI = "cli"
-    TIMER = "timer"
+    TIMER = "timer"  # the timer's fan-out (it sweeps nothing itself)
+    QUEUE = "queue"  # a subscription's sweep, from the sweep queue
     EVENT_GRID = "event_grid"
     HTTP = "http"
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from remediation.core.model import Trigger
 from remediation.core.report import (
     SCHEMA_VERSION,
     ClusterDoc,
@@ -70,7 +71,7 @@ def _in_subscription(scope: str, subscription_id: str) -> bool:
     return scope == prefix or scope.startswith(prefix + "/")
 
 
-def observations(document: ReportDocument, trigger: str) -> list[Observation]:
+def observations(document: ReportDocument, trigger: Trigger) -> list[Observation]:
     """Each cluster outcome of a run (report or apply) as an observation stamped with the run's start.
 
     The engine reads each cluster somewhere between the run's start and end; the start is the
@@ -88,7 +89,7 @@ def observations(document: ReportDocument, trigger: str) -> list[Observation]:
 
 
 def subscription_sweeps(
-    document: ReportDocument, subscriptions: Iterable[str], trigger: str
+    document: ReportDocument, subscriptions: Iterable[str], trigger: Trigger
 ) -> list[SubscriptionSweep]:
     """The sweep of each of ``subscriptions`` (lower-cased GUIDs) that ``document`` (a run over them) holds."""
     mode = document["mode"]

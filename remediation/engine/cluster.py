@@ -262,7 +262,7 @@ def _remediate(
         ChangeRecord(
             event=event,
             run_id=state.run_id,
-            trigger=state.trigger.value,
+            trigger=state.trigger,
             resource_id=f"{cluster.id}/providers/Microsoft.Insights/diagnosticSettings/{change.setting_name}",
             cluster_id=cluster.id,
             setting_name=change.setting_name,

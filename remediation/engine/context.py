@@ -33,8 +33,10 @@ def _shared_failure(exc: Exception) -> bool:
     return isinstance(exc, DeadlineExceeded) or (isinstance(exc, ArmError) and exc.transient)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Run:
+    """One run's shared state (mutable: its errors, caches and workspaces fill up as it goes)."""
+
     config: Config
     gateway: Gateway
     mode: Mode
@@ -100,7 +102,7 @@ def start_run(
         config,
         changes,
         run_id=run_id,
-        trigger=trigger.value,
+        trigger=trigger,
         known=known,
         trust_known=trust_known_workspaces,
     )

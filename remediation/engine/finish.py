@@ -26,7 +26,7 @@ def _table_plans(state: Run, outcomes: Sequence[ClusterOutcome]) -> list[TablePl
         owner_tag=MANAGED_BY_TAG,
         mode=state.mode,
         run_id=state.run_id,
-        trigger=state.trigger.value,
+        trigger=state.trigger,
     )
 
 

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
 from remediation.core.status import (
     SubscriptionSweep,
@@ -49,7 +50,7 @@ def record_sweep(
     document: ReportDocument,
     subscriptions: Sequence[str],
     *,
-    trigger: str,
+    trigger: Trigger,
     deadline: Deadline | None = None,
 ) -> list[SubscriptionSweep]:
     """Record a sweep of ``subscriptions``; returns the subscriptions' sweeps (empty when recording failed).
@@ -58,7 +59,7 @@ def record_sweep(
     observed after the sweep started (an event's, newer); remove the rows of clusters the sweep
     no longer saw (:func:`remediation.core.status.gone`); then the subscription's sweep row.
     """
-    fields = {"run_id": document["run_id"], "trigger": trigger}
+    fields = {"run_id": document["run_id"], "trigger": str(trigger)}
     items = observations(document, trigger)
     sweeps = subscription_sweeps(document, subscriptions, trigger)
 
@@ -94,7 +95,7 @@ def record_sweep(
 
 
 def record_outcomes(
-    store: StateStore, document: ReportDocument, *, trigger: str, deadline: Deadline | None = None
+    store: StateStore, document: ReportDocument, *, trigger: Trigger, deadline: Deadline | None = None
 ) -> bool:
     """Record the cluster outcomes of a run that swept no subscription (an event); True when stored."""
     items = observations(document, trigger)
@@ -106,7 +107,7 @@ def record_outcomes(
             document["run_id"],
             type(exc).__name__,
             exc,
-            extra={"run_id": document["run_id"], "trigger": trigger},
+            extra={"run_id": document["run_id"], "trigger": str(trigger)},
         )
         return False
     return True

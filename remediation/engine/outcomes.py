@@ -19,8 +19,10 @@ from remediation.core.report import BaselineDoc, ReportDocument
 from remediation.errors import ArmError, ClassifiedError
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class ClusterOutcome:
+    """What happened to one cluster in a run."""
+
     cluster: Cluster
     status: Status
     missing: tuple[str, ...] | None = ()  # None: not determined (excluded, or failed before reading)

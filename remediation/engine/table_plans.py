@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from remediation.config import Config, Mode
 from remediation.core.changes import ChangeEvent, ChangeRecord
+from remediation.core.model import Trigger
 from remediation.core.table_plan import AUDIT_TABLE, TablePlanAction, created_by_us, needs_change, wanted_plan
 from remediation.engine.changelog import ChangeLog
 from remediation.engine.ports import TablePlanGateway
@@ -25,7 +26,7 @@ from remediation.ids import id_key
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TablePlanOutcome:
     workspace_id: str
     table: str
@@ -44,7 +45,7 @@ def ensure_table_plans(
     owner_tag: Mapping[str, str],
     mode: Mode,
     run_id: str,
-    trigger: str,
+    trigger: Trigger,
 ) -> list[TablePlanOutcome]:
     """Make sure of the audit table's plan in each of our workspaces; never raises for ARM failures."""
     wanted = wanted_plan(config)
@@ -71,17 +72,36 @@ def _one(
     *,
     mode: Mode,
     run_id: str,
-    trigger: str,
+    trigger: Trigger,
 ) -> TablePlanOutcome:
     try:
         current = gateway.get_table_plan(workspace_id, AUDIT_TABLE)
     except ArmError as exc:
         logger.warning("could not read table %s of %s: %s", AUDIT_TABLE, workspace_id, exc)
-        return TablePlanOutcome(workspace_id, AUDIT_TABLE, None, None, TablePlanAction.UNREADABLE, exc.code)
+        return TablePlanOutcome(
+            workspace_id=workspace_id,
+            table=AUDIT_TABLE,
+            plan_before=None,
+            plan_after=None,
+            action=TablePlanAction.UNREADABLE,
+            reason=exc.code,
+        )
     if not needs_change(current, wanted):
-        return TablePlanOutcome(workspace_id, AUDIT_TABLE, current, current, TablePlanAction.UNCHANGED)
+        return TablePlanOutcome(
+            workspace_id=workspace_id,
+            table=AUDIT_TABLE,
+            plan_before=current,
+            plan_after=current,
+            action=TablePlanAction.UNCHANGED,
+        )
     if mode is Mode.REPORT:
-        return TablePlanOutcome(workspace_id, AUDIT_TABLE, current, wanted, TablePlanAction.WOULD_UPDATE)
+        return TablePlanOutcome(
+            workspace_id=workspace_id,
+            table=AUDIT_TABLE,
+            plan_before=current,
+            plan_after=wanted,
+            action=TablePlanAction.WOULD_UPDATE,
+        )
     try:
         after = gateway.set_table_plan(workspace_id, AUDIT_TABLE, wanted)
     except ArmError as exc:
@@ -93,7 +113,14 @@ def _one(
             exc,
             extra={"run_id": run_id, "workspace_id": workspace_id, "table_plan_refused": exc.code},
         )
-        return TablePlanOutcome(workspace_id, AUDIT_TABLE, current, current, TablePlanAction.REFUSED, exc.code)
+        return TablePlanOutcome(
+            workspace_id=workspace_id,
+            table=AUDIT_TABLE,
+            plan_before=current,
+            plan_after=current,
+            action=TablePlanAction.REFUSED,
+            reason=exc.code,
+        )
     changes.record(
         ChangeRecord(
             event=ChangeEvent.TABLE_PLAN_UPDATED,
@@ -105,4 +132,10 @@ def _one(
             plan_after=after,
         )
     )
-    return TablePlanOutcome(workspace_id, AUDIT_TABLE, current, after, TablePlanAction.UPDATED)
+    return TablePlanOutcome(
+        workspace_id=workspace_id,
+        table=AUDIT_TABLE,
+        plan_before=current,
+        plan_after=after,
+        action=TablePlanAction.UPDATED,
+    )

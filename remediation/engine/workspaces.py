@@ -18,7 +18,7 @@ from typing import Literal, TypeVar
 
 from remediation.config import Config
 from remediation.core.changes import ChangeEvent, ChangeRecord
-from remediation.core.model import WORKSPACE_FAILED_STATES, WORKSPACE_USABLE_STATE
+from remediation.core.model import WORKSPACE_FAILED_STATES, WORKSPACE_USABLE_STATE, Trigger
 from remediation.engine.changelog import ChangeLog
 from remediation.engine.knowledge import Knowledge
 from remediation.engine.ports import WorkspaceGateway
@@ -33,7 +33,7 @@ MANAGED_BY_TAG = {"managed-by": "aks-audit-remediation"}
 WorkspaceAction = Literal["reused", "created", "would_create"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkspaceOutcome:
     id: str
     location: str
@@ -50,7 +50,7 @@ class WorkspaceResolver:
         changes: ChangeLog,
         *,
         run_id: str,
-        trigger: str,
+        trigger: Trigger,
         known: Knowledge | None = None,
         trust_known: bool = False,
     ) -> None:
@@ -99,7 +99,7 @@ class WorkspaceResolver:
     def plan(self, workspace_id: WorkspaceId, location: str) -> WorkspaceOutcome:
         """Dry run: would this workspace be reused or created?"""
         action: WorkspaceAction = "reused" if self.exists(workspace_id) else "would_create"
-        return self._remember(WorkspaceOutcome(workspace_id, location, action))
+        return self._remember(WorkspaceOutcome(id=workspace_id, location=location, action=action))
 
     def ensure(self, workspace_id: WorkspaceId, location: str, *, cluster_id: str) -> WorkspaceOutcome:
         """Make sure the workspace exists and is ``Succeeded``, creating it (and its resource group) if
@@ -137,7 +137,7 @@ class WorkspaceResolver:
             state = creation.state
         elif state.lower() != WORKSPACE_USABLE_STATE and state.lower() not in WORKSPACE_FAILED_STATES:
             state = self._gateway.wait_for_workspace(workspace_id, state)
-        outcome = self._remember(WorkspaceOutcome(workspace_id, location, action))
+        outcome = self._remember(WorkspaceOutcome(id=workspace_id, location=location, action=action))
         if self._known is not None:
             self._known.remember_workspace(workspace_id, state)
         if state.lower() in WORKSPACE_FAILED_STATES:

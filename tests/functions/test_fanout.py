@@ -160,7 +160,7 @@ def test_fan_out_then_sweep_remediates_records_and_logs(
     assert summary.run_id == message["run_id"]  # type: ignore[attr-defined]
     assert (summary.remediated, summary.excluded, summary.deferred, summary.clusters) == (1, 1, 1, 3)  # type: ignore[attr-defined]
     (change,) = ledger.list_changes()
-    assert change["trigger"] == "timer" and change["run_id"] == message["run_id"]
+    assert change["trigger"] == "queue" and change["run_id"] == message["run_id"]
 
     state = get_runtime().state
     assert state is not None
@@ -179,7 +179,7 @@ def test_sweep_honours_report_mode_of_the_message_and_of_the_configuration(
     sim = app_env
     sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    host.put_raw(SweepRequest(SUB, "r-report", Mode.REPORT, now).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r-report", mode=Mode.REPORT, enqueued_at=now).to_json())
     assert host.drain() == ["completed"]
     assert sim.write_requests() == [], "a report message never writes, whatever REMEDIATION_MODE says"
 
@@ -188,7 +188,7 @@ def test_sweep_honours_report_mode_of_the_message_and_of_the_configuration(
 
     reset_runtime()
     later = (datetime.now(UTC) + timedelta(seconds=5)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    host.put_raw(SweepRequest(SUB, "r-apply", Mode.APPLY, later).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r-apply", mode=Mode.APPLY, enqueued_at=later).to_json())
     assert host.drain() == ["completed"]
     assert sim.write_requests() == [], "switching to report mode stops writes of messages already queued"
 
@@ -202,7 +202,7 @@ def test_superseded_message_makes_no_arm_request(
     functions["sweep"](timer())
     assert host.drain() == ["completed"]
     sim.clear_requests()
-    host.put_raw(SweepRequest(SUB, "r-old", Mode.APPLY, old).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r-old", mode=Mode.APPLY, enqueued_at=old).to_json())
     with caplog.at_level(logging.INFO):
         assert host.drain() == ["completed"]
     assert sim.arm_requests() == []
@@ -213,9 +213,9 @@ def test_report_sweep_does_not_supersede_an_apply_message(app_env: Any, function
     sim = app_env
     open_id = sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
     enqueued = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    host.put_raw(SweepRequest(SUB, "r-report", Mode.REPORT, enqueued).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r-report", mode=Mode.REPORT, enqueued_at=enqueued).to_json())
     assert host.drain() == ["completed"]
-    host.put_raw(SweepRequest(SUB, "r-apply", Mode.APPLY, enqueued).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r-apply", mode=Mode.APPLY, enqueued_at=enqueued).to_json())
     assert host.drain() == ["completed"]
     assert sim.get_setting(open_id, SETTING) is not None
 
@@ -264,7 +264,7 @@ def test_message_for_a_subscription_out_of_scope_is_ignored(
     app_env: Any, functions: Functions, host: QueueHost, caplog: pytest.LogCaptureFixture
 ) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    host.put_raw(SweepRequest(OTHER_SUB, "r", Mode.APPLY, now).to_json())
+    host.put_raw(SweepRequest(subscription_id=OTHER_SUB, run_id="r", mode=Mode.APPLY, enqueued_at=now).to_json())
     with caplog.at_level(logging.WARNING):
         assert host.drain() == ["completed"]
     assert any("outside REMEDIATION_SUBSCRIPTION_IDS" in r.getMessage() for r in caplog.records)
@@ -330,7 +330,7 @@ def test_invalid_configuration_raises_and_logs(
     assert info.value.variable == "REMEDIATION_SUBSCRIPTION_IDS"
     assert any("REMEDIATION_SUBSCRIPTION_IDS" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    host.put_raw(SweepRequest(SUB, "r", Mode.APPLY, now).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r", mode=Mode.APPLY, enqueued_at=now).to_json())
     assert host.deliver() == "retry", "a message is kept until the configuration is fixed"
     assert isinstance(host.failures[-1], ConfigError)
     assert app_env.requests == []
