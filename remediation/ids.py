@@ -43,6 +43,14 @@ _SETTING = re.compile(
 _SUBSCRIPTION_PREFIX = re.compile(r"^/subscriptions/(?P<sub>[^/]+)", re.IGNORECASE)
 
 
+def printable(value: str) -> str:
+    """``value`` with every backslash and non-printable character (C0/C1 controls, bidi and other
+    format characters, line separators) written as a Python escape: safe in any output or log line."""
+    return "".join(
+        ch if ch.isprintable() and ch != "\\" else ch.encode("unicode_escape").decode("ascii") for ch in value
+    )
+
+
 def id_key(resource_id: str) -> str:
     """The comparison key of an ARM ID: lower case, no trailing slash."""
     return resource_id.rstrip("/").lower()
@@ -88,6 +96,10 @@ def parse_cluster_id(value: str) -> ClusterRef:
         resource_group=match["rg"],
         name=match["name"],
     )
+
+
+def is_cluster_id(value: str) -> bool:
+    return bool(_CLUSTER.match(value.strip()))
 
 
 def parse_workspace_id(value: str) -> WorkspaceId:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError, ServiceResponseError
 
+from remediation.core.model import Reason
 from remediation.errors import ArmError, NotFoundError, ResourceIdError, TransientArmError
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -36,7 +37,8 @@ def classify(exc: Exception, *, what: str) -> ArmError:
             return TransientArmError(code, message, status=status, transient=True)
         return ArmError(code, message, status=status)
     if isinstance(exc, ResourceIdError):
-        return ArmError("InvalidResponse", f"{what}: ARM answered with an unexpected resource: {exc}")
+        # The message names the resource as repr() writes it: control and bidi characters escaped.
+        return ArmError(Reason.INVALID_RESOURCE_ID.value, f"{what}: ARM answered with an unexpected resource: {exc}")
     return ArmError(type(exc).__name__, f"{what}: {exc}")
 
 

@@ -48,7 +48,7 @@ from remediation.azure.pacing import Pacer
 from remediation.azure.policies import READ_TIMEOUT, BoundedPolling, CallDeadline, status_hook
 from remediation.config import Config
 from remediation.core.last_change import SettingKey
-from remediation.core.model import CategoryMetadata, Cluster, Creation, DiagnosticSetting, SettingChange
+from remediation.core.model import CategoryMetadata, Cluster, ClusterListing, Creation, DiagnosticSetting, SettingChange
 from remediation.errors import ArmError, ClusterNotFoundError, NotFoundError
 from remediation.ids import WorkspaceId, parse_cluster_id, workspace_ref
 from remediation.kit.deadline import MIN_TRY_SECONDS, Deadline, DeadlineExceeded
@@ -146,9 +146,9 @@ class ArmGateway:
         )
         return str(sub.display_name) if sub.display_name else None
 
-    def list_clusters(self, subscription_id: str) -> list[Cluster]:
-        def read(call: CallDeadline) -> list[Cluster]:
-            return [models.cluster(mc) for mc in self.clients.aks(subscription_id).managed_clusters.list(deadline=call)]
+    def list_clusters(self, subscription_id: str) -> ClusterListing:
+        def read(call: CallDeadline) -> ClusterListing:
+            return models.cluster_listing(self.clients.aks(subscription_id).managed_clusters.list(deadline=call))
 
         return self._calls.read(f"list clusters in subscription {subscription_id}", read)
 
@@ -169,7 +169,7 @@ class ArmGateway:
         client = self.clients.monitor(cluster.subscription_id)
         return self._calls.call(
             f"list diagnostic settings of {cluster.id}",
-            lambda call: tuple(models.setting(s) for s in client.diagnostic_settings.list(uri, deadline=call)),
+            lambda call: models.settings_of(cluster.id, client.diagnostic_settings.list(uri, deadline=call)),
         )
 
     def get_category_metadata(self, cluster: Cluster) -> CategoryMetadata:

@@ -10,8 +10,18 @@ from typing import Any
 from azure.mgmt.loganalytics.models import Table, TableProperties, Workspace, WorkspaceProperties, WorkspaceSku
 from azure.mgmt.monitor.v2021_05_01_preview.models import DiagnosticSettingsResource, LogSettings
 
-from remediation.core.model import CategoryMetadata, Cluster, DiagnosticSetting, LogEntry, MetricEntry, SettingChange
-from remediation.ids import ClusterId, parse_cluster_id
+from remediation.core.model import (
+    CategoryMetadata,
+    Cluster,
+    ClusterListing,
+    DiagnosticSetting,
+    LogEntry,
+    MetricEntry,
+    RejectedEntry,
+    SettingChange,
+)
+from remediation.errors import ResourceIdError
+from remediation.ids import ClusterId, id_key, parse_cluster_id, printable
 
 # Subscription states in which the subscription is used (others are disabled or deleted).
 USABLE_SUBSCRIPTION_STATES = frozenset({"enabled", "warned", "pastdue"})
@@ -40,6 +50,33 @@ def cluster(mc: Any) -> Cluster:
         provisioning_state=text(mc.provisioning_state),
         tags=dict(mc.tags or {}),
     )
+
+
+def cluster_listing(items: Iterable[Any]) -> ClusterListing:
+    """A subscription's cluster listing: its clusters, and apart the entries whose ID is not a
+    cluster's (one bad entry costs only itself, never the listing)."""
+    clusters: list[Cluster] = []
+    rejected: list[RejectedEntry] = []
+    for mc in items:
+        try:
+            clusters.append(cluster(mc))
+        except ResourceIdError as exc:
+            rejected.append(RejectedEntry(resource_id=str(mc.id), name=str(mc.name or ""), problem=str(exc)))
+    return ClusterListing(clusters=tuple(clusters), rejected=tuple(rejected))
+
+
+def settings_of(resource_id: str, items: Iterable[DiagnosticSettingsResource]) -> tuple[DiagnosticSetting, ...]:
+    """The diagnostic settings of one resource, as listed; raises ResourceIdError when an entry's ID
+    is not ``<resource>/providers/Microsoft.Insights/diagnosticSettings/<its name>`` or holds a
+    non-printable character (the resource is then not judged on a listing it cannot trust)."""
+    found = []
+    for s in items:
+        name, sid = str(s.name or ""), str(s.id or "")
+        expected = f"{resource_id}/providers/Microsoft.Insights/diagnosticSettings/{name}"
+        if not name or id_key(sid) != id_key(expected) or printable(sid) != sid:
+            raise ResourceIdError(f"{sid!r} (named {name!r}) is not a diagnostic setting of {resource_id!r}")
+        found.append(setting(s))
+    return tuple(found)
 
 
 def setting(s: DiagnosticSettingsResource) -> DiagnosticSetting:

@@ -34,6 +34,7 @@ class Reason(StrEnum):
     DEADLINE = "deadline"
     WORKSPACE_FAILED = "workspace-failed"
     THROTTLED = "throttled"  # ARM's request limits outlasted the run's time budget
+    INVALID_RESOURCE_ID = "invalid-resource-id"  # a listed entry whose ID is not of the kind expected
 
 
 # ARM's answers to a write we may not make: the cluster needs a person (a role, a pre-created
@@ -88,6 +89,25 @@ class Cluster:
     @property
     def is_settled(self) -> bool:
         return self.provisioning_state.lower() in TERMINAL_PROVISIONING_STATES
+
+
+@dataclass(frozen=True)
+class RejectedEntry:
+    """An entry of an ARM listing whose resource ID is not of the kind expected: never written to,
+    reported as a failed item of its own. ``resource_id`` and ``name`` are as ARM wrote them (raw:
+    escape them with :func:`remediation.ids.printable` before showing them)."""
+
+    resource_id: str
+    name: str
+    problem: str  # why it was rejected (escaped)
+
+
+@dataclass(frozen=True)
+class ClusterListing:
+    """A subscription's managed clusters, and the entries of the listing that are not clusters we can use."""
+
+    clusters: tuple[Cluster, ...]
+    rejected: tuple[RejectedEntry, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -145,6 +145,13 @@ ENTRIES: tuple[ReasonInfo, ...] = (
         next_step="nothing: the next sweep retries (a lower REMEDIATION_MAX_CONCURRENCY spreads the requests)",
     ),
     ReasonInfo(
+        code=Reason.INVALID_RESOURCE_ID.value,
+        kind="cluster",
+        meaning="ARM listed an entry whose resource ID is not of the kind expected (not an AKS cluster's, or a "
+        "diagnostic setting that is not this cluster's); it is shown escaped and nothing is written to it",
+        next_step="look the entry up with az resource show; the other clusters of the listing are checked as usual",
+    ),
+    ReasonInfo(
         code=LINKED_AUTHORIZATION_FAILED,
         kind="cluster",
         meaning="the identity may not link a diagnostic setting to that workspace "

@@ -26,8 +26,9 @@ from remediation.core.report import (
 from remediation.ids import id_key
 
 NOT_OBSERVED = "NotObserved"
-# The outcome of a named cluster that could not be read (404) is no observation of a cluster.
-_NOT_A_CLUSTER = "cluster-not-found"
+# The outcome of a named cluster that could not be read (404), or of a listed entry whose ID is not a
+# cluster's (it has no key the table could hold), is no observation of a cluster.
+_NOT_A_CLUSTER = frozenset({"cluster-not-found", "invalid-resource-id"})
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def observations(document: ReportDocument, trigger: Trigger) -> list[Observation
     return [
         Observation(cluster, document["started_at"], document["run_id"], mode, trigger)
         for cluster in document["clusters"]
-        if cluster["reason"] != _NOT_A_CLUSTER
+        if cluster["reason"] not in _NOT_A_CLUSTER
     ]
 
 

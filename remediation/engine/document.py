@@ -33,7 +33,7 @@ from remediation.engine.context import Run, now, subscription_name
 from remediation.engine.flow import FlowResults
 from remediation.engine.outcomes import ClusterOutcome
 from remediation.engine.table_plans import TablePlanOutcome
-from remediation.ids import id_key
+from remediation.ids import id_key, is_cluster_id
 
 
 def _rfc3339(moment: datetime | None) -> str | None:
@@ -123,6 +123,8 @@ def _cluster_doc(state: Run, outcome: ClusterOutcome, flow: Flow | None, names: 
         explanation=why.text,
         next_step=why.next_step,
     )
+    if not is_cluster_id(c.id):  # a listed entry that is not a cluster (invalid-resource-id): no link to it
+        del doc["portal_url"]
     exemption = exemption_of(c.tags, config.exclude_tag, today=state.today)
     if exemption is not None:
         doc["exemption"] = exemption_doc(exemption)

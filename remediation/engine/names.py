@@ -37,7 +37,9 @@ def resolve_cluster_names(
         return []
     bounded = gateway.bounded(Deadline.for_trigger(trigger.value, config.deadline_seconds))
     subs = list(subscriptions) or list(config.subscription_ids) or bounded.list_subscriptions()
-    listed = [cluster for sub in dict.fromkeys(s.lower() for s in subs) for cluster in bounded.list_clusters(sub)]
+    listed = [
+        cluster for sub in dict.fromkeys(s.lower() for s in subs) for cluster in bounded.list_clusters(sub).clusters
+    ]
     where = f"subscription(s) {', '.join(subs)}" if subs else "any subscription the identity can list"
     return match_cluster_names(names, [c.id for c in listed], where)
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from remediation.core.flow import FlowRow
 from remediation.core.last_change import SettingKey
-from remediation.core.model import CategoryMetadata, Cluster, Creation, DiagnosticSetting, SettingChange
+from remediation.core.model import CategoryMetadata, Cluster, ClusterListing, Creation, DiagnosticSetting, SettingChange
 from remediation.core.status import Observation, SubscriptionSweep
 from remediation.ids import WorkspaceId
 from remediation.kit.deadline import Deadline
@@ -54,7 +54,9 @@ class Gateway(WorkspaceGateway, TablePlanGateway, Protocol):
 
     def list_subscriptions(self) -> list[str]: ...
 
-    def list_clusters(self, subscription_id: str) -> list[Cluster]: ...
+    def list_clusters(self, subscription_id: str) -> ClusterListing:
+        """The subscription's clusters, and apart the listed entries whose ID is not a cluster's."""
+        ...
 
     def get_cluster(self, cluster_id: str) -> Cluster: ...
 

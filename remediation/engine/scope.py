@@ -3,7 +3,8 @@
 The only stage in which a sweep and an event differ:
 
 - a sweep (:func:`discover`) lists every cluster of the subscriptions in scope, or reads the
-  clusters named (``--cluster``); a named cluster that cannot be read becomes an outcome;
+  clusters named (``--cluster``); a named cluster that cannot be read becomes an outcome, and so
+  does a listed entry whose ID is not a cluster's (``invalid-resource-id``: it costs only itself);
 - an event (:func:`first_round`) reads the one cluster it names together with its diagnostic
   settings (one round trip instead of three); :func:`wait_until_settled` re-reads a cluster still
   provisioning, within the event's budget.
@@ -17,12 +18,12 @@ import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from remediation.core.model import Cluster, DiagnosticSetting, Reason, Status
+from remediation.core.model import Cluster, ClusterListing, DiagnosticSetting, Reason, RejectedEntry, Status
 from remediation.engine.context import Run, category_metadata
 from remediation.engine.outcomes import ClusterOutcome
 from remediation.engine.ports import Gateway
 from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError, CredentialError
-from remediation.ids import id_key, parse_cluster_id
+from remediation.ids import ClusterId, id_key, parse_cluster_id, printable
 from remediation.kit.deadline import Deadline, DeadlineExceeded
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def discover(
             state.add_deadline_error("/subscriptions", exc)
             return [], []
 
-    def list_one(subscription_id: str) -> list[Cluster]:
+    def list_one(subscription_id: str) -> ClusterListing:
         try:
             return state.gateway.list_clusters(subscription_id)
         except (ArmError, DeadlineExceeded) as exc:
@@ -96,13 +97,35 @@ def discover(
                 state.add_deadline_error(scope, exc)
             with state.lock:
                 state.unreadable_subscriptions.add(subscription_id)
-            return []
+            return ClusterListing(clusters=())
 
     listed: dict[str, Cluster] = {}
-    for clusters_of_one in pool.map(list_one, dict.fromkeys(s.lower() for s in subs)):
-        for cluster in clusters_of_one:
+    rejected: list[ClusterOutcome] = []
+    unique = list(dict.fromkeys(s.lower() for s in subs))
+    for subscription_id, listing in zip(unique, pool.map(list_one, unique), strict=True):
+        for cluster in listing.clusters:
             listed.setdefault(id_key(cluster.id), cluster)
-    return sorted(listed.values(), key=lambda c: id_key(c.id)), []
+        rejected.extend(_rejected(state, subscription_id, entry) for entry in listing.rejected)
+    return sorted(listed.values(), key=lambda c: id_key(c.id)), rejected
+
+
+def _rejected(state: Run, subscription_id: str, entry: RejectedEntry) -> ClusterOutcome:
+    """A listed entry whose ID is not a cluster's: failed on its own (its ID and name escaped), never written to."""
+    shown = ClusterId(printable(entry.resource_id))
+    name = printable(entry.name or entry.resource_id.rstrip("/").rsplit("/", 1)[-1])
+    error = ArmError(
+        Reason.INVALID_RESOURCE_ID.value,
+        f"the cluster listing of subscription {subscription_id} holds an entry that is not a cluster "
+        f"the tool can use ({entry.problem}); it is left alone, the subscription's other clusters are checked",
+    )
+    logger.warning(
+        "cluster listing of subscription %s: %s", subscription_id, error.message, extra=state.log_fields(shown)
+    )
+    state.add_error(shown, error)
+    cluster = Cluster(
+        id=shown, name=name, subscription_id=subscription_id, resource_group="", location="", provisioning_state=""
+    )
+    return ClusterOutcome(cluster=cluster, status=Status.FAILED, missing=None, reason=error.code, error=error)
 
 
 def _read_named_cluster(state: Run, cluster_id: str) -> Cluster | ArmError | DeadlineExceeded:
