@@ -88,7 +88,7 @@ ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
         "Microsoft.OperationalInsights/workspaces/sharedKeys/action": (
             "link a diagnostic setting to an audit workspace (ARM checks it on the destination)"
         ),
-        # Flow verification (engine/flow.py, azure/logs.py): one query per destination workspace,
+        # Flow verification (engine/flow_check.py, azure/logs.py): one query per destination workspace,
         # reading only the four tables the flow query names. Granted where our workspaces are; a
         # destination elsewhere (a team's own workspace) answers 403 and its clusters are
         # `unknown` (InsufficientAccessError) unless its owner grants the same read there.

@@ -190,7 +190,7 @@ class SettingChange:
 
 
 @dataclass(frozen=True)
-class Plan:
+class SettingPlan:
     """What to do for one cluster: nothing, a change of ours, or why not."""
 
     status: Status  # compliant | non_compliant | excluded | deferred | blocked

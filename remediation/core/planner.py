@@ -27,9 +27,9 @@ from remediation.core.model import (
     ClusterState,
     DiagnosticSetting,
     LogEntry,
-    Plan,
     Reason,
     SettingChange,
+    SettingPlan,
     Status,
 )
 from remediation.ids import WorkspaceId, id_key, same_id, workspace_id_for
@@ -46,12 +46,12 @@ def target_workspace(cluster: Cluster, config: Config) -> WorkspaceId:
     )
 
 
-def precheck(cluster: Cluster, config: Config, *, today: date) -> Plan | None:
+def precheck(cluster: Cluster, config: Config, *, today: date) -> SettingPlan | None:
     """Decide what needs no further reads: a cluster exempt on ``today`` (UTC) is never read further
     (an expired or malformed exemption excludes nothing: remediation.core.exemptions)."""
     exemption = exemption_of(cluster.tags, config.exclude_tag, today=today)
     if exemption is not None and exemption.excludes:
-        return Plan(status=Status.EXCLUDED, missing=(), reason=Reason.EXCLUDED_BY_TAG.value)
+        return SettingPlan(status=Status.EXCLUDED, missing=(), reason=Reason.EXCLUDED_BY_TAG.value)
     return None
 
 
@@ -70,16 +70,16 @@ def _sent_to(settings: tuple[DiagnosticSetting, ...], workspace: str, state: Clu
     return frozenset(sent)
 
 
-def plan(state: ClusterState, config: Config, *, today: date) -> Plan:
+def plan_setting(state: ClusterState, config: Config, *, today: date) -> SettingPlan:
     """The plan for one cluster whose settings and category metadata have been read, on ``today`` (UTC)."""
     early = precheck(state.cluster, config, today=today)
     if early is not None:
         return early
     verdict = evaluate(state, config)
     if verdict.compliant:  # whatever the provisioning state: there is nothing to write
-        return Plan(status=Status.COMPLIANT, missing=())
+        return SettingPlan(status=Status.COMPLIANT, missing=())
     if not state.cluster.is_settled:
-        return Plan(status=Status.DEFERRED, missing=verdict.missing, reason=Reason.CLUSTER_BUSY.value)
+        return SettingPlan(status=Status.DEFERRED, missing=verdict.missing, reason=Reason.CLUSTER_BUSY.value)
 
     ours = find_ours(state.settings, config)
     others = tuple(s for s in state.settings if s is not ours)
@@ -90,11 +90,13 @@ def plan(state: ClusterState, config: Config, *, today: date) -> Plan:
 
     if ours is None:
         if len(state.settings) >= MAX_SETTINGS_PER_RESOURCE:
-            return Plan(status=Status.BLOCKED, missing=verdict.missing, reason=Reason.SETTING_LIMIT_REACHED.value)
+            return SettingPlan(
+                status=Status.BLOCKED, missing=verdict.missing, reason=Reason.SETTING_LIMIT_REACHED.value
+            )
         taken = _sent_to(others, target, state)
         needed = tuple(c for c in config.categories if c not in others_cover and c not in taken)
         if not needed:
-            return Plan(status=Status.BLOCKED, missing=verdict.missing, reason=Reason.SINK_CONFLICT.value)
+            return SettingPlan(status=Status.BLOCKED, missing=verdict.missing, reason=Reason.SINK_CONFLICT.value)
         change = SettingChange(
             kind=ActionKind.CREATE,
             setting_name=config.setting_name,
@@ -103,7 +105,7 @@ def plan(state: ClusterState, config: Config, *, today: date) -> Plan:
             categories_before=(),
             log_analytics_destination_type=config.destination_tables.log_analytics_destination_type,
         )
-        return Plan(status=Status.NON_COMPLIANT, missing=verdict.missing, change=change)
+        return SettingPlan(status=Status.NON_COMPLIANT, missing=verdict.missing, change=change)
 
     before = tuple(e.category for e in ours.logs if e.enabled and e.category)
     live = workspace_is_live(ours, state.missing_workspaces)
@@ -115,12 +117,12 @@ def plan(state: ClusterState, config: Config, *, today: date) -> Plan:
     ours_cover = setting_covers(ours, state.metadata)
     if not live and taken & ours_cover:
         # Repointing ours would send a category to a sink another setting already feeds.
-        return Plan(status=Status.BLOCKED, missing=verdict.missing, reason=Reason.SINK_CONFLICT.value)
+        return SettingPlan(status=Status.BLOCKED, missing=verdict.missing, reason=Reason.SINK_CONFLICT.value)
     added = tuple(c for c in config.categories if c not in others_cover and c not in taken and c not in ours_cover)
     after = _dedupe(before + added)
     if after == before and live:
         # Nothing ours can add: what is missing is sent to our workspace by someone else's setting.
-        return Plan(status=Status.BLOCKED, missing=verdict.missing, reason=Reason.SINK_CONFLICT.value)
+        return SettingPlan(status=Status.BLOCKED, missing=verdict.missing, reason=Reason.SINK_CONFLICT.value)
     keep = tuple(e for e in ours.logs if not (e.category and e.category in after))
     change = SettingChange(
         kind=ActionKind.UPDATE,
@@ -131,7 +133,7 @@ def plan(state: ClusterState, config: Config, *, today: date) -> Plan:
         log_analytics_destination_type=destination_type,
         keep_logs=keep,
     )
-    return Plan(status=Status.NON_COMPLIANT, missing=verdict.missing, change=change)
+    return SettingPlan(status=Status.NON_COMPLIANT, missing=verdict.missing, change=change)
 
 
 def apply_change(state: ClusterState, change: SettingChange) -> ClusterState:

@@ -20,7 +20,7 @@ from remediation.core import baselines
 from remediation.core.changes import ChangeEvent, ChangeRecord
 from remediation.core.evidence import SettingEvidence, setting_evidence
 from remediation.core.exemptions import ExemptionState, exemption_of
-from remediation.core.flow import flow_sinks
+from remediation.core.flow_verdict import flow_sinks
 from remediation.core.model import (
     PERMISSION_DENIED_CODES,
     ActionKind,
@@ -29,11 +29,11 @@ from remediation.core.model import (
     ClusterState,
     DiagnosticSetting,
     LogEntry,
-    Plan,
     Reason,
+    SettingPlan,
     Status,
 )
-from remediation.core.planner import apply_change, find_ours, plan, precheck, target_workspace
+from remediation.core.planner import apply_change, find_ours, plan_setting, precheck, target_workspace
 from remediation.core.report import BaselineDoc
 from remediation.engine.context import Run, category_metadata
 from remediation.engine.knowledge import is_stale_knowledge
@@ -144,7 +144,7 @@ def _attempt(
         observed = ClusterState(cluster, settings, metadata, missing_workspaces)
         evidence = setting_evidence(observed, config)
         judged = _judge(state, observed)
-        decided = plan(observed, config, today=state.today)
+        decided = plan_setting(observed, config, today=state.today)
         sinks = flow_sinks(observed, config)
         missing = decided.missing
         if decided.change is None:
@@ -158,7 +158,7 @@ def _attempt(
                 baselines=judged,
             )
         if state.mode is Mode.REPORT:
-            state.workspaces.plan(decided.change.workspace_id, cluster.location)
+            state.workspaces.preview(decided.change.workspace_id, cluster.location)
             return ClusterOutcome(
                 cluster=cluster,
                 status=Status.NON_COMPLIANT,
@@ -249,7 +249,7 @@ def _judge(state: Run, observed: ClusterState) -> dict[str, BaselineDoc]:
 
 
 def _remediate(
-    state: Run, observed: ClusterState, decided: Plan, evidence: tuple[SettingEvidence, ...]
+    state: Run, observed: ClusterState, decided: SettingPlan, evidence: tuple[SettingEvidence, ...]
 ) -> ClusterOutcome:
     cluster, settings = observed.cluster, observed.settings
     change = decided.change

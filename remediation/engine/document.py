@@ -10,7 +10,7 @@ from remediation.config import Config
 from remediation.core import baselines
 from remediation.core.evidence import SettingEvidence, explain
 from remediation.core.exemptions import exemption_doc, exemption_of
-from remediation.core.flow import Flow
+from remediation.core.flow_verdict import Flow
 from remediation.core.model import Status
 from remediation.core.planner import target_workspace
 from remediation.core.report import (
@@ -30,7 +30,7 @@ from remediation.core.report import (
     summarize,
 )
 from remediation.engine.context import Run, now, subscription_name
-from remediation.engine.flow import FlowResults
+from remediation.engine.flow_check import FlowResults
 from remediation.engine.outcomes import ClusterOutcome
 from remediation.engine.table_plans import TablePlanOutcome
 from remediation.ids import id_key, is_cluster_id

@@ -22,7 +22,7 @@ from remediation.core.model import Reason, Status, Trigger
 from remediation.engine.cluster import check_categories, process
 from remediation.engine.context import now, start_run
 from remediation.engine.finish import finish
-from remediation.engine.flow import FLOW_BUDGET_SECONDS
+from remediation.engine.flow_check import FLOW_BUDGET_SECONDS
 from remediation.engine.outcomes import EventResult, Stop
 from remediation.engine.ports import Gateway, LogsGateway
 from remediation.engine.scope import first_round, wait_until_settled

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from remediation.core.report import ReportDocument
 from remediation.engine.context import Run
 from remediation.engine.document import build_document
-from remediation.engine.flow import FlowCheck, FlowResults, verify_flow
+from remediation.engine.flow_check import FlowCheck, FlowResults, verify_flow
 from remediation.engine.outcomes import ClusterOutcome
 from remediation.engine.table_plans import TablePlanOutcome, ensure_table_plans
 from remediation.engine.workspaces import MANAGED_BY_TAG

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from remediation.core.evidence import SettingEvidence
-from remediation.core.flow import FlowSink
+from remediation.core.flow_verdict import FlowSink
 from remediation.core.model import Cluster, DiagnosticSetting, SettingChange, Status
 from remediation.core.report import BaselineDoc, ReportDocument
 from remediation.errors import ArmError, ClassifiedError

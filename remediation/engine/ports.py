@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from remediation.core.flow import FlowRow
+from remediation.core.flow_verdict import FlowRow
 from remediation.core.last_change import SettingKey
 from remediation.core.model import CategoryMetadata, Cluster, ClusterListing, Creation, DiagnosticSetting, SettingChange
 from remediation.core.status import Observation, SubscriptionSweep
@@ -84,7 +84,7 @@ class Gateway(WorkspaceGateway, TablePlanGateway, Protocol):
 
 
 class LogsGateway(Protocol):
-    """Log Analytics queries, for flow verification (:mod:`remediation.engine.flow`)."""
+    """Log Analytics queries, for flow verification (:mod:`remediation.engine.flow_check`)."""
 
     def query_flow(
         self, workspace_id: str, query: str, *, lookback_hours: int, server_timeout: int, deadline: Deadline

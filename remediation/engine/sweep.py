@@ -26,7 +26,7 @@ from remediation.core.report import ReportDocument
 from remediation.engine.cluster import check_categories, process
 from remediation.engine.context import Run, now, start_run
 from remediation.engine.finish import finish
-from remediation.engine.flow import FLOW_BUDGET_SECONDS
+from remediation.engine.flow_check import FLOW_BUDGET_SECONDS
 from remediation.engine.outcomes import ClusterOutcome
 from remediation.engine.ports import Gateway, LogsGateway
 from remediation.engine.schedule import Interleaver, auto_concurrency

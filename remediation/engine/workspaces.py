@@ -96,7 +96,7 @@ class WorkspaceResolver:
         """Whether the workspace exists (checked once per run; 403 counts as existing)."""
         return self.state(workspace_id) is not None
 
-    def plan(self, workspace_id: WorkspaceId, location: str) -> WorkspaceOutcome:
+    def preview(self, workspace_id: WorkspaceId, location: str) -> WorkspaceOutcome:
         """Dry run: would this workspace be reused or created?"""
         action: WorkspaceAction = "reused" if self.exists(workspace_id) else "would_create"
         return self._remember(WorkspaceOutcome(id=workspace_id, location=location, action=action))

@@ -13,7 +13,7 @@ from remediation.output.baselines import csv_cells, csv_columns
 from remediation.output.common import is_status
 from remediation.output.exemptions import CSV_EXEMPTION_COLUMNS, has_exemptions
 from remediation.output.exemptions import csv_cells as exemption_cells
-from remediation.output.flow import CSV_FLOW_COLUMNS, flow_csv_cells
+from remediation.output.flow_section import CSV_FLOW_COLUMNS, flow_csv_cells
 
 CSV_COLUMNS: tuple[str, ...] = (
     "id",

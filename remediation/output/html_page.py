@@ -33,7 +33,7 @@ from remediation.output.common import (
     summary_line,
 )
 from remediation.output.exemptions import HEADINGS, NOTABLE, describe, heading_note, notable
-from remediation.output.flow import FLOW_CSS, flow_cell_html, flow_header_html, flow_text, has_flow
+from remediation.output.flow_section import FLOW_CSS, flow_cell_html, flow_header_html, flow_text, has_flow
 
 
 def h(text: object) -> str:

@@ -20,7 +20,7 @@ from remediation.output.common import (
     subscription_label,
 )
 from remediation.output.exemptions import HEADINGS, NOTABLE, describe, heading_note, notable
-from remediation.output.flow import flow_text, gb, has_flow, table_plan_text
+from remediation.output.flow_section import flow_text, gb, has_flow, table_plan_text
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+!|~"})
 

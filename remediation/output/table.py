@@ -30,7 +30,7 @@ from remediation.output.common import (
     summary_line,
 )
 from remediation.output.exemptions import HEADINGS, NOTABLE, describe, notable, summary_text
-from remediation.output.flow import cost_lines, flow_summary_line, flow_text, has_flow, table_plan_lines
+from remediation.output.flow_section import cost_lines, flow_summary_line, flow_text, has_flow, table_plan_lines
 
 UNLIMITED = 100_000
 REASON_WIDTH = 24

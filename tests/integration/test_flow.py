@@ -332,7 +332,7 @@ def test_findings_are_logged_at_warning_with_structured_fields(estate, flow_run,
     estate.put_setting(cid, "audit", dedicated(USER_WS, *REQUIRED))
     estate.ingest(USER_WS, cid, "kube-apiserver")
 
-    with caplog.at_level(logging.WARNING, logger="remediation.engine.flow"):
+    with caplog.at_level(logging.WARNING, logger="remediation.engine.flow_check"):
         flow_run()
 
     (record,) = [r for r in caplog.records if getattr(r, "flow_verdict", None)]

@@ -7,7 +7,7 @@ import pytest
 from remediation.config import load_config
 from remediation.core.evidence import explain, setting_evidence
 from remediation.core.model import Reason, Status
-from remediation.core.planner import plan
+from remediation.core.planner import plan_setting
 from remediation.core.reasons import CATALOGUE
 
 from .test_planner import (
@@ -52,7 +52,7 @@ def test_each_setting_says_where_it_sends_what_it_covers_and_why_it_does_not_cou
 
 
 def _why(state, config=CONFIG, **overrides):
-    decided = plan(state, config, today=TODAY)
+    decided = plan_setting(state, config, today=TODAY)
     fields = {
         "cluster": state.cluster,
         "status": decided.status,
@@ -80,7 +80,7 @@ def test_setting_limit_lists_the_settings_and_sink_conflict_names_the_feeding_se
     assert "delete a setting you no longer need" in why.next_step
 
     conflict = state_of(setting("theirs", cats("guard"), workspace_id=TARGET), setting("x", cats("kube-audit")))
-    decided = plan(conflict, CONFIG, today=TODAY)
+    decided = plan_setting(conflict, CONFIG, today=TODAY)
     why = _why(conflict, status=Status.BLOCKED, reason="sink-conflict", change=None, missing=decided.missing)
     assert "setting 'theirs' already sends to the target workspace" in why.text
     assert "REMEDIATION_WORKSPACE_ID" in why.next_step
@@ -124,7 +124,7 @@ def test_compliant_and_remediated_say_why_without_a_next_step():
     why = _why(good)
     assert why.text == "every required category is sent to Log Analytics by 'ops'" and why.next_step is None
     bad = state_of()
-    change = plan(bad, CONFIG, today=TODAY).change
+    change = plan_setting(bad, CONFIG, today=TODAY).change
     done = _why(bad, status=Status.REMEDIATED)
     assert done.text == "created 'aks-audit-remediation', adding " + ", ".join(REQUIRED) and change is not None
     assert done.next_step is None

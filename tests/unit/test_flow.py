@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from remediation.config import load_config
-from remediation.core.flow import (
+from remediation.core.flow_verdict import (
     FlowRow,
     FlowSink,
     FlowVerdict,
@@ -208,13 +208,13 @@ class _Logs:
 
 
 def _checks():
-    from remediation.engine.flow import FlowCheck
+    from remediation.engine.flow_check import FlowCheck
 
     return [FlowCheck(CLUSTER, (sink(),)), FlowCheck(CLUSTER + "-2", (sink(WS2),))]
 
 
 def test_no_query_is_started_when_the_budget_is_spent():
-    from remediation.engine.flow import verify_flow
+    from remediation.engine.flow_check import verify_flow
     from remediation.kit.deadline import Deadline
 
     logs = _Logs(lambda w, d: ())
@@ -225,7 +225,7 @@ def test_no_query_is_started_when_the_budget_is_spent():
 
 
 def test_unexpected_and_late_transient_failures_never_escape():
-    from remediation.engine.flow import verify_flow
+    from remediation.engine.flow_check import verify_flow
     from remediation.errors import TransientArmError
     from remediation.kit.deadline import Deadline
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from remediation.core.flow import FlowRow, FlowSink, FlowVerdict, TableMode, decide_flow
+from remediation.core.flow_verdict import FlowRow, FlowSink, FlowVerdict, TableMode, decide_flow
 from remediation.core.last_change import (
     ANY_SETTING,
     ChangeSource,
@@ -174,7 +174,7 @@ class _Ledger:
 
 def _verify(checks, history, *, rows=(), ledger=None, deadline=None):
     from remediation.config import load_config
-    from remediation.engine.flow import verify_flow
+    from remediation.engine.flow_check import verify_flow
     from remediation.kit.deadline import Deadline
 
     config = load_config({"REMEDIATION_CATEGORIES": ",".join(REQUIRED)})
@@ -191,7 +191,7 @@ def _verify(checks, history, *, rows=(), ledger=None, deadline=None):
 
 
 def _check(cluster: str, modified: datetime | None = None, name: str = "audit"):
-    from remediation.engine.flow import FlowCheck
+    from remediation.engine.flow_check import FlowCheck
 
     return FlowCheck(cluster, (sink(modified, name),))
 

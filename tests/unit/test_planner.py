@@ -19,7 +19,7 @@ from remediation.core.model import (
     LogEntry,
     Status,
 )
-from remediation.core.planner import apply_change, plan, target_workspace
+from remediation.core.planner import apply_change, plan_setting, target_workspace
 from remediation.ids import ClusterId, id_key
 
 SUB = "11111111-2222-3333-4444-555555555555"
@@ -120,7 +120,7 @@ def test_verdict(settings, accepted, missing):
 
 
 def test_no_settings_creates_ours_on_the_target_workspace():
-    result = plan(state_of(), CONFIG, today=TODAY)
+    result = plan_setting(state_of(), CONFIG, today=TODAY)
     assert result.status is Status.NON_COMPLIANT
     assert result.change is not None
     assert result.change.kind is ActionKind.CREATE
@@ -131,7 +131,7 @@ def test_no_settings_creates_ours_on_the_target_workspace():
 
 def test_partial_user_setting_is_complemented_not_touched():
     user = setting("user", cats("kube-apiserver", "kube-audit"), workspace_id=USER_WS)
-    result = plan(state_of(user), CONFIG, today=TODAY)
+    result = plan_setting(state_of(user), CONFIG, today=TODAY)
     assert result.change is not None
     assert result.change.setting_name == CONFIG.setting_name
     assert result.change.categories == ("kube-audit-admin", "kube-controller-manager", "kube-scheduler")
@@ -139,7 +139,7 @@ def test_partial_user_setting_is_complemented_not_touched():
 
 def test_drifted_own_setting_gains_categories_keeping_workspace_and_type():
     ours = setting("aks-audit-remediation", cats("kube-audit", "guard"), workspace_id=USER_WS)
-    result = plan(state_of(ours), CONFIG, today=TODAY)
+    result = plan_setting(state_of(ours), CONFIG, today=TODAY)
     assert result.change is not None
     assert result.change.kind is ActionKind.UPDATE
     assert result.change.workspace_id == USER_WS
@@ -150,7 +150,7 @@ def test_drifted_own_setting_gains_categories_keeping_workspace_and_type():
 
 def test_own_setting_name_is_matched_case_insensitively():
     ours = setting("AKS-Audit-Remediation", cats("kube-audit"), workspace_id=USER_WS)
-    result = plan(state_of(ours), CONFIG, today=TODAY)
+    result = plan_setting(state_of(ours), CONFIG, today=TODAY)
     assert result.change is not None
     assert result.change.kind is ActionKind.UPDATE
     assert result.change.setting_name == "AKS-Audit-Remediation"
@@ -162,7 +162,7 @@ def test_own_disabled_entry_is_enabled_and_other_entries_kept():
         (*cats("kube-audit", enabled=False), *cats("cluster-autoscaler", enabled=False), group("audit", enabled=False)),
         workspace_id=USER_WS,
     )
-    result = plan(state_of(ours), CONFIG, today=TODAY)
+    result = plan_setting(state_of(ours), CONFIG, today=TODAY)
     assert result.change is not None
     assert set(result.change.categories) == set(REQUIRED)
     assert LogEntry(enabled=False, category="cluster-autoscaler") in result.change.keep_logs
@@ -172,7 +172,7 @@ def test_own_disabled_entry_is_enabled_and_other_entries_kept():
 
 def test_own_setting_on_deleted_workspace_is_repointed():
     ours = setting("aks-audit-remediation", cats(*REQUIRED), workspace_id=DEAD_WS)
-    result = plan(state_of(ours, missing=(DEAD_WS,)), CONFIG, today=TODAY)
+    result = plan_setting(state_of(ours, missing=(DEAD_WS,)), CONFIG, today=TODAY)
     assert result.change is not None
     assert result.change.kind is ActionKind.UPDATE
     assert result.change.workspace_id == TARGET
@@ -182,7 +182,7 @@ def test_own_setting_on_deleted_workspace_is_repointed():
 
 def test_five_foreign_settings_block():
     others = [setting(f"s{i}", cats("guard"), storage_account_id=STORAGE) for i in range(5)]
-    result = plan(state_of(*others), CONFIG, today=TODAY)
+    result = plan_setting(state_of(*others), CONFIG, today=TODAY)
     assert result.status is Status.BLOCKED
     assert result.reason == "setting-limit-reached"
     assert result.change is None
@@ -191,7 +191,7 @@ def test_five_foreign_settings_block():
 def test_five_settings_including_ours_is_not_blocked():
     others = [setting(f"s{i}", cats("guard"), storage_account_id=STORAGE) for i in range(4)]
     ours = setting("aks-audit-remediation", cats("kube-audit"), workspace_id=TARGET)
-    result = plan(state_of(*others, ours), CONFIG, today=TODAY)
+    result = plan_setting(state_of(*others, ours), CONFIG, today=TODAY)
     assert result.status is Status.NON_COMPLIANT
     assert result.change is not None and result.change.kind is ActionKind.UPDATE
 
@@ -199,7 +199,7 @@ def test_five_settings_including_ours_is_not_blocked():
 def test_category_another_setting_sends_to_the_target_is_never_added():
     # the other setting's target workspace was deleted: it does not count, but ARM forbids sink reuse
     other = setting("user", cats("kube-audit"), workspace_id=TARGET)
-    result = plan(state_of(other, missing=(TARGET,)), CONFIG, today=TODAY)
+    result = plan_setting(state_of(other, missing=(TARGET,)), CONFIG, today=TODAY)
     assert result.change is not None
     assert "kube-audit" not in result.change.categories
     after = apply_change(state_of(other, missing=(TARGET,)), result.change)
@@ -208,7 +208,7 @@ def test_category_another_setting_sends_to_the_target_is_never_added():
 
 @pytest.mark.parametrize("state", ["Creating", "Updating", "Upgrading", "Deleting", ""])
 def test_busy_cluster_is_deferred_with_what_is_missing(state):
-    result = plan(state_of(cluster_state=state), CONFIG, today=TODAY)
+    result = plan_setting(state_of(cluster_state=state), CONFIG, today=TODAY)
     assert result.status is Status.DEFERRED
     assert result.reason == "cluster-busy"
     assert result.missing == REQUIRED
@@ -217,23 +217,23 @@ def test_busy_cluster_is_deferred_with_what_is_missing(state):
 
 def test_busy_but_compliant_cluster_is_compliant():
     covered = setting("user", (group("allLogs"),), workspace_id=USER_WS)
-    assert plan(state_of(covered, cluster_state="Upgrading"), CONFIG, today=TODAY).status is Status.COMPLIANT
+    assert plan_setting(state_of(covered, cluster_state="Upgrading"), CONFIG, today=TODAY).status is Status.COMPLIANT
 
 
 @pytest.mark.parametrize("state", ["Succeeded", "Failed", "Canceled", "succeeded"])
 def test_terminal_states_are_reconciled(state):
-    assert plan(state_of(cluster_state=state), CONFIG, today=TODAY).status is Status.NON_COMPLIANT
+    assert plan_setting(state_of(cluster_state=state), CONFIG, today=TODAY).status is Status.NON_COMPLIANT
 
 
 def test_excluded_cluster_is_left_alone():
     excluded = ClusterState(cluster(tags={"AKS-Audit-Remediation": "EXCLUDE"}), (), METADATA)
-    result = plan(excluded, CONFIG, today=TODAY)
+    result = plan_setting(excluded, CONFIG, today=TODAY)
     assert result.status is Status.EXCLUDED
     assert result.change is None
 
 
 def test_compliant_cluster_needs_nothing():
-    result = plan(state_of(setting("user", (group("allLogs"),), workspace_id=USER_WS)), CONFIG, today=TODAY)
+    result = plan_setting(state_of(setting("user", (group("allLogs"),), workspace_id=USER_WS)), CONFIG, today=TODAY)
     assert result.status is Status.COMPLIANT
     assert result.change is None
 
@@ -315,7 +315,7 @@ def _sends(state: ClusterState) -> dict[tuple[str, str], set[str]]:
 @settings(max_examples=400, deadline=None)
 @given(cluster_states(), configs)
 def test_plan_properties(state, config):
-    result = plan(state, config, today=TODAY)
+    result = plan_setting(state, config, today=TODAY)
     if result.change is None:
         assert result.status in {Status.COMPLIANT, Status.BLOCKED}
         return
@@ -339,4 +339,4 @@ def test_plan_properties(state, config):
     # ... ARM's sink rule holds: no (workspace, category) fed by two settings
     assert all(len(owners) == 1 for owners in _sends(after).values())
     # ... and planning again changes nothing
-    assert plan(after, config, today=TODAY).change is None
+    assert plan_setting(after, config, today=TODAY).change is None

@@ -1,6 +1,6 @@
 """Flow verdicts and the cost header, as every format shows them. Pure.
 
-A cluster's ``flow`` (see ``remediation/core/flow.py``) becomes a column in table, markdown and
+A cluster's ``flow`` (see ``remediation/core/flow_verdict.py``) becomes a column in table, markdown and
 csv and a coloured badge in html; the summary's flow counts and the document's ``cost`` make a
 header. Documents without flow (older runs) render exactly as before.
 """

@@ -5,7 +5,7 @@ Log Analytics settings send to are queried in parallel, one query each, within a
 workspace that does not answer in time, refuses (403) or fails leaves its clusters
 ``unknown`` and adds an error (``step: "flow"``) to the run; it never fails the run and never
 delays the other workspaces. ``partial`` and ``silent`` verdicts are logged at WARNING on
-logger ``remediation.engine.flow`` with the structured fields ``cluster_id``,
+logger ``remediation.engine.flow_check`` with the structured fields ``cluster_id``,
 ``flow_verdict``, ``categories`` (the required categories with no record), ``workspace_ids``
 and ``run_id``.
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from remediation.config import Config
-from remediation.core.flow import (
+from remediation.core.flow_verdict import (
     FLOW_FINDINGS,
     Cost,
     Flow,
