@@ -17,6 +17,9 @@ class Format(StrEnum):
     MARKDOWN = "markdown"
     HTML = "html"
     CSV = "csv"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    OCSF = "ocsf"
 
 
 CONTENT_TYPES: Mapping[str, str] = {
@@ -25,6 +28,9 @@ CONTENT_TYPES: Mapping[str, str] = {
     Format.MARKDOWN.value: "text/markdown; charset=utf-8",
     Format.HTML.value: "text/html; charset=utf-8",
     Format.CSV.value: "text/csv; charset=utf-8",
+    Format.SARIF.value: "application/sarif+json",
+    Format.JUNIT.value: "application/xml; charset=utf-8",
+    Format.OCSF.value: "application/x-ndjson",
 }
 
 FORMATS: tuple[str, ...] = tuple(f.value for f in Format)

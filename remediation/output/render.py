@@ -1,7 +1,7 @@
 """Render a schema-1 report document in any format: the one entry point every surface uses.
 
 Each format lives in its own module (``table``, ``json_doc``, ``markdown``, ``html_page``,
-``csv_rows``); what they share is in ``common``. Pure; no I/O. A status document
+``csv_rows``, and for other tools ``sarif``, ``junit``, ``ocsf``); what they share is in ``common``. Pure; no I/O. A status document
 (``mode: "status"``, ``GET /api/status``) renders like a report, plus when each cluster was
 observed (markdown, html and csv add the column; json carries ``observed_at`` and ``observed_run_id``).
 """
@@ -26,7 +26,10 @@ from remediation.output.common import (
 from remediation.output.csv_rows import CSV_COLUMNS, render_csv
 from remediation.output.html_page import render_html
 from remediation.output.json_doc import canonical, render_json
+from remediation.output.junit import render_junit
 from remediation.output.markdown import md, render_markdown
+from remediation.output.ocsf import render_ocsf
+from remediation.output.sarif import render_sarif
 from remediation.output.table import render_table
 
 __all__ = [
@@ -68,5 +71,8 @@ def render(document: ReportDocument, fmt: str, *, width: int | None = None) -> s
         Format.MARKDOWN: render_markdown,
         Format.HTML: render_html,
         Format.CSV: render_csv,
+        Format.SARIF: render_sarif,
+        Format.JUNIT: render_junit,
+        Format.OCSF: render_ocsf,
     }
     return renderers[chosen](document)

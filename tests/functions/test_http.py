@@ -14,6 +14,7 @@ import pytest
 
 from remediation.azure.ledger import TableLedger
 from remediation.core.changes import ChangeEvent, ChangeRecord
+from tests import consumers
 from tests.functions.conftest import OTHER_SUB, SUB
 from tests.functions.helpers import CLUSTER_WRITE, cluster_id, grid_event, http_get
 from tests.unit.test_render import _Collector, run_chromium
@@ -62,6 +63,9 @@ def test_report_json_is_a_dry_run_even_in_apply_mode(estate: Any, functions: Fun
         ("csv", "text/csv; charset=utf-8", lambda body: len(list(csv.DictReader(io.StringIO(body)))) == 2),
         ("JSON", "application/json", lambda body: json.loads(body)["summary"]["clusters"] == 2),
         ("table", "text/plain; charset=utf-8", lambda body: "aks-open" in body and "aks-busy" in body),
+        ("sarif", "application/sarif+json", lambda body: len(consumers.sarif(body)["runs"][0]["results"]) >= 2),
+        ("junit", "application/xml; charset=utf-8", lambda body: sum(s.tests for s in consumers.junit(body)) == 2),
+        ("ocsf", "application/x-ndjson", lambda body: len(consumers.ocsf(body)) == 2),
     ],
 )
 def test_report_formats(estate: Any, functions: Functions, fmt: str, content_type: str, check: Any) -> None:

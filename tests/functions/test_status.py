@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from remediation.app.runtime import reset_runtime
+from tests import consumers
 from tests.functions.conftest import OTHER_SUB, SUB, free_port
 from tests.functions.helpers import CLUSTER_WRITE, QueueHost, cluster_id, grid_event, http_get, timer
 
@@ -95,6 +96,9 @@ def test_status_is_the_last_observation_and_makes_no_arm_request(swept: Any, fun
         ("html", "text/html; charset=utf-8", lambda body: body.count('<tr class="cluster"') == 3),
         ("csv", "text/csv; charset=utf-8", lambda body: len(list(csv.DictReader(io.StringIO(body)))) == 3),
         ("JSON", "application/json", lambda body: json.loads(body)["mode"] == "status"),
+        ("sarif", "application/sarif+json", lambda body: consumers.sarif(body)["runs"][0]["results"] is not None),
+        ("junit", "application/xml; charset=utf-8", lambda body: sum(s.tests for s in consumers.junit(body)) == 3),
+        ("ocsf", "application/x-ndjson", lambda body: len(consumers.ocsf(body)) == 3),
     ],
 )
 def test_status_formats(swept: Any, functions: Functions, fmt: str, content_type: str, check: Any) -> None:
