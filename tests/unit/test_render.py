@@ -132,7 +132,7 @@ def make_document(mode: str = "report") -> ReportDocument:
 
 
 def test_content_types_cover_every_format() -> None:
-    assert set(CONTENT_TYPES) == set(FORMATS) == {"table", "json", "markdown", "html", "csv"}
+    assert set(CONTENT_TYPES) == set(FORMATS) == {"table", "json", "markdown", "html", "csv", "sarif", "junit", "ocsf"}
     assert CONTENT_TYPES["json"] == "application/json"
     assert CONTENT_TYPES["html"] == "text/html; charset=utf-8"
     assert CONTENT_TYPES["csv"] == "text/csv; charset=utf-8"
