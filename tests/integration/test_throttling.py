@@ -63,6 +63,47 @@ def test_a_throttled_apply_paces_its_writes_and_fails_nothing(sim_factory, sweep
     assert fresh_pacer.stats.waits > 0
 
 
+def test_a_global_bucket_that_other_callers_drain_is_paced_from_its_header(sim_factory, sweep, fresh_pacer) -> None:
+    """As real ARM: reads report only the subscription's global bucket, which other callers (a noisy
+    neighbour) have emptied and leave 20 reads/s of. The pacer learns that from the header alone."""
+    sim = sim_factory(throttle=True)
+    for i in range(60):
+        sim.add_cluster(SUB_A, "rg-apps", f"aks-{i:02d}", "eastus")
+    sim.throttle.add_neighbour(SUB_A, READS, 355.0)  # of the 375/s refill
+    sim.throttle.drain(SUB_A, READS, 3750)
+
+    document = sweep("report")
+
+    assert document["summary"]["failed"] == 0
+    assert document["summary"]["non_compliant"] == 60
+    requests = sim.arm_requests()
+    refused = [r for r in requests if r.status == 429]
+    assert len(refused) <= max(2, len(requests) // 20), f"{len(refused)} of {len(requests)} answered 429"
+    (learned,) = [b for b in fresh_pacer.buckets() if b.name == "global-reads" and SUB_A in b.scope]
+    assert learned.burst == 3750 and learned.refill < 100  # not the documented 375/s: what is left for us
+
+
+def test_microsoft_insights_write_budget_is_learned_and_never_fails_a_cluster(sim_factory, sweep, fresh_pacer) -> None:
+    """As real ARM: a setting PUT reports only Microsoft.Insights' own budget, whose size and refill the
+    product is not told (here 12, refilled 4/s)."""
+    sim = sim_factory(throttle=True)
+    sim.throttle.provider_limits["microsoft.insights"] = Limit(12, 4.0)
+    sim.add_workspace(SUB_A, "rg-aks-audit-logs", "law-aks-audit-eastus", "eastus")
+    for i in range(40):
+        sim.add_cluster(SUB_A, "rg-apps", f"aks-{i:02d}", "eastus")
+
+    document = sweep("apply")
+
+    assert document["summary"]["remediated"] == 40
+    assert document["summary"]["failed"] == 0
+    puts = [w for w in sim.write_requests() if "/diagnosticSettings/" in w.path]
+    assert len([w for w in puts if w.status == 200]) == 40
+    assert len([w for w in puts if w.status == 429]) <= 2
+    (budget,) = [b for b in fresh_pacer.buckets() if b.name == "microsoft.insights/resource-requests"]
+    assert budget.burst == 12 and budget.kinds == ("writes",)
+    assert budget.estimated and 2.0 <= budget.refill <= 6.0
+
+
 def test_throttling_that_outlasts_the_budget_fails_the_cluster_as_throttled(sim, sweep) -> None:
     sim.add_subscription(SUB_A)
     sim.add_cluster(SUB_A, "rg-apps", "aks-one", "eastus")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from remediation.azure.pacing import DELETES, READS, WRITES, Limit, Pacer, _remaining, _retry_after, kind_of, scope_of
+from remediation.azure.pacing import DELETES, READS, WRITES, Limit, Pacer, kind_of, scope_of
+from remediation.azure.ratelimits import (
+    PROBE_IN_FLIGHT,
+    PROBE_PATIENCE,
+    PROBE_WAIT,
+    provider_of,
+    reported,
+    retry_after,
+)
 from remediation.core.model import Reason
 from remediation.errors import ThrottledError
 from remediation.kit.deadline import Deadline
@@ -53,15 +61,20 @@ def test_requests_are_sorted_into_arms_buckets() -> None:
     ]
 
 
+def answered(pacer: Pacer, kind: str, deadline: Deadline) -> None:
+    """One request: a token taken, an answer without rate-limit headers."""
+    pacer.observe(SUB, kind, pacer.acquire(SUB, kind, deadline), remaining=None, retry_after=None)
+
+
 def test_the_burst_goes_at_once_then_the_refill_rate(pacer: Pacer, clock: Clock) -> None:
     deadline = forever(clock)
     for _ in range(250):
-        pacer.acquire(SUB, READS, deadline)
+        answered(pacer, READS, deadline)
     assert clock.sleeps == []
-    pacer.acquire(SUB, READS, deadline)
+    answered(pacer, READS, deadline)
     assert clock.sleeps == [0.04]  # one read token per 40 ms
     for _ in range(10):
-        pacer.acquire(SUB, WRITES, deadline)
+        answered(pacer, WRITES, deadline)
     assert clock.sleeps == [0.04]  # writes are another bucket
     assert pacer.stats.requests == 261 and pacer.stats.waits == 1
 
@@ -106,6 +119,21 @@ def test_a_wait_that_does_not_fit_the_deadline_is_not_started(pacer: Pacer, cloc
     assert sum(clock.sleeps) == pytest.approx(30.0)
 
 
+def test_until_a_global_bucket_is_heard_of_only_a_few_requests_go(pacer: Pacer, clock: Clock) -> None:
+    """What other callers left in the subscription's global bucket is unknown until an answer tells: the
+    first few requests go, the others wait for their answers (at most PROBE_PATIENCE)."""
+    deadline = forever(clock)
+    first = [pacer.acquire(SUB, READS, deadline) for _ in range(PROBE_IN_FLIGHT)]
+    assert clock.sleeps == []
+    pacer.acquire(SUB, READS, deadline)  # no answer comes: it goes after the patience
+    assert PROBE_PATIENCE <= sum(clock.sleeps) <= PROBE_PATIENCE + 2 * PROBE_WAIT
+    pacer.observe(SUB, READS, first[0], remaining={"global-reads": 3000}, retry_after=None)
+    clock.sleeps.clear()
+    for _ in range(20):
+        pacer.acquire(SUB, READS, deadline)
+    assert clock.sleeps == []  # heard of: as many as the model allows
+
+
 def test_a_larger_bucket_than_documented_is_learned(pacer: Pacer, clock: Clock) -> None:
     ticket = pacer.acquire(SUB, READS, forever(clock))
     pacer.observe(SUB, READS, ticket, remaining=11999, retry_after=None)
@@ -128,15 +156,43 @@ def test_round_trip_is_smoothed(pacer: Pacer, clock: Clock) -> None:
 
 
 def test_headers_are_read_as_arm_sends_them() -> None:
-    assert _remaining({"x-ms-ratelimit-remaining-subscription-reads": "17"}, READS) == 17
-    assert _remaining({"x-ms-ratelimit-remaining-tenant-writes": "3"}, WRITES) == 3
-    assert _remaining({"x-ms-ratelimit-remaining-subscription-reads": "x"}, READS) is None
-    assert _remaining({}, READS) is None
-    assert _retry_after({"retry-after": "7"}) == 7.0
-    assert _retry_after({"retry-after-ms": "250", "retry-after": "7"}) == 0.25
-    assert _retry_after({"retry-after": "Fri, 27 Nov 2026 13:00:00 GMT"}) == 1.0
-    assert _retry_after({}) == 1.0
-    assert _retry_after({"retry-after-ms": "soon", "retry-after": "3"}) == 3.0
+    # as recorded: a read, a diagnostic-setting PUT, a table PUT, a delete; a tenant-level read
+    assert reported({"x-ms-ratelimit-remaining-subscription-global-reads": "3749"}, "microsoft.network") == {
+        "global-reads": 3749
+    }
+    assert reported({"x-ms-ratelimit-remaining-subscription-resource-requests": "149"}, "microsoft.insights") == {
+        "microsoft.insights/resource-requests": 149
+    }
+    table_put = {
+        "x-ms-ratelimit-remaining-subscription-global-writes": "2999",
+        "x-ms-ratelimit-remaining-subscription-writes": "199",
+    }
+    assert reported(table_put, "microsoft.operationalinsights") == {"global-writes": 2999, "writes": 199}
+    assert reported({"X-Ms-Ratelimit-Remaining-Subscription-Deletes": "14999"}, None) == {"deletes": 14999}
+    assert reported({"x-ms-ratelimit-remaining-tenant-reads": "3"}, None) == {"reads": 3}
+    # Compute's policies, and a provider budget's header on a request naming no provider (ignored)
+    compute = {
+        "x-ms-ratelimit-remaining-resource": "Microsoft.Compute/HighCostGet3Min;107, Microsoft.Compute/GetVM;x,Plain;5"
+    }
+    assert reported(compute, "microsoft.compute") == {
+        "microsoft.compute/highcostget3min": 107,
+        "microsoft.compute/plain": 5,
+    }
+    assert reported({"x-ms-ratelimit-remaining-subscription-resource-requests": "9"}, None) == {}
+    assert reported({"x-ms-ratelimit-remaining-subscription-reads": "x", "content-type": "json"}, None) == {}
+    assert (
+        provider_of(
+            "https://m/subscriptions/s/resourceGroups/r/providers/Microsoft.ContainerService/managedClusters/a"
+            "/providers/Microsoft.Insights/diagnosticSettings/x?api-version=1"
+        )
+        == "microsoft.insights"
+    )
+    assert provider_of("https://m/subscriptions/s/resourcegroups/r?api-version=1") is None
+    assert retry_after({"retry-after": "7"}, 1.0) == 7.0
+    assert retry_after({"retry-after-ms": "250", "retry-after": "7"}, 1.0) == 0.25
+    assert retry_after({"retry-after": "Fri, 27 Nov 2026 13:00:00 GMT"}, 1.0) == 1.0
+    assert retry_after({}, 1.0) == 1.0
+    assert retry_after({"retry-after-ms": "soon", "retry-after": "3"}, 1.0) == 3.0
 
 
 def test_without_a_deadline_waits_are_bounded_too(pacer: Pacer, clock: Clock) -> None:
