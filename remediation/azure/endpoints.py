@@ -11,7 +11,9 @@ clients, the Log Analytics query API's for the Logs client):
   read in the same call (``NextLinkRepeats``): a self-pointing ``nextLink`` otherwise pages forever.
 - :class:`EndpointTokenPolicy` (the clients' authentication policy) adds the bearer token only to
   requests for the endpoint's origin; to any other (a redirect), it sends none and answers no
-  authentication challenge.
+  authentication challenge. When the token endpoint fails for a moment (a temporary
+  :class:`~remediation.errors.CredentialError`), it asks again 1, 5, then every 10 s within the
+  call's deadline (at most :data:`TOKEN_RETRY_SECONDS` of it), on every trigger and the CLI alike.
 """
 
 from __future__ import annotations
@@ -24,12 +26,18 @@ from azure.core.credentials import TokenCredential
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import BearerTokenCredentialPolicy, SansIOHTTPPolicy
 
-from remediation.azure.policies import CallDeadline
-from remediation.errors import ArmError
+from remediation.azure.policies import CallDeadline, call_deadline
+from remediation.errors import ArmError, CredentialError
+from remediation.kit.deadline import MIN_TRY_SECONDS
 
 logger = logging.getLogger(__name__)
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+# A token endpoint that failed for a moment is asked again this far apart (then every 10 s), within
+# the call's deadline and at most TOKEN_RETRY_SECONDS of it. (azure-identity's MSAL replays a 429/5xx
+# answer for its Retry-After, 5 s without one: the second wait outlasts that.)
+TOKEN_WAITS = (1.0, 5.0, 10.0)
+TOKEN_RETRY_SECONDS = 60.0
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -84,9 +92,23 @@ class EndpointTokenPolicy(BearerTokenCredentialPolicy):  # type: ignore[type-arg
 
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         if origin(request.http_request.url) == self._origin:
-            response: PipelineResponse[Any, Any] = super().send(request)
-            return response
+            return self._send_with_token(request)
         request.http_request.headers.pop("Authorization", None)
         logger.warning("no token sent to %s: it is not the endpoint's host", _host(request.http_request.url))
         forwarded: PipelineResponse[Any, Any] = self.next.send(request)
         return forwarded
+
+    def _send_with_token(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
+        call = call_deadline(request)
+        budget = call.deadline.child(TOKEN_RETRY_SECONDS) if call is not None else None
+        waits = iter(TOKEN_WAITS)
+        while True:
+            try:
+                response: PipelineResponse[Any, Any] = super().send(request)
+                return response
+            except CredentialError as exc:
+                wait = next(waits, TOKEN_WAITS[-1])
+                if not exc.transient or budget is None or not budget.can_wait(wait + MIN_TRY_SECONDS):
+                    raise
+                logger.warning("%s; asking again in %.0f s", exc.message, wait)
+                budget.sleep(wait)

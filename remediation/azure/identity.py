@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import threading
 import time
 from collections.abc import Mapping
@@ -20,7 +19,8 @@ from typing import Any
 
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError, ServiceResponseError
-from azure.identity import CredentialUnavailableError, DefaultAzureCredential, ManagedIdentityCredential
+from azure.core.pipeline import PipelineResponse
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from remediation.azure.classify import TRANSIENT_STATUSES, first_line
 from remediation.azure.policies import CONNECTION_TIMEOUT
@@ -34,6 +34,8 @@ IDENTITY_OPTIONS: Mapping[str, Any] = {
     "connection_timeout": CONNECTION_TIMEOUT,
     "read_timeout": 10.0,
 }
+# Token endpoint answers worth trying again: ARM's temporary ones, and IMDS's 404 and 410 ("updating").
+TOKEN_TRANSIENT_STATUSES = TRANSIENT_STATUSES | {404, 410}
 # A cached token is renewed this long before it expires.
 TOKEN_REFRESH_MARGIN = 300
 
@@ -60,13 +62,33 @@ def identity_key(config: Config) -> str:
     return "|".join([config.cloud.authority_host, *(os.environ.get(name, "") for name in _IDENTITY_ENV)])
 
 
+class TokenAnswers:
+    """The HTTP status of the token endpoints' answers (the SDK's raw response hook): azure-identity
+    keeps it only in the text of some bodies, and not at all in IMDS's.
+
+    ``failed`` is the last error answered (None after a success): MSAL replays a 429/5xx answer
+    without asking again for its Retry-After (5 s without one), and such a replay is that failure."""
+
+    def __init__(self) -> None:
+        self.failed: int | None = None
+
+    def hook(self, response: PipelineResponse[Any, Any]) -> None:
+        status = response.http_response.status_code
+        self.failed = status if status >= 400 else None
+
+
 class ClassifiedCredential:
     """A token credential whose failures are :class:`CredentialError`: one message that says what
-    was tried and what to do, transient when the identity endpoint answered 429/5xx or not at all."""
+    was tried and what to do, classified by the HTTP status the token endpoint answered, whatever
+    its body said: temporary for 404/408/410/429/5xx (IMDS's "retry later") and when it did not
+    answer at all. "No credential" only when there is none: outside Azure, when no token endpoint
+    of DefaultAzureCredential's chain failed for a moment and none gave a token."""
 
-    def __init__(self, inner: TokenCredential, *, managed_identity: bool) -> None:
+    def __init__(self, inner: TokenCredential, *, managed_identity: bool, answers: TokenAnswers | None = None) -> None:
         self._inner = inner
         self.managed_identity = managed_identity
+        self._answers = answers or TokenAnswers()
+        self._lock = threading.Lock()  # one token request at a time: the last answer is this request's
 
     @property
     def tried(self) -> str:
@@ -79,52 +101,42 @@ class ClassifiedCredential:
         return "check the managed identity" if self.managed_identity else "run `az login`"
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        try:
-            return self._inner.get_token(*scopes, **kwargs)
-        except CredentialUnavailableError as exc:
-            # The SDK reports an identity endpoint that answered 429/5xx as "unavailable" too, with
-            # the status only in its message: that one is temporary.
-            status = _endpoint_status(str(exc)) if self.managed_identity else None
-            if status is not None:
+        with self._lock:
+            try:
+                return self._inner.get_token(*scopes, **kwargs)
+            except (ServiceRequestError, ServiceResponseError) as exc:
                 raise CredentialError(
                     "CredentialFailed",
-                    f"the token endpoint of {self.tried} answered HTTP {status}: {self.advice}",
-                    status=status,
+                    f"the token endpoint of {self.tried} did not answer ({first_line(str(exc))}): {self.advice}",
                     transient=True,
                 ) from None
-            raise CredentialError(
-                "CredentialUnavailable", f"no Azure credential is available (tried {self.tried}): {self.advice}"
-            ) from None
-        except ClientAuthenticationError as exc:
-            status = exc.status_code
-            if not self.managed_identity and status is None:
-                # DefaultAzureCredential: no credential in its chain could get a token.
-                raise CredentialError(
-                    "CredentialUnavailable",
-                    f"no Azure credential could get a token (tried {self.tried}): {self.advice}",
-                ) from None
-            transient = self.managed_identity and (status is None or status in TRANSIENT_STATUSES)
-            detail = f"HTTP {status}" if status else first_line(str(exc.message or exc))
-            raise CredentialError(
+            except ClientAuthenticationError as exc:  # CredentialUnavailableError is one too
+                raise self._classified(exc, self._answers.failed or exc.status_code) from None
+
+    def _classified(self, exc: ClientAuthenticationError, status: int | None) -> CredentialError:
+        if status is not None and not self.managed_identity and status not in TOKEN_TRANSIENT_STATUSES:
+            # In DefaultAzureCredential's chain a 400 or 403 means "not here" (IMDS without an identity,
+            # a proxy's "unreachable"): the chain went on, and only a failing endpoint stopped it.
+            status = None
+        if status is not None:
+            where = f"the token endpoint of {self.tried}" if self.managed_identity else "a token endpoint"
+            tried = "" if self.managed_identity else f" (tried {self.tried})"
+            return CredentialError(
                 "CredentialFailed",
-                f"could not get a token from {self.tried} ({detail}): {self.advice}",
+                f"{where} answered HTTP {status}{tried}: {self.advice}",
                 status=status,
-                transient=transient,
-            ) from None
-        except (ServiceRequestError, ServiceResponseError) as exc:
-            raise CredentialError(
+                transient=status in TOKEN_TRANSIENT_STATUSES,
+            )
+        if self.managed_identity:  # it answered, but with no token and no error status
+            return CredentialError(
                 "CredentialFailed",
-                f"the token endpoint of {self.tried} did not answer ({first_line(str(exc))}): {self.advice}",
-                transient=True,
-            ) from None
-
-
-_ENDPOINT_STATUS = re.compile(r"\b(429|5\d\d)\b")
-
-
-def _endpoint_status(message: str) -> int | None:
-    found = _ENDPOINT_STATUS.search(message)
-    return int(found.group(1)) if found else None
+                f"the token endpoint of {self.tried} gave no token ({first_line(str(exc.message or exc))}): "
+                f"{self.advice}",
+            )
+        # DefaultAzureCredential: no credential in its chain is configured, no token endpoint answered.
+        return CredentialError(
+            "CredentialUnavailable", f"no Azure credential could get a token (tried {self.tried}): {self.advice}"
+        )
 
 
 def credential_for(config: Config) -> TokenCredential:
@@ -136,16 +148,19 @@ def credential_for(config: Config) -> TokenCredential:
             managed = bool(os.environ.get("IDENTITY_ENDPOINT") or os.environ.get("MSI_ENDPOINT")) and not any(
                 os.environ.get(name) for name in _SERVICE_PRINCIPAL_ENV
             )
+            answers = TokenAnswers()
             inner: TokenCredential
             if managed:
                 # In Azure: what DefaultAzureCredential would pick, without the chain that turns an
                 # endpoint failure (429/5xx) into "unavailable".
                 inner = ManagedIdentityCredential(
-                    client_id=os.environ.get("AZURE_CLIENT_ID") or None, **IDENTITY_OPTIONS
+                    client_id=os.environ.get("AZURE_CLIENT_ID") or None,
+                    raw_response_hook=answers.hook,
+                    **IDENTITY_OPTIONS,
                 )
             else:
-                inner = DefaultAzureCredential(authority=config.cloud.authority_host)
-            credential = ClassifiedCredential(inner, managed_identity=managed)
+                inner = DefaultAzureCredential(authority=config.cloud.authority_host, raw_response_hook=answers.hook)
+            credential = ClassifiedCredential(inner, managed_identity=managed, answers=answers)
             _credentials[key] = credential
         return credential
 

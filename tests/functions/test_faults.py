@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from armsim.routing import Response
 from remediation.app.event_handler import handle_event
 from remediation.app.runtime import get_runtime, reset_runtime
 from remediation.azure.ledger import TableLedger
@@ -99,10 +100,14 @@ def test_ledger_rows_are_written_independently_and_a_failure_is_reported(
     assert len([r for r in caplog.records if getattr(r, "ledger_failed", False)]) == 1
 
 
-def test_identity_endpoint_failure_on_the_event_path_is_transient(app_env: Any) -> None:
+def test_identity_endpoint_failure_on_the_event_path_is_transient(
+    app_env: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     sim = app_env
     cid = sim.add_cluster(SUB, "rg-apps", "aks-1", "westeurope")
     sim.inject_fault(identity=True, status=503, retry_after=0, times=None)
+    monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
+    reset_runtime()
 
     with pytest.raises(CredentialError) as caught:
         handle_event(get_runtime(), **event(cid))
@@ -110,11 +115,34 @@ def test_identity_endpoint_failure_on_the_event_path_is_transient(app_env: Any) 
     assert caught.value.transient  # the function fails, so Event Grid redelivers
     assert "check the managed identity" in caught.value.message
     assert sim.arm_requests() == []
-    assert sim.identity_requests()
+    # asked again 1 s later within the event's 3 s, then no time was left for the next wait (5 s)
+    assert {r.getMessage().rsplit("; ", 1)[-1] for r in caplog.records if "asking again" in r.getMessage()} == {
+        "asking again in 1 s"
+    }
 
     sim.clear_faults()
     handle_event(get_runtime(), **event(cid))  # the redelivery
     assert sim.get_setting(cid, OURS) is not None
+
+
+@pytest.mark.parametrize("imds_shape", [False, True])
+def test_an_identity_endpoint_failing_for_a_moment_costs_the_event_a_retry_not_a_redelivery(
+    app_env: Any, imds_shape: bool
+) -> None:
+    sim = app_env
+    cid = sim.add_cluster(SUB, "rg-apps", "aks-1", "westeurope")
+    if imds_shape:  # IMDS's error body: {"error", "error_description"}, the status only on the wire
+        body = {"error": "unknown_error", "error_description": "retry later"}
+        sim.inject_fault(
+            identity=True, status=None, times=2, rewrite=lambda r, url: Response(503, body, {"Retry-After": "0"})
+        )
+    else:
+        sim.inject_fault(identity=True, status=503, retry_after=0, times=2)
+
+    handle_event(get_runtime(), **event(cid))
+
+    assert sim.get_setting(cid, OURS) is not None
+    assert [r.status for r in sim.identity_requests()] == [503, 503, 200]
 
 
 def test_the_settle_wait_starts_only_when_it_fits_in_the_events_budget(
