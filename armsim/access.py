@@ -47,7 +47,7 @@ class AccessControl(State):
             return True
         target = key(resource_id)
         wanted = action.lower()
-        return any(wanted in actions and under(target, scope) for actions, scope in grants)
+        return any(wanted in actions and self._within(target, scope) for actions, scope in grants)
 
     def is_denied(self, resource_id: str) -> bool:
         """True when ``resource_id`` lies in a forbidden subscription or under a forbidden resource."""

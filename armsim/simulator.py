@@ -44,6 +44,7 @@ from armsim.providers.containerservice import ClusterSeeding
 from armsim.providers.identity import IDENTITY_PATH, IdentitySeeding
 from armsim.providers.insights import InsightsSeeding
 from armsim.providers.logs import LogsSeeding
+from armsim.providers.management import ManagementSeeding
 from armsim.providers.tables import TableSeeding
 from armsim.server import Handler, Server
 from armsim.state import RecordedRequest, key, resource_type_of, sequential_rounds
@@ -52,7 +53,9 @@ from armsim.tls import write_self_signed
 __all__ = ["ArmSimulator", "Fault", "RecordedRequest", "key", "resource_type_of", "sequential_rounds"]
 
 
-class ArmSimulator(ClusterSeeding, TableSeeding, InsightsSeeding, LogsSeeding, IdentitySeeding, Faults, EventGrid):
+class ArmSimulator(
+    ClusterSeeding, ManagementSeeding, TableSeeding, InsightsSeeding, LogsSeeding, IdentitySeeding, Faults, EventGrid
+):
     """Fake ARM over HTTPS on 127.0.0.1. See ``armsim/README.md`` for the API and behaviour.
 
     ``ArmSimulator(page_size=50, lro_polls=1, lro_retry_after_ms=10, port=0, host="127.0.0.1",

@@ -195,6 +195,11 @@ class State:
         """Hook for providers: each mixin that keeps state overrides it, calls ``super()._init_state()``
         first, then creates its dictionaries (and registers them with :meth:`register_resources`)."""
 
+    def _within(self, target_key: str, scope_key: str) -> bool:
+        """Hook for providers: whether a role granted at ``scope_key`` reaches ``target_key`` (both
+        :func:`key` forms); by default, the scope and every path below it."""
+        return under(target_key, scope_key)
+
     def _forget(self, resource_key: str) -> None:
         """Hook for providers: the resource ``resource_key`` is gone; drop what hangs off it (its settings)."""
 

@@ -71,6 +71,29 @@ class CredentialError(ArmError):
     """
 
 
+class ManagementGroupError(ArmError):
+    """The subscriptions of ``REMEDIATION_MANAGEMENT_GROUP`` could not be listed: the run has no
+    scope, and never falls back to every subscription the identity can see."""
+
+    def __init__(self, group_id: str, cause: ArmError) -> None:
+        super().__init__(
+            cause.code,
+            f"could not list the subscriptions of management group {group_id!r}: {cause.message}",
+            status=cause.status,
+            transient=cause.transient,
+        )
+        self.group_id = group_id
+
+    @property
+    def scope(self) -> str:
+        return group_scope(self.group_id)
+
+
+def group_scope(group_id: str) -> str:
+    """The ARM ID of a management group (the scope errors about it are reported on)."""
+    return f"/providers/Microsoft.Management/managementGroups/{group_id}"
+
+
 class WorkspaceFailedError(ArmError):
     """The target workspace's provisioningState is Failed (or Canceled): it is not used."""
 

@@ -16,10 +16,18 @@ ARM and are dispatched by :mod:`armsim.server` directly.
 
 from __future__ import annotations
 
-from armsim.providers import activitylog, containerservice, insights, operationalinsights, resources, tables
+from armsim.providers import (
+    activitylog,
+    containerservice,
+    insights,
+    management,
+    operationalinsights,
+    resources,
+    tables,
+)
 from armsim.routing import Route
 
-PROVIDERS = (resources, containerservice, operationalinsights, tables, insights, activitylog)
+PROVIDERS = (resources, management, containerservice, operationalinsights, tables, insights, activitylog)
 
 ROUTES: tuple[Route, ...] = tuple(route for provider in PROVIDERS for route in provider.ROUTES)
 # api-versions accepted per route group: exactly what the pinned SDKs send.

@@ -31,11 +31,12 @@ from remediation.app.events import Decision, Ignore, IgnoreReason, Malformed, Re
 from remediation.app.runtime import Runtime
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
+from remediation.engine.estate import estate_of
 from remediation.engine.event import reconcile_cluster
 from remediation.engine.observations import forget_cluster, record_outcomes
 from remediation.engine.outcomes import EventResult, Stop
 from remediation.engine.response import event_grid_delivery
-from remediation.errors import UnknownCategoriesError
+from remediation.errors import ArmError, UnknownCategoriesError
 from remediation.kit.deadline import Deadline
 
 logger = logging.getLogger(__name__)
@@ -93,6 +94,8 @@ def handle_event(
             extra=base,
         )
         return EventOutcome(decision=decision)
+    if runtime.config.management_group is not None and not _in_group(runtime, decision, base):
+        return EventOutcome(decision=Ignore(IgnoreReason.OUT_OF_SCOPE, decision.subscription_id))
     ours = runtime.gateway.caller_ids() & event_callers(data)
     if ours:
         # The setting write our own PUT caused (or any change by our identity): not news, and
@@ -107,6 +110,30 @@ def handle_event(
         )
         return EventOutcome(decision=Ignore(IgnoreReason.OUR_OWN_WRITE, decision.cluster_id))
     return _reconcile(runtime, decision, base, settle_timeout=settle_timeout, settle_wait=settle_wait)
+
+
+def _in_group(runtime: Runtime, decision: ReconcileCluster, base: Mapping[str, Any]) -> bool:
+    """Whether the event's subscription is under REMEDIATION_MANAGEMENT_GROUP now (one listing per
+    event: a subscription moved out keeps its topic, and must no longer be written to). A failed
+    listing raises when a redelivery can help, else drops the event (the error names the group;
+    the timer sweep reports it too)."""
+    deadline = Deadline.for_trigger(Trigger.EVENT_GRID.value, runtime.config.deadline_seconds)
+    try:
+        estate = estate_of(runtime.config, runtime.gateway.bounded(deadline))
+    except ArmError as exc:
+        logger.error("event %s: %s", base["event_id"], exc, extra={**base, "cluster_id": decision.cluster_id})
+        if exc.transient:
+            raise
+        return False
+    if estate.admits(decision.subscription_id):
+        return True
+    logger.info(
+        "event %s ignored: %s",
+        base["event_id"],
+        estate.outside_message(decision.subscription_id),
+        extra={**base, "ignore_reason": IgnoreReason.OUT_OF_SCOPE.value, "cluster_id": decision.cluster_id},
+    )
+    return False
 
 
 def _reconcile(

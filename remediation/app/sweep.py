@@ -36,6 +36,7 @@ from remediation.config import FUNCTION_APP_SETTINGS, Mode, parse_subscription_i
 from remediation.core.model import Trigger
 from remediation.core.report import STATUS_ORDER, ReportDocument
 from remediation.core.signals import Signal, needing_attention, subscription_summaries
+from remediation.engine.estate import subscriptions_in_scope
 from remediation.engine.observations import record_sweep
 from remediation.engine.response import queue_delivery
 from remediation.engine.sweep import run
@@ -153,12 +154,11 @@ def fan_out(runtime: Runtime, *, past_due: bool = False) -> FanOut:
         logger.warning("the timer is past due; fanning out now", extra=fields)
     if runtime.queue is None:
         raise SweepQueueError("no sweep queue: AzureWebJobsStorage (or AzureWebJobsStorage__accountName) is not set")
-    subscriptions = list(runtime.config.subscription_ids)
-    if not subscriptions:
-        try:
-            subscriptions = runtime.gateway.list_subscriptions()
-        except ArmError as exc:
-            raise SweepFailedError(f"sweep {run_id} could not list subscriptions: {exc}") from exc
+    try:
+        # REMEDIATION_MANAGEMENT_GROUP: one listing of the group, a failure naming it.
+        subscriptions = subscriptions_in_scope(runtime.config, runtime.gateway)
+    except ArmError as exc:
+        raise SweepFailedError(f"sweep {run_id} could not list subscriptions: {exc}") from exc
     subscriptions = list(dict.fromkeys(s.lower() for s in subscriptions))
     enqueued_at = _now()
     requests = tuple(

@@ -17,6 +17,7 @@ import requests.adapters
 from azure.core.pipeline.transport import RequestsTransport
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
+from azure.mgmt.managementgroups import ManagementGroupsMgmtClient
 from azure.mgmt.monitor import MonitorManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 from azure.mgmt.resource.subscriptions import SubscriptionClient
@@ -109,6 +110,9 @@ class ArmClients:
 
     def subscriptions(self) -> SubscriptionClient:
         return self._client("subscriptions", None, SubscriptionClient)
+
+    def management_groups(self) -> ManagementGroupsMgmtClient:
+        return self._client("managementgroups", None, ManagementGroupsMgmtClient)
 
     def aks(self, subscription_id: str) -> ContainerServiceClient:
         return self._client("aks", subscription_id, ContainerServiceClient)

@@ -49,7 +49,7 @@ from remediation.azure.policies import READ_TIMEOUT, BoundedPolling, CallDeadlin
 from remediation.config import Config
 from remediation.core.last_change import SettingKey
 from remediation.core.model import CategoryMetadata, Cluster, ClusterListing, Creation, DiagnosticSetting, SettingChange
-from remediation.errors import ArmError, ClusterNotFoundError, NotFoundError
+from remediation.errors import ArmError, ClusterNotFoundError, ManagementGroupError, NotFoundError
 from remediation.ids import WorkspaceId, parse_cluster_id, workspace_ref
 from remediation.kit.deadline import MIN_TRY_SECONDS, Deadline, DeadlineExceeded
 
@@ -59,6 +59,8 @@ logger = logging.getLogger(__name__)
 SETTLE_WAITS = (1.0, 2.0, 4.0)
 SETTLE_WAIT_MAX = 8.0
 SUCCEEDED = "Succeeded"
+# A subscription among a management group's descendants (the others are groups).
+SUBSCRIPTION_DESCENDANT = "microsoft.management/managementgroups/subscriptions"
 _SETTLED = frozenset({"succeeded", "failed", "canceled", "deleting"})
 
 _lock = threading.Lock()
@@ -136,6 +138,23 @@ class ArmGateway:
             ]
 
         return self._calls.read("list subscriptions", read)
+
+    def list_management_group_subscriptions(self, group_id: str) -> list[str]:
+        """IDs of every subscription under the management group, nested groups included: one
+        listing of its descendants, every page. Raises :class:`ManagementGroupError` naming the group."""
+        client = self.clients.management_groups()
+
+        def read(call: CallDeadline) -> list[str]:
+            return [
+                str(d.name).lower()
+                for d in client.management_groups.get_descendants(group_id, deadline=call)
+                if models.text(d.type).lower() == SUBSCRIPTION_DESCENDANT
+            ]
+
+        try:
+            return self._calls.read(f"list the subscriptions of management group {group_id}", read)
+        except ArmError as exc:
+            raise ManagementGroupError(group_id, exc) from exc
 
     def subscription_name(self, subscription_id: str) -> str | None:
         """The subscription's display name (None when ARM gives none)."""

@@ -36,11 +36,12 @@ from remediation.ids import WorkspaceId, id_key, same_id, workspace_id_for
 
 
 def target_workspace(cluster: Cluster, config: Config) -> WorkspaceId:
-    """The workspace a new setting of ours sends to: the configured one, else the per-region one."""
+    """The workspace a new setting of ours sends to: the configured one, else the per-region one
+    (in REMEDIATION_WORKSPACE_SUBSCRIPTION_ID, else in the cluster's subscription)."""
     if config.workspace_id:
         return config.workspace_id
     return workspace_id_for(
-        cluster.subscription_id,
+        config.workspace_subscription_id or cluster.subscription_id,
         config.workspace_resource_group,
         f"{config.workspace_name_prefix}{cluster.location.lower().replace(' ', '')}",
     )

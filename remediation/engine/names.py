@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from remediation.config import Config
 from remediation.core.model import Trigger
+from remediation.engine.estate import subscriptions_in_scope
 from remediation.engine.ports import Gateway
 from remediation.errors import ClusterNameError
 from remediation.kit.deadline import Deadline
@@ -36,7 +37,7 @@ def resolve_cluster_names(
     if not names:
         return []
     bounded = gateway.bounded(Deadline.for_trigger(trigger.value, config.deadline_seconds))
-    subs = list(subscriptions) or list(config.subscription_ids) or bounded.list_subscriptions()
+    subs = list(subscriptions) or subscriptions_in_scope(config, bounded)
     listed = [
         cluster for sub in dict.fromkeys(s.lower() for s in subs) for cluster in bounded.list_clusters(sub).clusters
     ]

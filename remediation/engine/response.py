@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from remediation.core.report import ReportDocument
 from remediation.core.report import exit_code as report_exit_code
+from remediation.engine.estate import OUTSIDE_SCOPE
 from remediation.engine.outcomes import EventResult, Stop
 from remediation.errors import ArmError, SweepFailedError
 
@@ -65,9 +66,11 @@ def event_grid_delivery(result: EventResult) -> Delivery:
 
 def queue_delivery(document: ReportDocument, *, subscription_id: str, dequeue_count: int) -> Delivery:
     """A sweep message is done unless the sweep could read nothing at all (then the host retries it,
-    and after ``maxDequeueCount`` attempts moves it to the poison queue)."""
-    if not document["clusters"] and document["errors"]:
-        codes = ", ".join(sorted({e["code"] for e in document["errors"]}))
+    and after ``maxDequeueCount`` attempts moves it to the poison queue). A subscription that left
+    the management group since the fan-out (``OutsideScope``) is done: trying again cannot help."""
+    errors = [e for e in document["errors"] if e["code"] != OUTSIDE_SCOPE]
+    if not document["clusters"] and errors:
+        codes = ", ".join(sorted({e["code"] for e in errors}))
         return Delivery(
             redeliver=SweepFailedError(
                 f"sweep {document['run_id']} of subscription {subscription_id} could read nothing ({codes}); "

@@ -20,9 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from remediation.core.model import Cluster, ClusterListing, DiagnosticSetting, Reason, RejectedEntry, Status
 from remediation.engine.context import Run, category_metadata
+from remediation.engine.estate import OUTSIDE_SCOPE, Estate, estate_of
 from remediation.engine.outcomes import ClusterOutcome
 from remediation.engine.ports import Gateway
-from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError, CredentialError
+from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError, CredentialError, group_scope
 from remediation.ids import ClusterId, id_key, parse_cluster_id, printable
 from remediation.kit.deadline import Deadline, DeadlineExceeded
 
@@ -52,7 +53,31 @@ def discover(
     state: Run, pool: ThreadPoolExecutor, *, subscriptions: Sequence[str], clusters: Sequence[str]
 ) -> tuple[list[Cluster], list[ClusterOutcome]]:
     """The clusters in scope (the named ones, else every cluster of every subscription in scope),
-    and the named clusters that could not be read."""
+    and the named clusters that could not be read.
+
+    With a management group configured (:mod:`remediation.engine.estate`), the group is listed
+    once, first: the scope is its subscriptions; a named subscription or cluster outside it is
+    reported and never read; a failed listing leaves the run empty, with an error naming the group.
+    """
+    outside: list[ClusterOutcome] = []
+    if state.config.management_group is not None:
+        estate = _estate(state)
+        if estate is None:
+            return [], []
+        clusters, outside = _inside(estate, clusters)
+        if subscriptions:
+            subscriptions = _subscriptions_inside(state, estate, subscriptions)
+            if not subscriptions and not clusters:
+                return [], outside
+        elif not clusters:
+            if outside:
+                return [], outside
+            subscriptions = sorted(estate.allowed or ())
+            if not subscriptions:
+                logger.warning(
+                    "management group %s holds no subscription in scope", estate.group, extra={"run_id": state.run_id}
+                )
+                return [], []
     if clusters:
         found: dict[str, Cluster] = {}
         unreadable: list[ClusterOutcome] = []
@@ -63,7 +88,7 @@ def discover(
                 found.setdefault(id_key(read.id), read)
             else:
                 unreadable.append(_unreadable(cluster_id, read))
-        return list(found.values()), unreadable
+        return list(found.values()), unreadable + outside
 
     subs = list(subscriptions) or list(state.config.subscription_ids)
     if not subs:
@@ -126,6 +151,47 @@ def _rejected(state: Run, subscription_id: str, entry: RejectedEntry) -> Cluster
         id=shown, name=name, subscription_id=subscription_id, resource_group="", location="", provisioning_state=""
     )
     return ClusterOutcome(cluster=cluster, status=Status.FAILED, missing=None, reason=error.code, error=error)
+
+
+def _estate(state: Run) -> Estate | None:
+    """The run's estate: one listing of the management group; None when it could not be listed
+    (the error, naming the group, is the run's)."""
+    group = state.config.management_group or ""
+    try:
+        return estate_of(state.config, state.gateway)
+    except ArmError as exc:
+        logger.warning("%s", exc.message, extra={"run_id": state.run_id, "management_group": group})
+        state.add_error(group_scope(group), exc)
+    except DeadlineExceeded as exc:
+        state.add_deadline_error(group_scope(group), exc)
+    return None
+
+
+def _inside(estate: Estate, clusters: Sequence[str]) -> tuple[list[str], list[ClusterOutcome]]:
+    """The named clusters in the estate, and an outcome for each one outside it (never read)."""
+    inside: list[str] = []
+    outside: list[ClusterOutcome] = []
+    for cluster_id in clusters:
+        subscription_id = parse_cluster_id(cluster_id).subscription_id
+        if estate.admits(subscription_id):
+            inside.append(cluster_id)
+            continue
+        error = ArmError(OUTSIDE_SCOPE, estate.outside_message(subscription_id))
+        outside.append(
+            ClusterOutcome(
+                cluster=_by_id(cluster_id), status=Status.FAILED, missing=None, reason=OUTSIDE_SCOPE, error=error
+            )
+        )
+    return inside, outside
+
+
+def _subscriptions_inside(state: Run, estate: Estate, subscriptions: Sequence[str]) -> list[str]:
+    """The named subscriptions in the estate; each one outside it is an error of the run (never read)."""
+    inside, outside = estate.split(subscriptions)
+    for subscription_id in outside:
+        scope = f"/subscriptions/{subscription_id}"
+        state.add_error(scope, ArmError(OUTSIDE_SCOPE, estate.outside_message(subscription_id)))
+    return inside
 
 
 def _read_named_cluster(state: Run, cluster_id: str) -> Cluster | ArmError | DeadlineExceeded:
