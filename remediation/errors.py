@@ -110,7 +110,16 @@ class ClusterBusyError(RemediationError):
         self.state = state
 
 
-class LedgerError(RemediationError):
+class StorageReadError(RemediationError):
+    """A storage read failed. ``str()`` says what and where (for the log); ``public`` only what
+    (for an HTTP body: no host, port or account name)."""
+
+    def __init__(self, message: str, *, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or message
+
+
+class LedgerError(StorageReadError):
     """The change ledger could not be read."""
 
 
@@ -135,7 +144,7 @@ class UnknownCategoriesError(RemediationError):
         self.valid = valid
 
 
-class StateError(RemediationError):
+class StateError(StorageReadError):
     """The state table (each cluster's latest observed outcome) could not be read."""
 
 

@@ -38,6 +38,7 @@ from remediation.engine.outcomes import EventResult, Stop
 from remediation.engine.response import event_grid_delivery
 from remediation.errors import ArmError, UnknownCategoriesError
 from remediation.kit.deadline import Deadline
+from remediation.output.common import escape_control
 
 logger = logging.getLogger(__name__)
 
@@ -85,13 +86,14 @@ def handle_event(
         )
         return EventOutcome(decision=decision)
     if isinstance(decision, Malformed):
+        # Everything here came from the event's sender: escaped, so it can forge no log line.
         logger.error(
             "malformed event %s (%s, subject %s): %s; not retried",
-            event_id,
-            event_type,
-            subject,
-            decision.message,
-            extra=base,
+            escape_control(event_id),
+            escape_control(event_type),
+            escape_control(subject),
+            escape_control(decision.message),
+            extra={key: escape_control(value) for key, value in base.items()},
         )
         return EventOutcome(decision=decision)
     if runtime.config.management_group is not None and not _in_group(runtime, decision, base):

@@ -126,7 +126,7 @@ def status(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
         return _name_error(exc)
     except StateError as exc:
         logger.warning("could not read the state table: %s", exc)
-        return error_result(503, "StateUnavailable", str(exc))
+        return error_result(503, "StateUnavailable", exc.public)
     document = status_document(
         observed,
         sweeps,
@@ -157,7 +157,7 @@ def changes(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult
         )
     except LedgerError as exc:
         logger.warning("could not read the change ledger: %s", exc)
-        return error_result(503, "LedgerUnavailable", str(exc))
+        return error_result(503, "LedgerUnavailable", exc.public)
     body: dict[str, Any] = {
         "changes": records,
         "count": len(records),

@@ -17,6 +17,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from remediation.output.common import escape_control
+
 CONNECTION_STRING_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 LOGGER_NAME = "remediation"
 
@@ -49,6 +51,40 @@ class DimensionsFilter(logging.Filter):
         return True
 
 
+class EscapeFilter(logging.Filter):
+    """Control and bidi characters in the message and in string extras written as visible escapes.
+
+    An event's subject, an ARM error message or a cluster name can carry a newline (a forged log
+    line), an escape sequence or U+202E (text that reads backwards): whatever shows the log
+    (the host's console, Application Insights) shows ``\\n``, ``\\x1b``, ``\\u202e`` instead.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed call: logging reports it when the record is formatted
+            return True
+        escaped = escape_control(message)
+        if escaped != message:
+            record.msg, record.args = escaped, None
+        for key, value in structured_fields(record).items():
+            if isinstance(value, str):
+                setattr(record, key, escape_control(value))
+        return True
+
+
+def escape_log_lines() -> None:
+    """Put an :class:`EscapeFilter` on every handler of the root and the ``remediation`` loggers (once each).
+
+    The Python worker's handler is on the root logger before it imports ``function_app``, and the
+    Azure Monitor handler on ``remediation``: handler filters see the records of every logger below.
+    """
+    for owner in (logging.getLogger(), logging.getLogger(LOGGER_NAME)):
+        for handler in owner.handlers:
+            if not any(isinstance(f, EscapeFilter) for f in handler.filters):
+                handler.addFilter(EscapeFilter())
+
+
 def configure(env: Mapping[str, str] | None = None) -> bool:
     """Set log levels and, when a connection string is set, enable Azure Monitor (once). True if enabled."""
     global _configured
@@ -58,6 +94,7 @@ def configure(env: Mapping[str, str] | None = None) -> bool:
     package = logging.getLogger(LOGGER_NAME)
     if package.level == logging.NOTSET:
         package.setLevel(logging.INFO)
+    escape_log_lines()
     connection_string = (env.get(CONNECTION_STRING_SETTING) or "").strip()
     if not connection_string:
         return False
@@ -71,6 +108,7 @@ def configure(env: Mapping[str, str] | None = None) -> bool:
         for handler in package.handlers:
             if handler not in before:
                 handler.addFilter(DimensionsFilter())
+        escape_log_lines()
         _configured = True
         return True
 

@@ -44,9 +44,10 @@ from typing import Any
 from remediation.azure.storage import (
     CONNECTION_TIMEOUT,
     READ_TIMEOUT,
-    STORAGE_SETTING,
     StorageAccount,
+    client_or_config_error,
     default_of,
+    failure_kind,
     storage_account,
     table_name,
 )
@@ -88,12 +89,16 @@ def table_service(account: StorageAccount) -> Any:
     from azure.data.tables import TableServiceClient
 
     if account.connection_string is not None:
-        try:
-            return TableServiceClient.from_connection_string(account.connection_string, **_CLIENT_OPTIONS)
-        except ValueError as exc:
-            raise ConfigError(STORAGE_SETTING, f"not a usable storage connection string ({exc})") from None
-    assert account.endpoint is not None
-    return TableServiceClient(endpoint=account.endpoint, credential=account.credential(), **_CLIENT_OPTIONS)
+        connection = account.connection_string
+        return client_or_config_error(
+            account.setting, lambda: TableServiceClient.from_connection_string(connection, **_CLIENT_OPTIONS)
+        )
+    endpoint = account.endpoint
+    assert endpoint is not None
+    return client_or_config_error(
+        account.setting,
+        lambda: TableServiceClient(endpoint=endpoint, credential=account.credential(), **_CLIENT_OPTIONS),
+    )
 
 
 def _micros(moment: datetime) -> int:
@@ -239,7 +244,10 @@ class TableLedger:
         except ResourceNotFoundError:
             return []  # nothing was ever written
         except AzureError as exc:
-            raise LedgerError(f"could not read table {self.table_name}: {exc}") from exc
+            raise LedgerError(
+                f"could not read table {self.table_name}: {exc}",
+                public=f"could not read table {self.table_name}: {failure_kind(exc)}",
+            ) from exc
 
     def _take(self, query: str, limit: int, subscriptions: frozenset[str]) -> Iterator[dict[str, Any]]:
         pages = self._table.query_entities(query, results_per_page=min(limit, MAX_LIMIT))

@@ -19,8 +19,8 @@ from typing import Any
 from remediation.azure.storage import (
     CONNECTION_TIMEOUT,
     READ_TIMEOUT,
-    STORAGE_SETTING,
     StorageAccount,
+    client_or_config_error,
     default_of,
     storage_account,
 )
@@ -64,12 +64,17 @@ def _queue_client(account: StorageAccount, name: str) -> Any:
         "message_decode_policy": TextBase64DecodePolicy(),
     }
     if account.connection_string is not None:
-        try:
-            return QueueClient.from_connection_string(account.connection_string, name, **codec, **_CLIENT_OPTIONS)
-        except ValueError as exc:
-            raise ConfigError(STORAGE_SETTING, f"not a usable storage connection string ({exc})") from None
-    assert account.endpoint is not None
-    return QueueClient(account.endpoint, name, credential=account.credential(), **codec, **_CLIENT_OPTIONS)
+        connection = account.connection_string
+        return client_or_config_error(
+            account.setting,
+            lambda: QueueClient.from_connection_string(connection, name, **codec, **_CLIENT_OPTIONS),
+        )
+    endpoint = account.endpoint
+    assert endpoint is not None
+    return client_or_config_error(
+        account.setting,
+        lambda: QueueClient(endpoint, name, credential=account.credential(), **codec, **_CLIENT_OPTIONS),
+    )
 
 
 class SweepQueue:

@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from remediation.azure.ledger import table_service
-from remediation.azure.storage import storage_account, table_name
+from remediation.azure.storage import failure_kind, storage_account, table_name
 from remediation.core.report import ActionDoc, ClusterDoc, ErrorDoc, SummaryDoc
 from remediation.core.status import Observation, SubscriptionSweep
 from remediation.errors import StateError
@@ -225,7 +225,10 @@ class StateTable:
         except ResourceNotFoundError:
             return None  # no such row, or no table yet
         except AzureError as exc:
-            raise StateError(f"could not read table {self.table_name}: {exc}") from exc
+            raise StateError(
+                f"could not read table {self.table_name}: {exc}",
+                public=f"could not read table {self.table_name}: {failure_kind(exc)}",
+            ) from exc
 
     def _query(self, query: str, select: list[str] | None = None) -> Iterator[Mapping[str, Any]]:
         from azure.core.exceptions import AzureError, ResourceNotFoundError
@@ -235,7 +238,10 @@ class StateTable:
         except ResourceNotFoundError:
             return  # nothing was ever recorded
         except AzureError as exc:
-            raise StateError(f"could not read table {self.table_name}: {exc}") from exc
+            raise StateError(
+                f"could not read table {self.table_name}: {exc}",
+                public=f"could not read table {self.table_name}: {failure_kind(exc)}",
+            ) from exc
 
     def close(self) -> None:
         self._table.close()

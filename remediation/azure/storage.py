@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
 from remediation.config import FUNCTION_APP_SETTINGS
 from remediation.errors import ConfigError
 
 STORAGE_SETTING = "AzureWebJobsStorage"
-Service = Literal["table", "queue"]
+Service = Literal["table", "queue", "blob"]
+T = TypeVar("T")
 
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _STORAGE_SUFFIXES: Mapping[str, str] = {
@@ -55,6 +57,7 @@ class StorageAccount:
     connection_string: str | None = None
     endpoint: str | None = None
     client_id: str | None = None
+    setting: str = STORAGE_SETTING  # the app setting that names it (for configuration errors)
 
     def credential(self) -> Any:
         """The process-wide ``DefaultAzureCredential`` (one per client ID: tokens are cached once)."""
@@ -71,15 +74,56 @@ def storage_account(env: Mapping[str, str], service: Service) -> StorageAccount 
     account = (env.get(f"{STORAGE_SETTING}__accountName") or "").strip()
     if not endpoint and not account:
         return None
+    setting = uri_setting if endpoint else f"{STORAGE_SETTING}__accountName"
     if not endpoint:
         if not re.fullmatch(r"[a-z0-9]{3,24}", account):
             raise ConfigError(f"{STORAGE_SETTING}__accountName", f"{account!r} is not a storage account name")
         cloud = (env.get("REMEDIATION_CLOUD") or "AzureCloud").strip().lower()
         endpoint = f"https://{account}.{service}.{_STORAGE_SUFFIXES.get(cloud, _STORAGE_SUFFIXES['azurecloud'])}"
-    elif not endpoint.lower().startswith(("https://", "http://")):
-        raise ConfigError(uri_setting, f"{endpoint!r} is not an http(s) URL")
+    else:
+        _check_endpoint(uri_setting, endpoint)
     client_id = (env.get(f"{STORAGE_SETTING}__clientId") or "").strip() or None
-    return StorageAccount(endpoint=endpoint, client_id=client_id)
+    return StorageAccount(endpoint=endpoint, client_id=client_id, setting=setting)
+
+
+def _check_endpoint(setting: str, endpoint: str) -> None:
+    """An identity-based endpoint must be ``https://<host>[:port][/path]``: a token is never sent in clear text."""
+    try:
+        parts = urlsplit(endpoint)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # a port that is not a number, or out of range
+        port_ok = False
+        parts = urlsplit("")
+    if parts.scheme.lower() != "https" or not parts.hostname or not port_ok or parts.query or parts.fragment:
+        raise ConfigError(
+            setting,
+            f"{endpoint!r} is not an https URL of a storage service (https://<account>.<service>.<suffix>); "
+            "an Entra ID token is only ever sent over HTTPS",
+        )
+
+
+def client_or_config_error(setting: str, build: Callable[[], T]) -> T:
+    """``build()``, with an SDK's refusal of the endpoint or connection string turned into :class:`ConfigError`."""
+    try:
+        return build()
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(setting, f"not a usable storage endpoint or connection string ({exc})") from None
+
+
+def failure_kind(exc: BaseException) -> str:
+    """What went wrong with a storage request, without where: an HTTP status and the service's
+    error code, or the kind of transport failure (never a host, port or URL)."""
+    from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+
+    if isinstance(exc, HttpResponseError) and exc.status_code is not None:
+        raw = getattr(exc, "error_code", None)  # set by the storage SDKs from x-ms-error-code
+        code = raw if isinstance(raw, str) and re.fullmatch(r"[A-Za-z0-9]{1,64}", raw) else ""
+        return f"HTTP {exc.status_code}" + (f" {code}" if code else "")
+    if isinstance(exc, ServiceRequestError):
+        return "the storage service could not be reached"
+    if isinstance(exc, ServiceResponseError):
+        return "the storage service did not answer"
+    return type(exc).__name__
 
 
 _credentials: dict[str | None, Any] = {}

@@ -147,10 +147,12 @@ def joined(items: Iterable[str], sep: str = ",") -> str:
 
 
 # C0 and C1 control characters (and DEL): a newline in an ARM error message would forge a log
-# line, an escape sequence would reach the terminal.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# line, an escape sequence would reach the terminal. And the bidirectional controls (embeddings,
+# overrides, isolates, marks: U+202A-202E, U+2066-2069, U+200E/F, U+061C): a name with U+202E
+# reads backwards ("Trojan Source"), so what a reviewer sees is not what is there.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def escape_control(text: str) -> str:
-    """``text`` with every control character written as a visible escape (``\\n``, ``\\x1b``)."""
+    """``text`` with every control character written as a visible escape (``\\n``, ``\\x1b``, ``\\u202e``)."""
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)

@@ -10,7 +10,7 @@ import io
 
 from remediation.core.report import ReportDocument, SettingDoc
 from remediation.output.baselines import csv_cells, csv_columns
-from remediation.output.common import is_status
+from remediation.output.common import escape_control, is_status
 from remediation.output.exemptions import CSV_EXEMPTION_COLUMNS, has_exemptions
 from remediation.output.exemptions import csv_cells as exemption_cells
 from remediation.output.flow_section import CSV_FLOW_COLUMNS, flow_csv_cells
@@ -41,8 +41,9 @@ STATUS_CSV_COLUMNS: tuple[str, ...] = ("observed_at", "observed_run_id")
 
 
 def _cell(value: str) -> str:
-    """Neutralise spreadsheet formulas (OWASP CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    """Control and bidi characters escaped; spreadsheet formulas neutralised (OWASP CSV injection)."""
+    value = escape_control(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def _settings(settings: list[SettingDoc] | None) -> str:

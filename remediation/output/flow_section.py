@@ -20,7 +20,7 @@ from remediation.core.report import (
     SummaryDoc,
     TablePlanDoc,
 )
-from remediation.output.common import last_segment
+from remediation.output.common import escape_control, last_segment
 
 FLOW_COLOURS = {
     "flowing": "#2e7d32",
@@ -133,7 +133,8 @@ def table_plan_lines(document: ReportDocument) -> list[str]:
 
 
 def _h(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """HTML-escaped, with control and bidi characters written as visible escapes."""
+    return html.escape(escape_control(str(text)), quote=True)
 
 
 def _codes(items: Iterable[str]) -> str:

@@ -25,6 +25,7 @@ from remediation.output.common import (
     STATUS_COLOURS,
     action_verb,
     by_attention,
+    escape_control,
     is_status,
     last_segment,
     reason_codes,
@@ -37,7 +38,8 @@ from remediation.output.flow_section import FLOW_CSS, flow_cell_html, flow_heade
 
 
 def h(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    """HTML-escaped, with control and bidi characters written as visible escapes."""
+    return html.escape(escape_control(str(text)), quote=True)
 
 
 def wrap_id(resource_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 
 from remediation.core.report import FLOW_VERDICTS, STATUS_ORDER, ReportDocument
@@ -25,11 +26,25 @@ from remediation.output.flow_section import flow_text, gb, has_flow, table_plan_
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()<>#+!|~"})
 
 
+# What GitHub-flavoured Markdown turns into a link by itself (its "autolink" extension): a scheme
+# before "://", "www." at the start of a word, and anything around an "@" (e-mail, mailto:, xmpp:).
+# A backslash before the ':', the '.' and the '@' keeps each one plain text, and the text reads the same.
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<![a-z0-9.-])(www)(\.)|(@)")
+
+
+def _no_autolink(match: re.Match[str]) -> str:
+    if match[1]:
+        return "\\:"
+    if match[2]:
+        return match[2] + "\\."
+    return "\\@"
+
+
 def md(text: object) -> str:
-    """Escape user data for a Markdown table cell (no markup, no raw HTML, no line breaks, no
-    control characters: an escape sequence would reach a terminal that shows the file)."""
+    """Escape user data for a Markdown table cell (no markup, no raw HTML, no links, no line breaks,
+    no control or bidi characters: an escape sequence would reach a terminal that shows the file)."""
     flat = html.escape(str(text), quote=False).translate(_MD_SPECIAL).replace("\r", " ").replace("\n", " ")
-    return escape_control(flat)
+    return escape_control(_AUTOLINK.sub(_no_autolink, flat))
 
 
 def _md_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:

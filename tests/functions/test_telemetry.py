@@ -79,3 +79,30 @@ def test_structured_extras_become_scalar_dimensions() -> None:
     assert fields["run_id"] == "r1" and fields["count"] == 3
     assert "cluster_id" not in fields
     assert json.loads(fields["change"]) == {"categories_after": ["kube-audit"], "event": "diagnostic_setting.created"}
+
+
+def test_every_log_line_of_the_app_escapes_control_and_bidi_characters() -> None:
+    """The worker's handler sits on the root logger before the app is imported; configure() escapes what it sees."""
+    lines: list[str] = []
+    fields: list[object] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+            fields.append(getattr(record, "cluster_id", None))
+
+    handler = Capture()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        telemetry.configure({})
+        telemetry.configure({})  # idempotent: one filter per handler
+        assert sum(isinstance(f, telemetry.EscapeFilter) for f in handler.filters) == 1
+        logging.getLogger("remediation.engine.somewhere").warning(
+            "cluster %s: %s", "aks\u202eevil", "denied\nFORGED line\x1b[2J", extra={"cluster_id": "a\u2066b"}
+        )
+        logging.getLogger("remediation.engine.somewhere").warning("plain %s", "text")
+    finally:
+        root.removeHandler(handler)
+    assert lines == ["cluster aks\\u202eevil: denied\\nFORGED line\\x1b[2J", "plain text"]
+    assert fields == ["a\\u2066b", None]

@@ -133,7 +133,7 @@ def test_a_ledger_failure_is_reported_and_exit_3(estate, tmp_path):
 def test_control_characters_from_arm_are_escaped_in_logs_and_tables(estate, fmt):
     estate.add_workspace(SUB_A, "rg-aks-audit-logs", "law-aks-audit-eastus", "eastus")
     estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
-    deny = "Denied by policy.\n12:00:00 INFO    remediation: FORGED all good\x1b[2J\x1b[31m"
+    deny = "Denied by policy.\n12:00:00 INFO    remediation: FORGED all good\x1b[2J\x1b[31m \u202eetirw\u202c \u2066x\u2069"
     estate.inject_fault(
         method="PUT", path_contains="diagnosticSettings", status=403, code="RequestDisallowedByPolicy",
         message=deny, times=None,
@@ -144,6 +144,8 @@ def test_control_characters_from_arm_are_escaped_in_logs_and_tables(estate, fmt)
     assert code == EXIT_FAILED
     for text in (out, err):
         assert "\x1b" not in text
+        assert not any(c in text for c in "\u202e\u202c\u2066\u2069"), "bidi controls escaped too"
+        assert "\\u202eetirw\\u202c" in text
         assert not any(line.startswith("12:00:00 INFO    remediation: FORGED") for line in text.splitlines())
     assert "\\x1b" in out  # visible, escaped
     assert "\\x1b[31m" in err
