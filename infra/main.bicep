@@ -219,6 +219,12 @@ param remediationSweepSpreadSeconds string = '0'
 @description('REMEDIATION_STATE_TABLE: Azure Table (created here) of each cluster latest observed outcome, read by /api/status.')
 param remediationStateTable string = 'remediationstate'
 
+@description('REMEDIATION_REPORT_CACHE_SECONDS: GET /api/report serves a result younger than this again, with its age (0..3600).')
+param remediationReportCacheSeconds string = '300'
+
+@description('REMEDIATION_REPORT_MAX_CLUSTERS: at most this many named clusters per /api/report or /api/status request (1..1000).')
+param remediationReportMaxClusters string = '50'
+
 // ---------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------
@@ -304,6 +310,8 @@ var remediationAppSettings = {
   REMEDIATION_SWEEP_QUEUE: remediationSweepQueue
   REMEDIATION_SWEEP_SPREAD_SECONDS: remediationSweepSpreadSeconds
   REMEDIATION_STATE_TABLE: remediationStateTable
+  REMEDIATION_REPORT_CACHE_SECONDS: remediationReportCacheSeconds
+  REMEDIATION_REPORT_MAX_CLUSTERS: remediationReportMaxClusters
 }
 
 // ---------------------------------------------------------------------------------------------

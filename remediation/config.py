@@ -527,6 +527,16 @@ FUNCTION_APP_SETTINGS: tuple[Setting, ...] = (
         "remediationstate",
         "Azure Table of each cluster's latest observed outcome and each subscription's last sweep (/api/status)",
     ),
+    Setting(
+        "REMEDIATION_REPORT_CACHE_SECONDS",
+        "300",
+        "GET /api/report: a result younger than this is served again, with its age (0..3600; 0 = only shared runs)",
+    ),
+    Setting(
+        "REMEDIATION_REPORT_MAX_CLUSTERS",
+        "50",
+        "GET /api/report and /api/status: at most this many named clusters per request (1..1000)",
+    ),
 )
 
 # The longest visibility delay the fan-out may spread its messages over.
@@ -541,4 +551,28 @@ def parse_sweep_spread(env: Mapping[str, str]) -> int:
     raw = (env.get(name) or "").strip() or "0"
     if not raw.isdigit() or int(raw) > SWEEP_SPREAD_MAX_SECONDS:
         raise ConfigError(name, f"{raw!r} is not a whole number of seconds (0..{SWEEP_SPREAD_MAX_SECONDS})")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class ReportLimits:
+    """What bounds ``GET /api/report`` (``remediation.app.report_runs``)."""
+
+    cache_seconds: int = 300
+    max_clusters: int = 50
+
+
+def parse_report_limits(env: Mapping[str, str]) -> ReportLimits:
+    """``REMEDIATION_REPORT_CACHE_SECONDS`` (0..3600) and ``REMEDIATION_REPORT_MAX_CLUSTERS`` (1..1000)."""
+    return ReportLimits(
+        cache_seconds=parse_app_int(env, "REMEDIATION_REPORT_CACHE_SECONDS", 0, 3600),
+        max_clusters=parse_app_int(env, "REMEDIATION_REPORT_MAX_CLUSTERS", 1, 1000),
+    )
+
+
+def parse_app_int(env: Mapping[str, str], name: str, low: int, high: int) -> int:
+    """A whole-number setting of :data:`FUNCTION_APP_SETTINGS` (empty or unset: its default)."""
+    raw = (env.get(name) or "").strip() or next(s.default for s in FUNCTION_APP_SETTINGS if s.name == name)
+    if not re.fullmatch(r"\d{1,9}", raw) or not low <= int(raw) <= high:
+        raise ConfigError(name, f"{raw!r} is not a whole number {low}..{high}")
     return int(raw)

@@ -15,16 +15,19 @@ import logging
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from remediation.app.http_params import (
     JSON,
     HttpResult,
+    ReportRequest,
     config_error_result,
     error_result,
     parse_changes_request,
     parse_report_request,
 )
+from remediation.app.report_runs import ReportBusy, ReportOutcome
 from remediation.app.runtime import Runtime
 from remediation.config import Mode
 from remediation.core.model import Trigger
@@ -33,22 +36,69 @@ from remediation.engine.names import match_cluster_names, resolve_cluster_names
 from remediation.engine.response import INVALID_CONFIGURATION_HTTP_STATUS
 from remediation.engine.sweep import run
 from remediation.errors import ApiError, ClusterNameError, LedgerError, StateError, UnknownCategoriesError
+from remediation.kit.deadline import Deadline
 from remediation.output.render import CONTENT_TYPES, render
 
 __all__ = ["HttpResult", "changes", "config_error_result", "report", "status"]
 
 logger = logging.getLogger(__name__)
 
+RETRY_AFTER = 30  # seconds: what a caller turned away by ReportBusy is told to wait
+# A shared run ends by its own deadline, which began no later than this caller's; the grace covers rendering.
+SHARE_GRACE = 10.0
+
 
 # --- endpoints ------------------------------------------------------------------------------
 
 
 def report(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
-    """``GET /api/report``: a dry run of the requested scope, rendered in the requested format."""
+    """``GET /api/report``: a dry run of the requested scope, rendered in the requested format.
+
+    Bounded (``remediation.app.report_runs``): one run at a time per instance, shared by every
+    caller of the same scope, served again while younger than ``REMEDIATION_REPORT_CACHE_SECONDS``.
+    """
+    limits = runtime.report_limits
     try:
-        request = parse_report_request(url, params, runtime.config)
+        request = parse_report_request(url, params, runtime.config, max_clusters=limits.max_clusters, flow_allowed=True)
     except ApiError as exc:
         return error_result(exc.status, exc.code, exc.message)
+    deadline = Deadline.for_trigger(Trigger.HTTP.value, runtime.config.deadline_seconds)
+    try:
+        served = runtime.reports.get(
+            request.scope_key,
+            lambda: _run_report(runtime, request, deadline),
+            # A run waits for the run lock at most half its budget; a caller sharing a run, the whole of it.
+            lock_wait=deadline.remaining() / 2,
+            share_wait=deadline.remaining() + SHARE_GRACE,
+        )
+    except ReportBusy as exc:
+        logger.warning("report not run: %s", exc, extra={"trigger": Trigger.HTTP.value})
+        result = error_result(503, "ReportBusy", f"{exc}; try again shortly")
+        return HttpResult(result.status, result.body, result.content_type, {"Retry-After": str(RETRY_AFTER)})
+    except UnknownCategoriesError as exc:  # found in ARM's category metadata: a configuration error
+        logger.error("invalid configuration: %s", exc, extra={"config_variable": exc.variable})
+        return error_result(INVALID_CONFIGURATION_HTTP_STATUS, "InvalidConfiguration", str(exc), target=exc.variable)
+    if served.value.name_error is not None:
+        return _name_error(served.value.name_error)
+    document = served.value.document
+    assert document is not None
+    age = int(served.age)
+    logger.info(
+        "report %s served as %s (%s, %d s old): %d clusters, %d errors",
+        document["run_id"],
+        request.fmt,
+        served.how,
+        age,
+        document["summary"]["clusters"],
+        len(document["errors"]),
+        extra={"run_id": document["run_id"], "trigger": Trigger.HTTP.value, "report_served": served.how},
+    )
+    headers = {"Cache-Control": "no-store", "Age": str(age), "Last-Modified": _http_date(document["finished_at"])}
+    return HttpResult(200, render(document, request.fmt), CONTENT_TYPES[request.fmt], headers)
+
+
+def _run_report(runtime: Runtime, request: ReportRequest, deadline: Deadline) -> ReportOutcome:
+    """One dry run (names resolved first): what every caller of this scope gets."""
     clusters = request.clusters
     if request.names:
         try:
@@ -60,30 +110,24 @@ def report(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
                 trigger=Trigger.HTTP,
             )
         except ClusterNameError as exc:
-            return _name_error(exc)
+            return ReportOutcome(name_error=exc)
         clusters = tuple(dict.fromkeys([*clusters, *resolved]))
-    try:
-        document = run(
-            runtime.config,
-            runtime.gateway,
-            mode=Mode.REPORT,
-            trigger=Trigger.HTTP,
-            subscriptions=request.subscriptions,
-            clusters=clusters,
-            logs=runtime.logs,
-        )
-    except UnknownCategoriesError as exc:  # found in ARM's category metadata: a configuration error
-        logger.error("invalid configuration: %s", exc, extra={"config_variable": exc.variable})
-        return error_result(INVALID_CONFIGURATION_HTTP_STATUS, "InvalidConfiguration", str(exc), target=exc.variable)
-    logger.info(
-        "report %s served as %s: %d clusters, %d errors",
-        document["run_id"],
-        request.fmt,
-        document["summary"]["clusters"],
-        len(document["errors"]),
-        extra={"run_id": document["run_id"], "trigger": Trigger.HTTP.value},
+    document = run(
+        runtime.config,
+        runtime.gateway,
+        mode=Mode.REPORT,
+        trigger=Trigger.HTTP,
+        subscriptions=request.subscriptions,
+        clusters=clusters,
+        deadline=deadline,
+        logs=runtime.logs if request.flow else None,
     )
-    return HttpResult(200, render(document, request.fmt), CONTENT_TYPES[request.fmt], {"Cache-Control": "no-store"})
+    document["generated_at"] = document["finished_at"]
+    return ReportOutcome(document=document)
+
+
+def _http_date(rfc3339: str) -> str:
+    return format_datetime(datetime.fromisoformat(rfc3339.replace("Z", "+00:00")), usegmt=True)
 
 
 def _name_error(exc: ClusterNameError) -> HttpResult:
@@ -105,7 +149,7 @@ def _observed_names(runtime: Runtime, subscriptions: tuple[str, ...], names: tup
 def status(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
     """``GET /api/status``: the estate as last observed (the state table), with no ARM request."""
     try:
-        request = parse_report_request(url, params, runtime.config)
+        request = parse_report_request(url, params, runtime.config, max_clusters=runtime.report_limits.max_clusters)
     except ApiError as exc:
         return error_result(exc.status, exc.code, exc.message)
     if runtime.state is None:

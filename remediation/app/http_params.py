@@ -91,10 +91,38 @@ class ReportRequest:
     clusters: tuple[str, ...]
     fmt: str
     names: tuple[str, ...] = ()  # bare cluster names, resolved in scope before the run
+    flow: bool = False  # /api/report?flow=true: verify the flow (Log Analytics queries, billed on Basic)
+
+    @property
+    def scope_key(self) -> tuple[object, ...]:
+        """What the run depends on (not the format): callers with the same key share a run."""
+        return (
+            frozenset(s.lower() for s in self.subscriptions),
+            frozenset(c.lower() for c in self.clusters),
+            frozenset(n.lower() for n in self.names),
+            self.flow,
+        )
 
 
-def parse_report_request(url: str, params: Mapping[str, str], config: Config) -> ReportRequest:
-    _reject_unknown(url, params, ("subscription", "cluster", "format"))
+def parse_report_request(
+    url: str, params: Mapping[str, str], config: Config, *, max_clusters: int, flow_allowed: bool = False
+) -> ReportRequest:
+    """Validate a report's (or status') parameters: 400 and 403 before anything is read."""
+    _reject_unknown(url, params, ("subscription", "cluster", "format", *(("flow",) if flow_allowed else ())))
+    flow = False
+    if flow_allowed:
+        flow_raw = (_single(url, params, "flow") or "false").lower()
+        if flow_raw not in ("true", "false"):
+            raise ApiError(400, "InvalidParameter", f"flow {flow_raw!r} must be true or false")
+        flow = flow_raw == "true"
+    named = {value.lower() for value in query_values(url, params, "cluster")}
+    if len(named) > max_clusters:
+        raise ApiError(
+            400,
+            "TooManyClusters",
+            f"{len(named)} clusters named; at most {max_clusters} per request (REMEDIATION_REPORT_MAX_CLUSTERS): "
+            "ask for their subscriptions instead, or split the request",
+        )
     fmt = (_single(url, params, "format") or "json").lower()
     if fmt not in REPORT_FORMATS:
         raise ApiError(400, "InvalidFormat", f"format {fmt!r} is not one of: {', '.join(REPORT_FORMATS)}")
@@ -116,7 +144,7 @@ def parse_report_request(url: str, params: Mapping[str, str], config: Config) ->
             raise ApiError(400, "InvalidCluster", str(exc)) from None
         _check_scope(config, ref.subscription_id, f"cluster {ref.id} is in subscription {ref.subscription_id},")
         clusters.setdefault(ref.id.lower(), ref.id)
-    return ReportRequest(subscriptions, tuple(clusters.values()), fmt, tuple(dict.fromkeys(names)))
+    return ReportRequest(subscriptions, tuple(clusters.values()), fmt, tuple(dict.fromkeys(names)), flow)
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,11 @@ import logging
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from remediation.adapters import Adapters, build_adapters
-from remediation.config import Config, load_config, parse_sweep_spread
+from remediation.app.report_runs import ReportOutcome, ReportRuns
+from remediation.config import Config, ReportLimits, load_config, parse_report_limits, parse_sweep_spread
 from remediation.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -30,19 +31,29 @@ class Runtime(Adapters):
 
     config: Config
     sweep_spread_seconds: int = 0
+    report_limits: ReportLimits = field(default_factory=ReportLimits)
+    # GET /api/report's runs (one at a time, shared, cached): per app instance, like the runtime itself.
+    reports: ReportRuns[ReportOutcome] = field(default_factory=lambda: ReportRuns(ReportLimits().cache_seconds))
 
 
 def build_runtime(env: Mapping[str, str]) -> Runtime:
     """Validate every setting and build the adapters; raises :class:`ConfigError`."""
     config = load_config(env)
     spread = parse_sweep_spread(env)
+    limits = parse_report_limits(env)
     adapters = build_adapters(config, env)
     if adapters.ledger is None:
         logger.warning(
             "AzureWebJobsStorage is not configured: change records go to the log only, "
             "no state table (/api/status), no sweep queue"
         )
-    return Runtime(config=config, sweep_spread_seconds=spread, **adapters.parts())
+    return Runtime(
+        config=config,
+        sweep_spread_seconds=spread,
+        report_limits=limits,
+        reports=ReportRuns(limits.cache_seconds),
+        **adapters.parts(),
+    )
 
 
 _lock = threading.Lock()

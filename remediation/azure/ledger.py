@@ -53,7 +53,7 @@ from remediation.azure.storage import (
 )
 from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
 from remediation.core.changes import ChangeRecord
-from remediation.errors import ConfigError, LedgerError, LedgerWriteError
+from remediation.errors import LedgerError, LedgerWriteError
 from remediation.ids import id_key, subscription_of
 
 logger = logging.getLogger(__name__)

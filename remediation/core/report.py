@@ -221,6 +221,9 @@ class ReportDocument(TypedDict):
     tool_version: NotRequired[str]
     scope: NotRequired[ScopeDoc]
     configuration: NotRequired[ConfigurationDoc]
+    # GET /api/report: when the run that made this answer finished (served again while younger than
+    # REMEDIATION_REPORT_CACHE_SECONDS; the Age header says how old it is).
+    generated_at: NotRequired[str]
 
 
 def summarize(clusters: list[ClusterDoc], *, unreadable_subscriptions: int = 0) -> SummaryDoc:
