@@ -68,6 +68,7 @@ def on_resource_event(event: func.EventGridEvent) -> None:
         event_type=event.event_type,
         subject=event.subject,
         data=data,
+        event_time=event.event_time,
     )
 
 

@@ -219,6 +219,21 @@ param remediationSweepSpreadSeconds string = '0'
 @description('REMEDIATION_STATE_TABLE: Azure Table (created here) of each cluster latest observed outcome, read by /api/status.')
 param remediationStateTable string = 'remediationstate'
 
+@description('REMEDIATION_LEDGER_CONTAINER: blob container (created here, in the ledger\'s own storage account, WORM) of the tamper-evident change ledger.')
+param remediationLedgerContainer string = 'remediation-ledger'
+
+@description('REMEDIATION_LEDGER_RETENTION_DAYS: days each ledger record stays immutable (the container\'s version-level retention policy).')
+param remediationLedgerRetentionDays string = '365'
+
+@description('Storage account name of the change ledger; default st<token>lg.')
+param ledgerStorageAccountName string = ''
+
+@description('Name of the ledger\'s custom role (read and append only); unique in the tenant.')
+param ledgerRoleName string = ''
+
+@description('REMEDIATION_EVENT_COALESCE_SECONDS: cluster-write events within this many seconds after a reconcile of the cluster cost no ARM read (0..3600).')
+param remediationEventCoalesceSeconds string = '30'
+
 @description('REMEDIATION_REPORT_CACHE_SECONDS: GET /api/report serves a result younger than this again, with its age (0..3600).')
 param remediationReportCacheSeconds string = '300'
 
@@ -310,6 +325,10 @@ var remediationAppSettings = {
   REMEDIATION_SWEEP_QUEUE: remediationSweepQueue
   REMEDIATION_SWEEP_SPREAD_SECONDS: remediationSweepSpreadSeconds
   REMEDIATION_STATE_TABLE: remediationStateTable
+  REMEDIATION_LEDGER_CONTAINER: remediationLedgerContainer
+  REMEDIATION_LEDGER_RETENTION_DAYS: remediationLedgerRetentionDays
+  REMEDIATION_LEDGER_BLOB_ENDPOINT: storage.outputs.ledgerBlobEndpoint
+  REMEDIATION_EVENT_COALESCE_SECONDS: remediationEventCoalesceSeconds
   REMEDIATION_REPORT_CACHE_SECONDS: remediationReportCacheSeconds
   REMEDIATION_REPORT_MAX_CLUSTERS: remediationReportMaxClusters
 }
@@ -346,6 +365,21 @@ module storage 'core/storage.bicep' = {
     ledgerTableName: remediationLedgerTable
     stateTableName: remediationStateTable
     sweepQueueName: remediationSweepQueue
+    ledgerAccountName: empty(ledgerStorageAccountName) ? take('${abbrs.storageAccount}${resourceToken}lg', 24) : ledgerStorageAccountName
+    ledgerContainerName: remediationLedgerContainer
+    ledgerRetentionDays: int(remediationLedgerRetentionDays)
+  }
+}
+
+// The change ledger's one role: read and append to its append blobs, never overwrite or delete.
+module ledgerAccess 'app/ledger-access.bicep' = {
+  name: 'ledgerAccess'
+  scope: rg
+  params: {
+    ledgerAccountName: storage.outputs.ledgerAccountName
+    ledgerContainerName: remediationLedgerContainer
+    functionPrincipalId: functionApp.outputs.principalId
+    roleName: empty(ledgerRoleName) ? 'AKS audit remediation ledger appender (${resourceToken})' : ledgerRoleName
   }
 }
 

@@ -40,6 +40,17 @@ class ChangeLedger(Protocol):
     ) -> list[dict[str, Any]]: ...
 
 
+class ChainLedger(Protocol):
+    """The tamper-evident ledger: a hash chain of every change record (``GET /api/changes?verify=true``)."""
+
+    container: str
+    retention_days: int
+
+    def append(self, record: ChangeRecord) -> None: ...
+
+    def verification_document(self) -> dict[str, Any]: ...
+
+
 class StateTable(StateStore, Protocol):
     """Each cluster's latest observed outcome and each subscription's last sweep (``GET /api/status``)."""
 
@@ -64,13 +75,14 @@ class Adapters:
     gateway: Gateway
     logs: LogsGateway | None = None  # the Log Analytics query adapter (None when flow verification is off)
     ledger: ChangeLedger | None = None
+    chain: ChainLedger | None = None  # the tamper-evident ledger (append blobs), besides the table
     state: StateTable | None = None
     queue: SweepQueue | None = None
 
     @property
     def change_sinks(self) -> tuple[ChangeSink, ...]:
         """Where change records go besides the log: the ledger, when one is configured."""
-        return (self.ledger.append,) if self.ledger is not None else ()
+        return tuple(sink.append for sink in (self.ledger, self.chain) if sink is not None)
 
     def parts(self) -> dict[str, Any]:
         """The adapters by field name (to build a structure that holds them too)."""
@@ -81,6 +93,7 @@ def build_adapters(config: Config, env: Mapping[str, str]) -> Adapters:
     """The adapters ``config`` and the storage settings in ``env`` call for; raises ConfigError."""
     from remediation.azure.gateway import ArmGateway
     from remediation.azure.ledger import TableLedger
+    from remediation.azure.ledger_chain import AppendBlobLedger
     from remediation.azure.logs import LogsAdapter
     from remediation.azure.queue import SweepQueue as StorageQueue
     from remediation.azure.state import StateTable as StorageTable
@@ -92,6 +105,7 @@ def build_adapters(config: Config, env: Mapping[str, str]) -> Adapters:
         gateway=ArmGateway.from_config(config),
         logs=LogsAdapter.from_config(config) if config.verify_flow else None,
         ledger=ledger,
+        chain=AppendBlobLedger.from_environment(env),
         state=state,
         queue=queue,
     )

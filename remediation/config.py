@@ -528,6 +528,26 @@ FUNCTION_APP_SETTINGS: tuple[Setting, ...] = (
         "Azure Table of each cluster's latest observed outcome and each subscription's last sweep (/api/status)",
     ),
     Setting(
+        "REMEDIATION_LEDGER_CONTAINER",
+        "remediation-ledger",
+        "blob container of the tamper-evident change ledger (a hash chain in append blobs, WORM in Azure)",
+    ),
+    Setting(
+        "REMEDIATION_LEDGER_BLOB_ENDPOINT",
+        "",
+        "blob endpoint (https) of the ledger's storage account; empty = the account AzureWebJobsStorage names",
+    ),
+    Setting(
+        "REMEDIATION_LEDGER_RETENTION_DAYS",
+        "365",
+        "days each ledger record stays immutable (infra's retention policy; verify-ledger reports it) (1..146000)",
+    ),
+    Setting(
+        "REMEDIATION_EVENT_COALESCE_SECONDS",
+        "30",
+        "Event Grid: cluster writes within this many seconds after a reconcile of the cluster cost no ARM read (0..3600)",
+    ),
+    Setting(
         "REMEDIATION_REPORT_CACHE_SECONDS",
         "300",
         "GET /api/report: a result younger than this is served again, with its age (0..3600; 0 = only shared runs)",

@@ -25,9 +25,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from remediation.app.events import Decision, Ignore, IgnoreReason, Malformed, ReconcileCluster, classify, event_callers
+from remediation.app.event_coalescing import Verdict
+from remediation.app.events import (
+    Cause,
+    Decision,
+    Ignore,
+    IgnoreReason,
+    Malformed,
+    ReconcileCluster,
+    classify,
+    event_callers,
+)
 from remediation.app.runtime import Runtime
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
@@ -51,6 +62,8 @@ EVENT_GRID_RESPONSE_TIMEOUT = 30.0
 SETTLE_TIMEOUT = 20.0
 # The one flow query of the event path waits at most this long (after the settle wait, within 30 s).
 EVENT_FLOW_BUDGET_SECONDS = 5.0
+# A trailing run (for events that joined a reconcile in flight) starts only with this much of the budget left.
+TRAILING_RUN_MIN_SECONDS = 10.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +82,7 @@ def handle_event(
     event_type: str,
     subject: str,
     data: object,
+    event_time: datetime | None = None,
     settle_timeout: float = SETTLE_TIMEOUT,
     settle_wait: tuple[float, float] | None = None,
 ) -> EventOutcome:
@@ -111,7 +125,53 @@ def handle_event(
             extra={**base, "ignore_reason": IgnoreReason.OUR_OWN_WRITE.value, "cluster_id": decision.cluster_id},
         )
         return EventOutcome(decision=Ignore(IgnoreReason.OUR_OWN_WRITE, decision.cluster_id))
-    return _reconcile(runtime, decision, base, settle_timeout=settle_timeout, settle_wait=settle_wait)
+    # An event storm (an upgrade's writes, redeliveries) costs one reconcile: remediation.app.event_coalescing.
+    drift = decision.reason is not Cause.CLUSTER_WRITTEN
+    verdict = runtime.events.admit(decision.cluster_id, event_time=event_time, drift=drift)
+    if verdict is not Verdict.RUN:
+        logger.debug(
+            "event %s: %s not reconciled again (%s)",
+            event_id,
+            decision.cluster_id,
+            verdict.value,
+            extra={**base, "cluster_id": decision.cluster_id, "coalesced": verdict.value},
+        )
+        return EventOutcome(decision=decision, note=verdict.value)
+    return _reconcile_coalesced(runtime, decision, base, settle_timeout=settle_timeout, settle_wait=settle_wait)
+
+
+def _reconcile_coalesced(
+    runtime: Runtime,
+    decision: ReconcileCluster,
+    base: Mapping[str, Any],
+    *,
+    settle_timeout: float,
+    settle_wait: tuple[float, float] | None,
+) -> EventOutcome:
+    """Reconcile as the cluster's runner; once more if events joined the run (within the event's budget)."""
+    deadline = Deadline.for_trigger(Trigger.EVENT_GRID.value, runtime.config.deadline_seconds)
+    cluster_id = decision.cluster_id
+    while True:
+        try:
+            outcome = _reconcile(
+                runtime, decision, base, settle_timeout=settle_timeout, settle_wait=settle_wait, deadline=deadline
+            )
+        except BaseException:
+            runtime.events.finish(cluster_id, succeeded=False)
+            raise
+        if not runtime.events.finish(cluster_id, succeeded=outcome.document is not None):
+            return outcome
+        if deadline.remaining() < TRAILING_RUN_MIN_SECONDS:
+            runtime.events.finish(cluster_id, succeeded=False)
+            logger.warning(
+                "cluster %s: events arrived during its reconcile but no time is left for another; the sweep covers them",
+                cluster_id,
+                extra={**base, "cluster_id": cluster_id},
+            )
+            return outcome
+        logger.info(
+            "cluster %s: reconciled once more for the events that arrived meanwhile", cluster_id, extra=dict(base)
+        )
 
 
 def _in_group(runtime: Runtime, decision: ReconcileCluster, base: Mapping[str, Any]) -> bool:
@@ -145,6 +205,7 @@ def _reconcile(
     *,
     settle_timeout: float,
     settle_wait: tuple[float, float] | None,
+    deadline: Deadline | None = None,
 ) -> EventOutcome:
     fields = {**base, "cluster_id": decision.cluster_id, "cause": decision.reason.value}
     logger.info(
@@ -152,7 +213,7 @@ def _reconcile(
     )
     options: dict[str, Any] = {} if settle_wait is None else {"settle_wait": settle_wait}
     # One budget for the whole event: reconciling, and then recording the outcome in the state table.
-    deadline = Deadline.for_trigger(Trigger.EVENT_GRID.value, runtime.config.deadline_seconds)
+    deadline = deadline or Deadline.for_trigger(Trigger.EVENT_GRID.value, runtime.config.deadline_seconds)
     result = reconcile_cluster(
         runtime.config,
         runtime.gateway,

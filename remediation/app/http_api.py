@@ -189,6 +189,8 @@ def changes(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult
         request = parse_changes_request(url, params, runtime.config)
     except ApiError as exc:
         return error_result(exc.status, exc.code, exc.message)
+    if request.verify:
+        return _verify_ledger(runtime)
     if runtime.ledger is None:
         return error_result(
             503,
@@ -210,3 +212,27 @@ def changes(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult
         "since": request.since.isoformat().replace("+00:00", "Z") if request.since else None,
     }
     return HttpResult(200, json.dumps(body, indent=2) + "\n", JSON, {"Cache-Control": "no-store"})
+
+
+def _verify_ledger(runtime: Runtime) -> HttpResult:
+    """``GET /api/changes?verify=true``: every link of the tamper-evident ledger checked, the first broken one named."""
+    if runtime.chain is None:
+        return error_result(
+            503,
+            "LedgerNotConfigured",
+            "no tamper-evident ledger: set AzureWebJobsStorage (or REMEDIATION_LEDGER_BLOB_ENDPOINT) to keep one",
+        )
+    try:
+        document = runtime.chain.verification_document()
+    except LedgerError as exc:
+        logger.warning("could not verify the change ledger: %s", exc)
+        return error_result(503, "LedgerUnavailable", exc.public)
+    if not document["intact"]:
+        logger.error(
+            "the change ledger's chain is broken at %s line %s: %s",
+            document["first_broken"]["part"],
+            document["first_broken"]["line"],
+            document["first_broken"]["reason"],
+            extra={"ledger_broken": True},
+        )
+    return HttpResult(200, json.dumps(document, indent=2) + "\n", JSON, {"Cache-Control": "no-store"})

@@ -152,6 +152,7 @@ class ChangesRequest:
     cluster: str | None
     since: datetime | None
     limit: int
+    verify: bool = False  # ?verify=true: check the tamper-evident ledger's hash chain instead
 
 
 def parse_rfc3339(value: str) -> datetime:
@@ -169,7 +170,17 @@ def parse_rfc3339(value: str) -> datetime:
 
 
 def parse_changes_request(url: str, params: Mapping[str, str], config: Config) -> ChangesRequest:
-    _reject_unknown(url, params, ("cluster", "since", "limit"))
+    _reject_unknown(url, params, ("cluster", "since", "limit", "verify"))
+    verify_raw = (_single(url, params, "verify") or "false").lower()
+    if verify_raw not in ("true", "false"):
+        raise ApiError(400, "InvalidParameter", f"verify {verify_raw!r} must be true or false")
+    if verify_raw == "true":
+        others = sorted({"cluster", "since", "limit"} & (set(parse_qs(urlsplit(url).query)) | set(params)))
+        if others:
+            raise ApiError(
+                400, "InvalidParameter", f"verify=true checks the whole chain: it takes no {', '.join(others)}"
+            )
+        return ChangesRequest(None, None, DEFAULT_LIMIT, verify=True)
     cluster = _single(url, params, "cluster")
     if cluster is not None:
         try:

@@ -18,11 +18,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from remediation.adapters import Adapters, build_adapters
+from remediation.app.event_coalescing import EventCoalescer
 from remediation.app.report_runs import ReportOutcome, ReportRuns
-from remediation.config import Config, ReportLimits, load_config, parse_report_limits, parse_sweep_spread
+from remediation.config import (
+    Config,
+    ReportLimits,
+    load_config,
+    parse_app_int,
+    parse_report_limits,
+    parse_sweep_spread,
+)
 from remediation.errors import ConfigError
 
 logger = logging.getLogger(__name__)
+
+COALESCE_DEFAULT_SECONDS = 30
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +44,8 @@ class Runtime(Adapters):
     report_limits: ReportLimits = field(default_factory=ReportLimits)
     # GET /api/report's runs (one at a time, shared, cached): per app instance, like the runtime itself.
     reports: ReportRuns[ReportOutcome] = field(default_factory=lambda: ReportRuns(ReportLimits().cache_seconds))
+    # Event storms (remediation.app.event_coalescing): per app instance, like the runtime itself.
+    events: EventCoalescer = field(default_factory=lambda: EventCoalescer(COALESCE_DEFAULT_SECONDS))
 
 
 def build_runtime(env: Mapping[str, str]) -> Runtime:
@@ -52,6 +64,7 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
         sweep_spread_seconds=spread,
         report_limits=limits,
         reports=ReportRuns(limits.cache_seconds),
+        events=EventCoalescer(parse_app_int(env, "REMEDIATION_EVENT_COALESCE_SECONDS", 0, 3600)),
         **adapters.parts(),
     )
 

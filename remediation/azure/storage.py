@@ -81,12 +81,12 @@ def storage_account(env: Mapping[str, str], service: Service) -> StorageAccount 
         cloud = (env.get("REMEDIATION_CLOUD") or "AzureCloud").strip().lower()
         endpoint = f"https://{account}.{service}.{_STORAGE_SUFFIXES.get(cloud, _STORAGE_SUFFIXES['azurecloud'])}"
     else:
-        _check_endpoint(uri_setting, endpoint)
+        check_endpoint(uri_setting, endpoint)
     client_id = (env.get(f"{STORAGE_SETTING}__clientId") or "").strip() or None
     return StorageAccount(endpoint=endpoint, client_id=client_id, setting=setting)
 
 
-def _check_endpoint(setting: str, endpoint: str) -> None:
+def check_endpoint(setting: str, endpoint: str) -> None:
     """An identity-based endpoint must be ``https://<host>[:port][/path]``: a token is never sent in clear text."""
     try:
         parts = urlsplit(endpoint)

@@ -25,6 +25,8 @@ from remediation.adapters import build_adapters
 from remediation.cli.exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from remediation.cli.progress import ConsoleAwareHandler, ProgressDisplay
 from remediation.cli.run import resolve_names, run_command
+from remediation.cli.verify import add_command as add_verify_command
+from remediation.cli.verify import run_verify
 from remediation.config import Config, Mode, load_config, parse_subscription_ids
 from remediation.core.changes import ChangeRecord
 from remediation.core.report import ReportDocument
@@ -93,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Configuration comes from REMEDIATION_* environment variables; see the README.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{report,apply,demo}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{report,apply,verify-ledger,demo}")
     for name, help_text in (
         ("report", "dry run: assess every cluster in scope and show the planned changes (never writes)"),
         ("apply", "remediate: create or update our diagnostic setting where audit categories are missing"),
@@ -116,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--format", choices=CLI_FORMATS, default="table", help="output format (default: table)")
         command.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
         _add_logging_options(command)
+    verify_command = add_verify_command(commands)
+    verify_command.add_argument("--verbose", "-v", action="store_true", help="log at DEBUG level")
     demo = commands.add_parser(
         "demo",
         help="run report, apply, report against a simulated estate (armsim); needs no Azure",
@@ -241,6 +245,9 @@ def main(
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # argparse prints its own message; usage errors are exit 2
         return int(exc.code or 0)
+    if args.command == "verify-ledger":
+        _configure_logging("text", args.verbose, stderr)
+        return run_verify(args, environ, stdout, stderr)
     _configure_logging(args.log_format, args.verbose, stderr)
     if args.command == "demo":
         from remediation.cli.demo import run_demo

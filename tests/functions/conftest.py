@@ -47,11 +47,12 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"Azurite did not listen on 127.0.0.1:{port} within {timeout}s")
 
 
-def connection_string(table_port: int, queue_port: int) -> str:
+def connection_string(table_port: int, queue_port: int, blob_port: int) -> str:
     return (
         f"DefaultEndpointsProtocol=http;AccountName={DEV_ACCOUNT};AccountKey={DEV_KEY};"
         f"TableEndpoint=http://127.0.0.1:{table_port}/{DEV_ACCOUNT};"
         f"QueueEndpoint=http://127.0.0.1:{queue_port}/{DEV_ACCOUNT};"
+        f"BlobEndpoint=http://127.0.0.1:{blob_port}/{DEV_ACCOUNT};"
     )
 
 
@@ -78,7 +79,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 wait_for_port(port, process)
         except RuntimeError as exc:
             raise RuntimeError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from None
-        yield connection_string(ports["table"], ports["queue"])
+        yield connection_string(ports["table"], ports["queue"], ports["blob"])
     finally:
         process.terminate()
         try:
@@ -129,6 +130,7 @@ def app_env(
     monkeypatch.setenv("REMEDIATION_SCHEDULE", "0 0 * * * *")
     monkeypatch.setenv("AzureWebJobsStorage", azurite)
     monkeypatch.setenv("REMEDIATION_LEDGER_TABLE", ledger_table)
+    monkeypatch.setenv("REMEDIATION_LEDGER_CONTAINER", "ledger-" + ledger_table.lower())
     monkeypatch.setenv("REMEDIATION_STATE_TABLE", state_table)
     monkeypatch.setenv("REMEDIATION_SWEEP_QUEUE", sweep_queue)
     monkeypatch.delenv("REMEDIATION_SWEEP_SPREAD_SECONDS", raising=False)

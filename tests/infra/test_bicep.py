@@ -207,7 +207,8 @@ def test_each_custom_role_holds_exactly_the_actions_of_its_scope(scope: Scope) -
 def test_the_app_roles_and_the_policy_role_are_all_the_custom_roles() -> None:
     defined = {(f, n) for f, n, _ in resources_of_type("Microsoft.Authorization/roleDefinitions")}
     assert defined == {("app/remediation-roles.bicep", role) for role in ROLE_OF_SCOPE.values()} | {
-        ("managementgroup.bicep", "eventDeploymentRole")
+        ("managementgroup.bicep", "eventDeploymentRole"),
+        ("app/ledger-access.bicep", "ledgerAppenderRole"),  # the ledger's read-and-append data role
     }
     # The two optional roles exist only when their setting is used.
     roles = tree("app/remediation-roles.bicep")["resources"]
@@ -387,6 +388,7 @@ def test_data_plane_roles_are_the_expected_ones_on_single_resources() -> None:
         "app/deadletter-access.bicep",
         "managementgroup.bicep",
         "app/policy-hub-access.bicep",
+        "app/ledger-access.bicep",
     }
 
 
@@ -496,6 +498,10 @@ def test_every_remediation_setting_comes_from_a_parameter_with_the_documented_de
             setting = main["variables"]["workspaceSubscriptionSetting"]["value"]["operator"]["operands"]
             assert setting["false_value"] == "remediationWorkspaceSubscriptionId"
             reference = setting["false_value"]
+        if name == "REMEDIATION_LEDGER_BLOB_ENDPOINT":
+            # The ledger's own storage account, made by this deployment: its endpoint, not a parameter.
+            assert accessed_properties(reference) >= {"storage", "ledgerBlobEndpoint"}
+            continue
         assert reference in main["parameters"], f"{name} must be set from a parameter, got {reference!r}"
         if name == "REMEDIATION_WORKSPACE_ID":
             assert reference == "auditWorkspaceId"
@@ -589,11 +595,17 @@ def test_no_secret_in_app_settings() -> None:
 
 
 def test_storage_account_is_hardened() -> None:
-    storage = one_resource("Microsoft.Storage/storageAccounts")["properties"]
-    assert storage["allowSharedKeyAccess"] is False
-    assert storage["minimumTlsVersion"] == "TLS1_2"
-    assert storage["allowBlobPublicAccess"] is False
-    assert storage["supportsHttpsTrafficOnly"] is True
+    accounts = resources_of_type("Microsoft.Storage/storageAccounts")
+    assert {(f, n) for f, n, _ in accounts} == {
+        ("core/storage.bicep", "storage"),
+        ("core/storage.bicep", "ledgerStorage"),
+    }
+    for _, _, account in accounts:
+        storage = body(account["config"])["properties"]
+        assert storage["allowSharedKeyAccess"] is False
+        assert storage["minimumTlsVersion"] == "TLS1_2"
+        assert storage["allowBlobPublicAccess"] is False
+        assert storage["supportsHttpsTrafficOnly"] is True
     for _, _, container in resources_of_type("Microsoft.Storage/storageAccounts/blobServices/containers"):
         assert container["config"]["properties"]["publicAccess"] == "None"
 
@@ -811,3 +823,49 @@ def test_readme_lists_each_role_with_exactly_its_actions_and_reasons(scope: Scop
     assert set(rows) == set(actions(scope))
     for action, why in rows.items():
         assert why.startswith(ACTIONS_BY_SCOPE[scope][action]), action
+
+
+# ---------------------------------------------------------------------------------------------
+# The tamper-evident change ledger
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_ledger_container_is_worm_with_protected_appends() -> None:
+    storage = tree("core/storage.bicep")["resources"]
+    account = body(storage["ledgerStorage"]["config"])
+    assert account["properties"]["allowSharedKeyAccess"] is False, "no key can bypass the roles"
+    assert account["name"] == "ledgerAccountName"
+    assert body(storage["ledgerBlobServices"]["config"])["properties"]["isVersioningEnabled"] is True
+    container = body(storage["ledgerContainer"]["config"])
+    assert container["name"] == "ledgerContainerName"
+    assert container["properties"]["immutableStorageWithVersioning"] == {"enabled": True}
+    policy = body(storage["ledgerRetention"]["config"])
+    assert policy["name"] == "default" and policy["parent"] == "ledgerContainer"
+    assert policy["properties"] == {
+        "immutabilityPeriodSinceCreationInDays": "ledgerRetentionDays",
+        "allowProtectedAppendWrites": True,
+    }
+    main = tree("main.bicep")
+    params = body(main["modules"]["storage"]["config"])["params"]
+    assert params["ledgerContainerName"] == "remediationLedgerContainer"
+    assert "remediationLedgerRetentionDays" in json.dumps(params["ledgerRetentionDays"])
+
+
+def test_the_app_may_read_and_append_to_the_ledger_never_overwrite_or_delete() -> None:
+    access = tree("app/ledger-access.bicep")["resources"]
+    role = body(access["ledgerAppenderRole"]["config"])["properties"]
+    (permissions,) = role["permissions"]
+    assert permissions["actions"] == [] and permissions["notActions"] == []
+    assert sorted(permissions["dataActions"]) == [
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read",
+    ]
+    assignment = body(access["ledgerAppender"]["config"])
+    assert assignment["scope"] == "ledgerContainer", "on the ledger's container only"
+    assert assignment["properties"]["principalId"] == "functionPrincipalId"
+    # The host's Storage Blob Data Owner stays on the host's account, which does not hold the ledger.
+    owner = body(tree("app/rbac.bicep")["resources"]["functionBlobOwner"]["config"])
+    assert owner["scope"] == "storage"
+    main = body(tree("main.bicep")["modules"]["ledgerAccess"]["config"])
+    assert {"storage", "ledgerAccountName"} <= accessed_properties(main["params"]["ledgerAccountName"])
+    assert {"functionApp", "principalId"} <= accessed_properties(main["params"]["functionPrincipalId"])
