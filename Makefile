@@ -48,6 +48,6 @@ test: lint typecheck lint-infra unit-test
 clean:
 	rm -rf $(VENV) .venv-infra node_modules .pytest_cache .mypy_cache .ruff_cache coverage.xml .coverage
 
-# Estate scale under ARM's limits (armsim throttle model, 30 ms per request): scenarios A-D, table and benchmarks/results.json.
+# Estate scale under ARM's limits (armsim throttle model, 30 ms per request): scenarios A-F, table and benchmarks/results.json.
 bench: $(STAMP)
 	$(PY) -m benchmarks.bench_scale

@@ -14,10 +14,17 @@ Scenarios:
 - C: the Event Grid path for a settled new cluster whose region has its workspace: cold worker
   (first event) and warm worker (the next one): requests and sequential round trips.
 - D: 10,000 clusters in 4 subscriptions, throttling off: report and apply; peak RSS.
+- E: 1 subscription x 600 clusters, report, while other callers (a noisy neighbour) leave about
+  15 reads/s of the subscription's global read bucket (emptied at the start): real ARM reports only
+  that bucket on a read.
+- F: 1 subscription x 400 clusters, apply (about 270 setting writes), with Microsoft.Insights'
+  write budget at 50 refilled 1/s, which the product is not told: real ARM reports only that budget
+  on a setting PUT.
 
 For each run: wall time (of the child process, start-up included), requests by operation,
-answers 429 (count and share), the throttle bound (per subscription and kind
-``max(0, (successful requests - burst) / refill)``, subscriptions in parallel: the largest),
+answers 429 (count and share), the throttle bound (per subscription and bucket, the caller's,
+the global one and Microsoft.Insights' budget, ``max(0, (successful requests drawing on it - tokens
+at the start) / refill left for us)``, subscriptions and buckets in parallel: the largest),
 efficiency = bound / wall, clusters failed, and peak RSS. Numbers, not assertions: benchmarks
 are not tests (the tests assert request budgets and behaviour).
 """
@@ -38,9 +45,10 @@ from pathlib import Path
 from typing import Any
 
 from armsim import ArmSimulator, RecordedRequest, sequential_rounds
-from armsim.throttle import SUBSCRIPTION_LIMITS, TENANT_LIMITS, kind_of
+from armsim.throttle import GLOBAL_FACTOR, READS, SUBSCRIPTION_LIMITS, TENANT_LIMITS, Limit, kind_of
 
 ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ("A", "B", "C", "D", "E", "F")
 REGIONS = ("eastus", "westeurope", "southeastasia")
 REQUIRED = ["kube-audit", "kube-audit-admin", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
 USER_RG = "rg-platform-logs"
@@ -121,29 +129,88 @@ def operation(request: RecordedRequest) -> str:
     return f"{request.method} {name}"
 
 
-def throttle_bound(requests: Iterable[RecordedRequest]) -> float:
-    """Seconds ARM's buckets force on these requests: per (subscription, kind), the successful
-    requests beyond the burst at the refill rate; subscriptions (and kinds) in parallel."""
+@dataclass(frozen=True)
+class Conditions:
+    """What a scenario does to ARM's buckets beyond the documented limits (armsim's throttle model)."""
+
+    neighbour_reads: float = 0.0  # reads/s other callers take of each subscription's global bucket
+    drained: bool = False  # the global read bucket is empty at the start
+    insights: Limit | None = None  # Microsoft.Insights' write budget, when not armsim's default
+
+    def apply(self, sim: ArmSimulator, subscriptions: Sequence[str]) -> None:
+        if self.insights is not None:
+            sim.throttle.provider_limits["microsoft.insights"] = self.insights
+        if self.neighbour_reads:
+            for sub in subscriptions:
+                sim.throttle.add_neighbour(sub, READS, self.neighbour_reads)
+
+    def start(self, sim: ArmSimulator, subscriptions: Sequence[str]) -> None:
+        """At the start of a run: every bucket full, but the drained one."""
+        sim.throttle.reset()
+        if self.drained:
+            for sub in subscriptions:
+                sim.throttle.drain(sub, READS, GLOBAL_FACTOR * SUBSCRIPTION_LIMITS[READS].burst)
+
+
+DOCUMENTED = Conditions()  # ARM's documented limits, nobody else in the subscription
+
+
+def _insights_write(request: RecordedRequest) -> bool:
+    return (
+        request.method.upper() == "PUT" and "/providers/microsoft.insights/diagnosticsettings/" in request.path.lower()
+    )
+
+
+def throttle_bound(
+    requests: Iterable[RecordedRequest], conditions: Conditions = DOCUMENTED, insights: Limit | None = None
+) -> float:
+    """Seconds ARM's buckets force on these requests: per subscription and bucket (the caller's, the
+    global one, Microsoft.Insights' budget), the successful requests drawing on it beyond the tokens it
+    had at the start, at the refill left for us; subscriptions and buckets in parallel."""
     counts: Counter[tuple[str, str]] = Counter()
     for r in requests:
         if r.status is None or r.status == 429:
             continue
         parts = [p for p in r.path.split("/") if p]
         scope = parts[1].lower() if len(parts) >= 2 and parts[0].lower() == "subscriptions" else "tenant"
-        counts[(scope, kind_of(r.method))] += 1
+        kind = kind_of(r.method)
+        counts[(scope, kind)] += 1
+        if scope != "tenant":
+            counts[(scope, "global-" + kind)] += 1
+        if scope != "tenant" and _insights_write(r):
+            counts[(scope, "insights")] += 1
     bound = 0.0
-    for (scope, kind), n in counts.items():
-        limit = (TENANT_LIMITS if scope == "tenant" else SUBSCRIPTION_LIMITS)[kind]
-        bound = max(bound, max(0.0, (n - limit.burst) / limit.refill))
+    for (scope, bucket), n in counts.items():
+        if bucket == "insights":
+            limit = conditions.insights or insights or Limit(150, 2.5)
+            start, rate = float(limit.burst), limit.refill
+        elif bucket.startswith("global-"):
+            kind = bucket[len("global-") :]
+            documented = SUBSCRIPTION_LIMITS[kind]
+            rate = documented.refill * GLOBAL_FACTOR
+            start = float(documented.burst * GLOBAL_FACTOR)
+            if kind == READS:
+                rate -= conditions.neighbour_reads
+                start = 0.0 if conditions.drained else start
+        else:
+            limit = (TENANT_LIMITS if scope == "tenant" else SUBSCRIPTION_LIMITS)[bucket]
+            start, rate = float(limit.burst), limit.refill
+        bound = max(bound, max(0.0, (n - start) / rate))
     return bound
 
 
 def measure(
-    scenario: str, run: str, sim: ArmSimulator, wall: float, document: dict[str, Any] | None, **extra: Any
+    scenario: str,
+    run: str,
+    sim: ArmSimulator,
+    wall: float,
+    document: dict[str, Any] | None,
+    conditions: Conditions = DOCUMENTED,
+    **extra: Any,
 ) -> Result:
     arm = sim.arm_requests()
     throttled = sum(1 for r in arm if r.status == 429)
-    bound = throttle_bound(arm)
+    bound = throttle_bound(arm, conditions, sim.throttle.provider_limits.get("microsoft.insights"))
     summary = dict(document["summary"]) if document else {}
     return Result(
         scenario=scenario,
@@ -199,18 +266,21 @@ def sweeps(
     modes: Sequence[tuple[str, str]],
     latency: float,
     throttle: bool,
+    conditions: Conditions = DOCUMENTED,
+    notes: str = "",
 ) -> list[Result]:
     results = []
     with ArmSimulator(page_size=100, throttle=throttle) as sim:
         build_estate(sim, subscriptions, per_subscription)
         sim.latency = latency
         subs = [sub_id(s + 1) for s in range(subscriptions)]
+        conditions.apply(sim, subs)
         env = child_env(sim, subs)
         for label, mode in modes:
-            sim.throttle.reset()  # ARM's buckets are full at the start of each run
+            conditions.start(sim, subs)  # ARM's buckets are full at the start of each run (but a drained one)
             sim.clear_requests()
             wall, document, rss = cli_run(sim, mode, subs, env)
-            result = measure(scenario, label, sim, wall, document, peak_rss_mb=round(rss, 1))
+            result = measure(scenario, label, sim, wall, document, conditions, peak_rss_mb=round(rss, 1), notes=notes)
             results.append(result)
             show(result)
     return results
@@ -289,7 +359,8 @@ def show(r: Result) -> None:
     print(
         f"{r.scenario} {r.run:<14} {r.wall_seconds:>7.2f} s  {r.requests_total:>6} requests  "
         f"429: {r.throttled_429} ({100 * r.throttled_share:.1f} %)  bound {r.throttle_bound_seconds:>6.2f} s  "
-        f"efficiency {eff:>4}  clusters {r.clusters}  failed {r.failed}  peak RSS {rss}{rounds}",
+        f"efficiency {eff:>4}  clusters {r.clusters}  failed {r.failed}  peak RSS {rss}{rounds}"
+        + (f"  ({r.notes})" if r.notes else ""),
         flush=True,
     )
     print("    " + ", ".join(f"{k} {v}" for k, v in r.requests.items()), flush=True)
@@ -315,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=30.0)
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "results.json"), help="where to write the results")
-    parser.add_argument("--only", nargs="*", choices=["A", "B", "C", "D"], default=["A", "B", "C", "D"])
+    parser.add_argument("--only", nargs="*", choices=SCENARIOS, default=list(SCENARIOS))
     parser.add_argument("--d-clusters", type=int, default=10_000, help="clusters in scenario D")
     args = parser.parse_args(argv)
     latency = args.latency_ms / 1000
@@ -331,11 +402,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         results += event_path(latency)
     if "D" in args.only:
         results += sweeps("D", 4, args.d_clusters // 4, [("report", "report"), ("apply", "apply")], latency, False)
+    if "E" in args.only:
+        neighbour = Conditions(neighbour_reads=GLOBAL_FACTOR * SUBSCRIPTION_LIMITS[READS].refill - 15.0, drained=True)
+        results += sweeps("E", 1, 600, [("report", "report")], latency, True, neighbour, "others leave 15 reads/s")
+    if "F" in args.only:
+        budget = Conditions(insights=Limit(50, 1.0))
+        results += sweeps("F", 1, 400, [("apply", "apply")], latency, True, budget, "Insights budget 50, 1/s")
     print()
     print(markdown(results))
-    Path(args.json).write_text(
-        json.dumps({"latency_ms": args.latency_ms, "results": [asdict(r) for r in results]}, indent=2) + "\n"
-    )
+    path = Path(args.json)
+    kept = []  # the scenarios not run this time keep their last results
+    if path.exists() and set(args.only) != set(SCENARIOS):
+        kept = [r for r in json.loads(path.read_text())["results"] if r["scenario"] not in args.only]
+    everything = sorted(kept + [asdict(r) for r in results], key=lambda r: r["scenario"])
+    path.write_text(json.dumps({"latency_ms": args.latency_ms, "results": everything}, indent=2) + "\n")
     print(f"\nwritten to {args.json}")
     return 0
 
