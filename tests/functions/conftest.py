@@ -63,30 +63,36 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.fail(f"{AZURITE} is missing: run `make deps-node` (npm ci installs the pinned Azurite)")
     workdir = tmp_path_factory.mktemp("azurite")
     log = workdir / "azurite.log"
-    ports = {"table": free_port(), "queue": free_port(), "blob": free_port()}
-    args = [str(AZURITE), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry"]
-    for service, port in ports.items():
-        args += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
-    process = subprocess.Popen(
-        args,
-        cwd=workdir,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("wb"),
-    )
-    try:
+    # A free port can be taken by another process (another xdist worker's Azurite, say) between the
+    # probe and Azurite's bind: Azurite then exits before listening, and a new set of ports is tried.
+    for attempt in range(1, 6):
+        ports = {"table": free_port(), "queue": free_port(), "blob": free_port()}
+        args = [str(AZURITE), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--disableTelemetry"]
+        for service, port in ports.items():
+            args += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
+        process = subprocess.Popen(args, cwd=workdir, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
         try:
             for port in ports.values():
                 wait_for_port(port, process)
+            break
         except RuntimeError as exc:
-            raise RuntimeError(f"{exc}: {log.read_text(errors='replace')[-2000:]}") from None
+            _stop(process)
+            text = log.read_text(errors="replace")
+            if attempt == 5 or "EADDRINUSE" not in text:
+                raise RuntimeError(f"{exc}: {text[-2000:]}") from None
+    try:
         yield connection_string(ports["table"], ports["queue"], ports["blob"])
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture
