@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from remediation.config import Config, Mode
 from remediation.core.changes import ChangeSink
@@ -34,6 +34,8 @@ from remediation.engine.scope import discover
 from remediation.kit.deadline import Deadline
 
 logger = logging.getLogger(__name__)
+
+_INTERRUPT_CHECK_SECONDS = 0.2  # how soon Ctrl-C is taken, whichever thread the kernel gave it to
 
 Progress = Callable[[int, int], None]
 
@@ -149,6 +151,11 @@ def _process_interleaved(
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="remediation") as pool:
         futures = [pool.submit(work) for _ in range(threads)]
         try:
+            # Waits in short slices: the kernel may deliver Ctrl-C's SIGINT to a worker thread, and
+            # Python runs the handler only when the main thread next runs bytecode; a wait with no
+            # timeout would hold the interrupt until a cluster in flight finished.
+            while not_done := [future for future in futures if not future.done()]:
+                wait(not_done, timeout=_INTERRUPT_CHECK_SECONDS, return_when=FIRST_EXCEPTION)
             for future in futures:
                 future.result()
         except BaseException as exc:

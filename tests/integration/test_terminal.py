@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import os
@@ -13,6 +14,8 @@ import sys
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from remediation.cli.main import main
 
@@ -94,7 +97,18 @@ def test_progress_on_a_terminal_counts_clusters_and_keeps_log_lines_whole(estate
         assert "eta" not in line
 
 
-def test_ctrl_c_stops_starting_clusters_summarises_the_changes_and_exits_130(estate):
+def _interrupt(child: subprocess.Popen[str], target: str) -> None:
+    """Ctrl-C to the process (the kernel picks a thread), or SIGINT aimed at one of its other threads."""
+    if target == "process":
+        child.send_signal(signal.SIGINT)
+        return
+    others = sorted(int(tid) for tid in os.listdir(f"/proc/{child.pid}/task") if int(tid) != child.pid)
+    assert others, "the run has worker threads"
+    assert ctypes.CDLL(None, use_errno=True).tgkill(child.pid, others[-1], signal.SIGINT) == 0
+
+
+@pytest.mark.parametrize("target", ["process", "worker-thread"])
+def test_ctrl_c_stops_starting_clusters_summarises_the_changes_and_exits_130(estate, target):
     for i in range(40):
         estate.add_cluster(SUB_A, "rg-app", f"aks-{i:02d}", "eastus")
     estate.add_workspace(SUB_A, "rg-aks-audit-logs", "law-aks-audit-eastus", "eastus")
@@ -127,7 +141,7 @@ def test_ctrl_c_stops_starting_clusters_summarises_the_changes_and_exits_130(est
         for line in child.stderr:
             seen.append(line)
             if "diagnostic_setting.created" in line:
-                child.send_signal(signal.SIGINT)  # Ctrl-C after the first change
+                _interrupt(child, target)  # Ctrl-C after the first change
             if "interrupted: finishing the clusters in flight" in line:
                 break
     finally:
