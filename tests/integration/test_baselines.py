@@ -7,7 +7,9 @@ import csv
 import io
 import json
 import os
+from pathlib import Path
 
+from armsim.estate import build_demo_estate
 from remediation.cli.main import main
 from remediation.core.baselines import POLICY_DEPLOY_LOG_CATEGORIES
 
@@ -144,3 +146,38 @@ def test_every_format_shows_the_baselines(estate):
     assert "| 0/6 pass; fail: CIS 2.1.1, 245fc9df, 6c66c325, AuditLogs, AuditAdmin, PlatformLogs |" in markdown
     _, page, _ = cli("report", "--format", "html")
     assert 'id="baselines"' in page and 'title="6c66c325-setting-found: ' in page
+
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "baselines.md"
+
+
+def _doc_tables() -> tuple[dict[str, tuple[str, str]], dict[str, list[str]]]:
+    """docs/baselines.md's summary table (id -> before, after) and crosswalk (cluster -> status, verdicts)."""
+    text = DOC.read_text()
+    summary = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`") and "/" in cells[1]:
+            summary[cells[0].strip("`")] = (cells[1], cells[2])
+    block = text.split("<!-- crosswalk:start -->")[1].split("<!-- crosswalk:end -->")[0]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in block.strip().splitlines()[2:]]
+    return summary, {row[0]: [row[2], *row[3:]] for row in rows}
+
+
+def _counts(doc: dict) -> dict[str, str]:
+    return {b: f"{c['pass']} / {c['fail']} / {c['unknown']}" for b, c in doc["summary"]["baselines"].items()}
+
+
+def test_the_crosswalk_in_the_docs_is_the_demo_estate(sim):
+    build_demo_estate(sim)
+    env = {"REMEDIATION_SUBSCRIPTION_IDS": ""}
+
+    before = json.loads(cli("report", "--format", "json", **env)[1])
+    cli("apply", "--format", "json", **env)
+    after = json.loads(cli("report", "--format", "json", **env)[1])
+
+    summary, crosswalk = _doc_tables()
+    assert {b: (_counts(before)[b], _counts(after)[b]) for b in summary} == summary
+    assert list(summary) == list(after["summary"]["baselines"])
+    ran = {c["name"]: [c["status"], *(j["verdict"] for j in c["baselines"].values())] for c in after["clusters"]}
+    assert ran == crosswalk
