@@ -88,9 +88,12 @@ def _h(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def html_heads(document: ReportDocument) -> list[tuple[str, str, str]]:
-    """(sort key, label, hover title) of each baseline column."""
-    return [(f"bl-{i}", short(b), title(b)) for i, b in enumerate(baseline_ids(document))]
+def html_heads(document: ReportDocument) -> str:
+    """The header cell of each baseline column: its short name, sortable, its full title on hover."""
+    return "".join(
+        f'<th data-key="bl-{i}" title="{_h(title(b))}"><button type="button">{_h(short(b))}</button></th>'
+        for i, b in enumerate(baseline_ids(document))
+    )
 
 
 def html_cells(document: ReportDocument, cluster: ClusterDoc) -> str:

@@ -9,6 +9,8 @@ render exactly as before.
 
 from __future__ import annotations
 
+import html
+
 from remediation.core.reasons import meaning
 from remediation.core.report import ClusterDoc, ExemptionDoc, ReportDocument
 
@@ -61,3 +63,21 @@ def csv_cells(cluster: ClusterDoc) -> tuple[str, ...]:
     if exemption is None:
         return ("",) * len(CSV_EXEMPTION_COLUMNS)
     return (exemption["state"], exemption["tag"], exemption["until"] or "", exemption["reason"] or "")
+
+
+def exemption_sections_html(document: ReportDocument) -> str:
+    """One table per state that needs a person (expiring soon, expired, malformed); empty without any."""
+    sections = []
+    for state in NOTABLE:
+        listed = notable(document, state)
+        if not listed:
+            continue
+        rows = "".join(
+            f"<tr><td>{html.escape(c['name'])}</td><td>{html.escape(describe(e))}</td></tr>" for c, e in listed
+        )
+        sections.append(
+            f'<h2>{html.escape(HEADINGS[state])}</h2><p class="muted">{html.escape(heading_note(state))}</p>'
+            f'<table id="exemptions-{state}"><thead><tr><th>Cluster</th><th>Exemption</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
+    return "".join(sections)

@@ -33,7 +33,7 @@ from remediation.output.common import (
     subscription_label,
     summary_line,
 )
-from remediation.output.exemptions import HEADINGS, NOTABLE, describe, heading_note, notable
+from remediation.output.exemptions import exemption_sections_html
 from remediation.output.flow_section import FLOW_CSS, flow_cell_html, flow_header_html, flow_text, has_flow
 
 
@@ -399,25 +399,14 @@ def render_html(document: ReportDocument) -> str:
             f'<th data-key="{key}"><button type="button">{h(label)}</button></th>' if key else f"<th>{h(label)}</th>"
             for key, label in heads
         )
-        head += "".join(
-            f'<th data-key="{key}" title="{h(hover)}"><button type="button">{h(label)}</button></th>'
-            for key, label, hover in html_heads(document)
-        )
+        head += html_heads(document)
         head += "".join(f'<th data-key="{key}"><button type="button">{h(label)}</button></th>' for key, label in tail)
         parts.append(_controls(clusters))
         parts.append(f'<table id="clusters"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>')
     else:
         parts.append('<p class="muted">No clusters in scope.</p>')
     parts.append(html_summary(document))
-    for state in NOTABLE:
-        listed = notable(document, state)
-        if listed:
-            rows_html = "".join(_row(h(c["name"]), h(describe(e))) for c, e in listed)
-            parts.append(
-                f'<h2>{h(HEADINGS[state])}</h2><p class="muted">{h(heading_note(state))}</p>'
-                f'<table id="exemptions-{h(state)}"><thead><tr><th>Cluster</th><th>Exemption</th></tr></thead>'
-                f"<tbody>{rows_html}</tbody></table>"
-            )
+    parts.append(exemption_sections_html(document))
     codes = reason_codes(clusters)
     if codes:
         items = "".join(f"<dt>{h(code)}</dt><dd>{h(reason_text(code))}</dd>" for code in codes)
