@@ -22,7 +22,7 @@ Needs ``Microsoft.Insights/eventtypes/values/read`` on the subscription
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from remediation.core.last_change import SettingKey, event_key, newest
@@ -37,9 +37,11 @@ def _instant(moment: datetime) -> str:
 
 
 def activity_filter(since: datetime, until: datetime) -> str:
-    """The ``$filter`` of the listing: the window and the provider."""
+    """The ``$filter`` of the listing: the window (whole seconds, widened: ``until`` rounded up, so a
+    write in its last second is listed) and the provider."""
+    end = until.replace(microsecond=0) + timedelta(seconds=1) if until.microsecond else until
     return (
-        f"eventTimestamp ge '{_instant(since)}' and eventTimestamp le '{_instant(until)}' "
+        f"eventTimestamp ge '{_instant(since)}' and eventTimestamp le '{_instant(end)}' "
         "and resourceProvider eq 'Microsoft.Insights'"
     )
 

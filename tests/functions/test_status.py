@@ -355,9 +355,6 @@ def test_a_cli_sweep_is_recorded_too(app_env: Any, functions: Functions) -> None
     from remediation.cli.main import main
 
     sim = app_env
-    # armsim's old systemData on settings: the next run finds the setting apply wrote "pending" only through it,
-    # until the product reads the Activity Log (issue 15 B)
-    sim.setting_system_data = True
     open_id = sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
     stdout, stderr = io.StringIO(), io.StringIO()
     assert main(["apply", "--format", "json", "--no-progress"], stdout=stdout, stderr=stderr) == 0, stderr.getvalue()

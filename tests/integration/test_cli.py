@@ -92,9 +92,6 @@ def test_report_json_is_the_schema_1_document_and_exit_1(estate):
 
 
 def test_apply_then_report_exit_0_and_json_change_log_on_stderr(estate, tmp_path):
-    # armsim's old systemData on settings: the flow verdict of the setting written by apply is "pending" in the
-    # next run only through it, until the product reads the Activity Log (issue 15 B)
-    estate.setting_system_data = True
     estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
     target = tmp_path / "report.md"
 

@@ -20,7 +20,7 @@ from remediation.core.report import exit_code
 from remediation.engine.event import reconcile_cluster
 from remediation.engine.sweep import run
 
-from .conftest import REQUIRED, SUB_A, USER_RG, by_name, entries, ws_id
+from .conftest import REQUIRED, SUB_A, SUB_B, USER_RG, by_name, entries, ws_id
 
 USER_WS = ws_id(SUB_A, USER_RG, "law-user")
 
@@ -51,9 +51,6 @@ def ingest_all(sim, workspace: str, cluster: str, categories=REQUIRED, **kwargs:
 
 
 def test_each_verdict_with_one_query_per_distinct_workspace(estate, flow_run):
-    # armsim's old systemData on settings: the grace period comes from it until the product reads the Activity Log
-    # (issue 15 B); real ARM sends no systemData on diagnostic settings
-    estate.setting_system_data = True
     old = datetime.now(UTC) - timedelta(days=3)
     flowing = estate.add_cluster(SUB_A, "rg-a", "aks-flowing", "eastus")
     partial = estate.add_cluster(SUB_A, "rg-a", "aks-partial", "eastus")
@@ -144,9 +141,6 @@ def test_both_table_modes_in_one_workspace(estate, flow_run):
 
 
 def test_azure_diagnostics_only_workspace_does_not_read_resource_specific_tables(estate, flow_run):
-    # armsim's old systemData on settings: a setting's last write comes from it until the product reads the
-    # Activity Log (issue 15 B); real ARM sends no systemData, and without a last write "silent" is "unknown"
-    estate.setting_system_data = True
     cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
     estate.put_setting(cid, "audit", {"workspaceId": USER_WS, "logs": entries(*REQUIRED)})
     ingest_all(estate, USER_WS, cid)  # resource-specific records only
@@ -224,12 +218,18 @@ def test_a_slow_workspace_does_not_delay_the_others(estate, flow_run):
 
 @pytest.mark.parametrize(
     ("minutes_ago", "grace", "verdict"),
-    [(30, "90", "pending"), (120, "90", "silent"), (30, "0", "silent"), (30, "20", "silent")],
+    [
+        (10, "90", "pending"),
+        (45, "90", "pending"),
+        (89, "90", "pending"),
+        (120, "90", "silent"),
+        (30, "0", "silent"),
+        (30, "20", "silent"),
+    ],
 )
-def test_grace_period_comes_from_system_data(estate, flow_run, minutes_ago, grace, verdict):
-    # armsim's old systemData on settings: the grace period comes from it until the product reads the Activity Log
-    # (issue 15 B); real ARM sends no systemData on diagnostic settings
-    estate.setting_system_data = True
+def test_grace_period_comes_from_the_activity_log(estate, flow_run, minutes_ago, grace, verdict):
+    """Issue 15 B. Real ARM sends no systemData on a setting: a setting someone wrote 10-90 minutes ago was
+    silent (the CLI exited 1, the alert fired); its write in the Activity Log now makes it pending."""
     cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
     estate.put_setting(
         cid,
@@ -237,33 +237,91 @@ def test_grace_period_comes_from_system_data(estate, flow_run, minutes_ago, grac
         dedicated(USER_WS, *REQUIRED),
         last_modified_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
     )
+    estate.clear_requests()
 
     document = flow_run(REMEDIATION_FLOW_GRACE_MINUTES=grace)
 
-    assert by_name(document)["aks-1"]["flow"]["verdict"] == verdict
+    (listed,) = [r for r in estate.arm_requests() if r.path.lower().endswith("/diagnosticsettings")]
+    assert [("systemData" in s) for s in listed.response["value"]] == [False]  # as real ARM
+    flow = by_name(document)["aks-1"]["flow"]
+    assert (flow["verdict"], flow["reason"]) == (verdict, None)
+    assert document["errors"] == []
+    (listing,) = [r for r in estate.arm_requests() if r.path.lower().endswith("/eventtypes/management/values")]
+    assert "resourceProvider eq 'Microsoft.Insights'" in listing.query["$filter"]
 
 
-def test_a_setting_we_just_wrote_is_pending_and_armsim_stamps_system_data(estate, flow_run):
-    # armsim's old systemData on settings: the grace period comes from it until the product reads the Activity Log
-    # (issue 15 B); real ARM sends no systemData on diagnostic settings
-    estate.setting_system_data = True
+def test_system_data_when_arm_sends_it_needs_no_activity_log(estate, flow_run):
+    estate.setting_system_data = True  # armsim's switch: ARM's older answers carried systemData
+    cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
+    estate.put_setting(
+        cid, "audit", dedicated(USER_WS, *REQUIRED), last_modified_at=datetime.now(UTC) - timedelta(minutes=30)
+    )
+    estate.clear_requests()
+
+    assert by_name(flow_run())["aks-1"]["flow"]["verdict"] == "pending"
+    assert not [r for r in estate.arm_requests() if "eventtypes" in r.path.lower()]
+
+
+def test_one_activity_log_listing_per_subscription_every_page(estate, flow_run):
+    estate.activity_page_size = 3  # many pages
+    for i in range(6):
+        cid = estate.add_cluster(SUB_A, "rg-a", f"aks-{i}", "eastus")
+        estate.put_setting(
+            cid, "audit", dedicated(USER_WS, *REQUIRED), last_modified_at=datetime.now(UTC) - timedelta(minutes=5 + i)
+        )
+    other = estate.add_cluster(SUB_B, "rg-b", "aks-b", "eastus")
+    estate.put_setting(other, "audit", dedicated(USER_WS, *REQUIRED))  # 30 days ago: silent
+    estate.clear_requests()
+
+    document = flow_run(REMEDIATION_SUBSCRIPTION_IDS=f"{SUB_A},{SUB_B}")
+
+    verdicts = {c["name"]: c["flow"]["verdict"] for c in document["clusters"]}
+    assert verdicts == {**{f"aks-{i}": "pending" for i in range(6)}, "aks-b": "silent"}
+    listings = [r for r in estate.arm_requests() if r.path.lower().endswith("/eventtypes/management/values")]
+    first_pages = [r for r in listings if "$skipToken" not in r.query]
+    assert sorted(r.path.split("/")[2] for r in first_pages) == sorted([SUB_A, SUB_B])
+    assert len(listings) >= 5  # A's 12 events (Started and Succeeded each) on pages of 3
+
+
+def test_an_unreadable_activity_log_makes_would_be_findings_unknown(estate, flow_run):
+    """Without Microsoft.Insights/eventtypes/values/read nothing tells when a setting last changed: a cluster
+    with no record is unknown (last-write-unknown), never silent on that account alone; the run says why."""
+    cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
+    estate.put_setting(
+        cid, "audit", dedicated(USER_WS, *REQUIRED), last_modified_at=datetime.now(UTC) - timedelta(days=9)
+    )
+    flowing = estate.add_cluster(SUB_A, "rg-a", "aks-2", "eastus")
+    estate.put_setting(flowing, "audit", dedicated(USER_WS, *REQUIRED))
+    ingest_all(estate, USER_WS, flowing)
+    estate.forbid_action("Microsoft.Insights/eventtypes/values/read", f"/subscriptions/{SUB_A}")
+
+    document = flow_run()
+
+    clusters = by_name(document)
+    assert (clusters["aks-1"]["flow"]["verdict"], clusters["aks-1"]["flow"]["reason"]) == (
+        "unknown",
+        "last-write-unknown",
+    )
+    assert clusters["aks-2"]["flow"]["verdict"] == "flowing"  # records arrive: no age needed
+    ((scope, code, step),) = [(e["scope"], e["code"], e.get("step")) for e in document["errors"]]
+    assert scope.endswith("/providers/Microsoft.Insights/eventtypes/management/values")
+    assert (code, step) == ("AuthorizationFailed", "flow")
+
+
+def test_a_setting_we_just_wrote_is_pending_and_the_next_run_finds_our_write(estate, flow_run):
     cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
     estate.put_setting(
         cid, "old", dedicated(USER_WS, "kube-apiserver"), last_modified_at=datetime.now(UTC) - timedelta(days=9)
     )
     estate.ingest(USER_WS, cid, "kube-apiserver")
-    before = datetime.now(UTC) - timedelta(seconds=5)
 
     applied = flow_run("apply")
     again = flow_run("report")
 
     assert by_name(applied)["aks-1"]["status"] == "remediated"
     assert by_name(applied)["aks-1"]["flow"]["verdict"] == "pending"
-    # the next run reads ARM's systemData of the setting we wrote: still within the grace period
+    # the next run finds our PUT in the Activity Log: still within the grace period
     assert by_name(again)["aks-1"]["flow"]["verdict"] == "pending"
-    system_data = estate.get_setting(cid, "aks-audit-remediation")["systemData"]
-    assert datetime.fromisoformat(system_data["lastModifiedAt"].replace("Z", "+00:00")) >= before
-    assert estate.get_setting(cid, "old")["systemData"]["lastModifiedBy"] == "user@contoso.example"
 
 
 def test_gb_per_day_and_the_cost_header(estate, flow_run):
@@ -300,9 +358,6 @@ def test_gb_per_day_and_the_cost_header(estate, flow_run):
 
 
 def test_lookback_excludes_older_records(estate, flow_run):
-    # armsim's old systemData on settings: a setting's last write comes from it until the product reads the
-    # Activity Log (issue 15 B); real ARM sends no systemData, and without a last write "silent" is "unknown"
-    estate.setting_system_data = True
     cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
     estate.put_setting(cid, "audit", dedicated(USER_WS, *REQUIRED))
     ingest_all(estate, USER_WS, cid, last_seen=datetime.now(UTC) - timedelta(hours=30))
@@ -325,9 +380,6 @@ def test_verification_off_queries_nothing(estate, flow_run):
 
 
 def test_findings_are_logged_at_warning_with_structured_fields(estate, flow_run, caplog):
-    # armsim's old systemData on settings: a setting's last write comes from it until the product reads the
-    # Activity Log (issue 15 B); real ARM sends no systemData, and without a last write "silent" is "unknown"
-    estate.setting_system_data = True
     cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
     estate.put_setting(cid, "audit", dedicated(USER_WS, *REQUIRED))
     estate.ingest(USER_WS, cid, "kube-apiserver")
@@ -346,9 +398,6 @@ def test_findings_are_logged_at_warning_with_structured_fields(estate, flow_run,
 
 
 def test_cli_exits_1_for_a_silent_cluster_and_shows_flow_in_json(estate):
-    # armsim's old systemData on settings: a setting's last write comes from it until the product reads the
-    # Activity Log (issue 15 B); real ARM sends no systemData, and without a last write "silent" is "unknown"
-    estate.setting_system_data = True
     cid = estate.add_cluster(SUB_A, "rg-a", "aks-1", "eastus")
     estate.put_setting(cid, "audit", dedicated(USER_WS, *REQUIRED))
     stdout, stderr = io.StringIO(), io.StringIO()

@@ -38,6 +38,8 @@ def test_the_filter_names_the_window_and_the_provider():
         "eventTimestamp ge '2026-11-27T10:25:07Z' and eventTimestamp le '2026-11-27T12:00:00Z' "
         "and resourceProvider eq 'Microsoft.Insights'"
     )
+    # a write in the window's last second is listed: its end is rounded up
+    assert "le '2026-11-27T12:00:01Z'" in activity_filter(since, NOW + timedelta(microseconds=300))
     assert SELECT == "eventTimestamp,operationName,resourceId,status"
 
 
