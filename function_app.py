@@ -8,7 +8,7 @@
 - ``status``: ``GET /api/status``, the estate as last observed (state table, no ARM request).
 - ``changes``: ``GET /api/changes``, the change ledger, newest first.
 
-Queue settings (batch size, retries, poison) are in ``host.json``; README "How it runs in Azure" says why.
+Queue settings (batch size, retries, poison) are in ``host.json``; docs/running-in-azure.md says why.
 
 Configuration is read and validated on first use and cached for the life of the worker
 process (``remediation.app.runtime``); all logic lives in ``remediation``.

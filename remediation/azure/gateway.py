@@ -14,7 +14,7 @@ per-call keyword ``deadline`` (see :mod:`remediation.azure.policies`). Its rooms
 - :mod:`~remediation.azure.classify`: every SDK failure classified once (permanent or temporary);
 - :mod:`~remediation.azure.models`: SDK models to our core model and back.
 
-Waiting is bounded everywhere (see README "Deadlines"): the SDK's retries stop when the next
+Waiting is bounded everywhere (see docs/deadlines.md): the SDK's retries stop when the next
 wait would not fit; a write that meets "another operation is in progress" (409), and a listing
 or the category metadata (shared lookups), are tried again 2..10 s apart within at most a
 minute (:mod:`~remediation.azure.calls`); a workspace's creation is polled only until the deadline.

@@ -92,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aks-audit-remediation",
         description="Keep AKS control-plane audit logs flowing to Log Analytics (CIS AKS 'Enable audit Logs').",
-        epilog="Configuration comes from REMEDIATION_* environment variables; see the README.",
+        epilog="Configuration comes from REMEDIATION_* environment variables; see docs/configuration.md.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{report,apply,verify-ledger,demo}")

@@ -1,6 +1,6 @@
 """What to do about one cluster: a pure function of its observed state and the configuration.
 
-Rules (the README's "How compliance is decided" explains them to users):
+Rules (docs/compliance.md explains them to users):
 
 * Only the setting named ``config.setting_name`` ("ours") is ever written.
 * Ours after the change = categories ours already enables + required categories that no

@@ -2,7 +2,7 @@
 
 The page keeps its filter and sort in the URL fragment (``#status=...&sort=...``), which its
 controls write and its script reads, so a screenshot of each state is a screenshot of what a
-reviewer sees after using the controls. The README's screenshot is the default state of this
+reviewer sees after using the controls. The screenshot in the README and docs/report.md is the default state of this
 run: ``UPDATE_SCREENSHOT=1 make test`` (or this file alone) rewrites ``docs/report.png``.
 """
 
