@@ -16,11 +16,6 @@ from remediation.core.reasons import meaning
 from remediation.core.report import BaselineDoc, ClusterDoc, ReportDocument, SummaryDoc
 
 BASELINE_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "unknown": "#757575"}
-BASELINES_CSS = (
-    ".bl { display: inline-block; min-width: 34px; text-align: center; padding: 0 5px; border-radius: 9px; "
-    "color: #fff; font-size: 12px; }\n"
-    "table.baselines td, table.baselines th { white-space: nowrap; }\n"
-)
 
 
 def baseline_ids(document: ReportDocument) -> list[str]:

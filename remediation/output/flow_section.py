@@ -30,7 +30,6 @@ FLOW_COLOURS = {
     "unknown": "#757575",
 }
 CSV_FLOW_COLUMNS = ("flow", "flow_missing", "flow_gb_per_day")
-FLOW_CSS = ".flow small { display: block; color: #555; }\n"
 
 
 def flow_of(cluster: ClusterDoc) -> FlowDoc | None:

@@ -6,7 +6,8 @@ page's Content-Security-Policy through its SHA-256 hash (no other script can run
 loaded from anywhere). The filter and sort live in the URL fragment (``#status=failed&sort=name``)
 so a filtered view can be shared as a link. With scripts off the page is the same table in
 the same order, controls hidden. Every value from ARM or configuration is HTML-escaped;
-resource IDs may wrap at their ``/`` separators, never inside a name.
+resource IDs may wrap at their ``/`` separators, never inside a name. The stylesheet and the
+script are package data (``assets/report.css``, ``assets/report.js``), inlined in every page.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import base64
 import hashlib
 import html
 from collections.abc import Iterable
+from importlib.resources import files
 
 from remediation.core.report import STATUS_ORDER, ClusterDoc, ReportDocument, SettingDoc, SummaryDoc
-from remediation.output.baselines import BASELINES_CSS, html_cells, html_heads, html_sort_attrs, html_summary
+from remediation.output.baselines import html_cells, html_heads, html_sort_attrs, html_summary
 from remediation.output.common import (
     ATTENTION_ORDER,
     COST_NOTE,
@@ -34,7 +36,7 @@ from remediation.output.common import (
     summary_line,
 )
 from remediation.output.exemptions import exemption_sections_html
-from remediation.output.flow_section import FLOW_CSS, flow_cell_html, flow_header_html, flow_text, has_flow
+from remediation.output.flow_section import flow_cell_html, flow_header_html, flow_text, has_flow
 
 
 def h(text: object) -> str:
@@ -47,122 +49,14 @@ def wrap_id(resource_id: str) -> str:
     return "/<wbr>".join(h(part) for part in resource_id.split("/"))
 
 
-_CSS = """
-:root { color-scheme: light; }
-body { font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 20px; color: #1b1b1b; }
-h1 { font-size: 20px; margin: 0 0 4px; }
-h2 { font-size: 15px; margin: 22px 0 6px; }
-.meta { color: #444; margin: 2px 0; }
-.meta b { font-weight: 600; }
-.cards { display: flex; flex-wrap: wrap; gap: 6px; margin: 10px 0; }
-.card { border: 1px solid #ddd; border-radius: 6px; padding: 4px 10px; min-width: 80px; }
-.card .n { font-size: 18px; font-weight: 600; display: block; }
-.card .l { color: #555; font-size: 12px; }
-.bar { display: flex; height: 14px; border-radius: 4px; overflow: hidden; background: #eee; margin: 6px 0 4px; }
-.bar span { display: block; height: 100%; }
-.legend { display: flex; flex-wrap: wrap; gap: 12px; font-size: 12px; color: #333; }
-.legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
-#controls { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; margin: 10px 0 4px; }
-#controls[hidden] { display: none; }
-#controls input, #controls select { font: inherit; padding: 2px 4px; }
-table { border-collapse: collapse; width: 100%; margin-top: 4px; }
-th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid #e8e8e8; vertical-align: top; }
-th { background: #f4f4f4; font-weight: 600; position: sticky; top: 0; }
-th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; color: inherit;
-  text-align: left; }
-th[aria-sort=ascending] button::after { content: " \\25B2"; }
-th[aria-sort=descending] button::after { content: " \\25BC"; }
-td.name a { font-weight: 600; color: #0b57d0; text-decoration: none; }
-td.name, td.loc { white-space: nowrap; }
-code, .id { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-.badge { display: inline-block; padding: 0 7px; border-radius: 9px; color: #fff; font-size: 12px; white-space: nowrap; }
-.cats { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-.add { color: #1b5e20; }
-.note { border-left: 4px solid #ef6c00; background: #fff6ec; padding: 6px 10px; margin: 10px 0; }
-.muted, .sub { color: #666; font-size: 12px; }
-.why { color: #333; font-size: 12px; }
-.todo { color: #0d47a1; font-size: 12px; }
-details summary { cursor: pointer; color: #555; font-size: 12px; }
-details ul { margin: 2px 0 0 0; padding-left: 16px; font-size: 12px; }
-.off { color: #b71c1c; }
-.err td { color: #b71c1c; }
-dl.codes dt { font-family: ui-monospace, monospace; font-weight: 600; }
-dl.codes dd { margin: 0 0 6px 16px; color: #333; }
-"""
+def _asset(name: str) -> str:
+    """A file of the page's package data (``remediation/output/assets/``), shipped in the wheel."""
+    return files(__package__).joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
-# The page's only script: filter, search and sort the cluster table, kept in the URL fragment.
-_SCRIPT = """(function () {
-  var table = document.getElementById("clusters");
-  if (!table) { return; }
-  var body = table.tBodies[0];
-  var rows = Array.prototype.slice.call(body.rows);
-  var status = document.getElementById("f-status");
-  var sub = document.getElementById("f-sub");
-  var query = document.getElementById("f-q");
-  var shown = document.getElementById("shown");
-  var heads = Array.prototype.slice.call(table.tHead.rows[0].cells);
-  document.getElementById("controls").hidden = false;
-  function read() {
-    var state = {};
-    location.hash.slice(1).split("&").forEach(function (pair) {
-      var i = pair.indexOf("=");
-      if (i > 0) { state[pair.slice(0, i)] = decodeURIComponent(pair.slice(i + 1)); }
-    });
-    return state;
-  }
-  function write(key, value) {
-    var state = read();
-    if (value) { state[key] = value; } else { delete state[key]; }
-    location.hash = Object.keys(state).map(function (k) {
-      return k + "=" + encodeURIComponent(state[k]);
-    }).join("&");
-  }
-  function apply() {
-    var state = read();
-    var sort = state.sort || "";
-    var desc = sort.charAt(0) === "-";
-    var key = desc ? sort.slice(1) : sort;
-    var needle = (state.q || "").toLowerCase();
-    status.value = state.status || "";
-    sub.value = state.sub || "";
-    if (query.value.toLowerCase() !== needle) { query.value = state.q || ""; }
-    var order = rows.slice();
-    if (key) {
-      order.sort(function (a, b) {
-        var x = a.getAttribute("data-" + key) || "", y = b.getAttribute("data-" + key) || "";
-        return (x < y ? -1 : x > y ? 1 : 0) * (desc ? -1 : 1);
-      });
-    }
-    var count = 0;
-    order.forEach(function (row) {
-      body.appendChild(row);
-      var visible = (!state.status || row.getAttribute("data-status") === state.status) &&
-        (!state.sub || row.getAttribute("data-sub") === state.sub) &&
-        (!needle || row.getAttribute("data-name").indexOf(needle) >= 0);
-      row.hidden = !visible;
-      if (visible) { count += 1; }
-    });
-    heads.forEach(function (th) {
-      var k = th.getAttribute("data-key");
-      if (k && k === key) { th.setAttribute("aria-sort", desc ? "descending" : "ascending"); }
-      else { th.removeAttribute("aria-sort"); }
-    });
-    shown.textContent = count + " of " + rows.length + " clusters shown";
-  }
-  status.addEventListener("change", function () { write("status", status.value); });
-  sub.addEventListener("change", function () { write("sub", sub.value); });
-  query.addEventListener("input", function () { write("q", query.value); });
-  heads.forEach(function (th) {
-    var k = th.getAttribute("data-key");
-    var button = th.querySelector("button");
-    if (!k || !button) { return; }
-    button.addEventListener("click", function () {
-      write("sort", read().sort === k ? "-" + k : k);
-    });
-  });
-  window.addEventListener("hashchange", apply);
-  apply();
-})();"""
+
+# The page's stylesheet, and its only script: filter, search and sort the cluster table, kept in the URL fragment.
+_CSS = _asset("report.css")
+_SCRIPT = _asset("report.js").strip()
 
 SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(_SCRIPT.encode("utf-8")).digest()).decode("ascii")
 CSP = f"default-src 'none'; style-src 'unsafe-inline'; script-src '{SCRIPT_HASH}'; img-src data:"
@@ -261,6 +155,16 @@ def _missing_html(cluster: ClusterDoc, required: list[str]) -> str:
     return _cats(missing) if missing else '<span class="muted">-</span>'
 
 
+def _observed_html(cluster: ClusterDoc) -> str:
+    """When the cluster was last observed (status pages): the start of the run that observed it, and that run."""
+    observed = cluster.get("observed_at")
+    if not observed:
+        return '<td class="observed"><span class="muted">-</span></td>'
+    run = cluster.get("observed_run_id")
+    title = f' title="run {h(run)}"' if run else ""
+    return f'<td class="observed"><time datetime="{h(observed)}"{title}>{h(observed)}</time></td>'
+
+
 def _cluster_row(document: ReportDocument, c: ClusterDoc, rank: dict[str, int], with_flow: bool) -> str:
     missing = c["missing_categories"]
     reason = c["reason"]
@@ -307,6 +211,7 @@ def _cluster_row(document: ReportDocument, c: ClusterDoc, rank: dict[str, int], 
         f"<td>{_evidence_html(c)}</td>"
         + html_cells(document, c)
         + (f'<td class="flow">{flow_cell_html(c)}</td>' if with_flow else "")
+        + (_observed_html(c) if is_status(document) else "")
         + "</tr>"
     )
 
@@ -367,7 +272,7 @@ def render_html(document: ReportDocument) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{h(CSP)}">',
         '<meta name="referrer" content="no-referrer">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{h(title)}</title><style>{_CSS}{FLOW_CSS}{BASELINES_CSS}</style></head><body>",
+        f"<title>{h(title)}</title><style>{_CSS}</style></head><body>",
         "<h1>AKS audit-log report</h1>",
         *_header(document),
         f'<div class="cards"><div class="card"><span class="n" id="total">{summary["clusters"]}</span>'

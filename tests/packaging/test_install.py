@@ -90,6 +90,17 @@ def test_pip_install_gives_a_console_script_that_reports_csv_from_any_directory(
     # ARM spells cluster IDs with "resourcegroups" (recorded): compare as ARM IDs compare, without case
     assert [(r["id"].lower(), r["status"]) for r in rows] == [(cluster.lower(), "non_compliant")]
     assert sim.write_requests() == []
+    page = subprocess.run(
+        [str(venv / "bin" / "aks-audit-remediation"), "report", "--format", "html"],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert page.returncode == 1, page.stderr
+    # the page's stylesheet and script are package data: the wheel carries them
+    assert "border-collapse" in page.stdout and "location.hash" in page.stdout, page.stdout[:2000]
     version = subprocess.run(
         [str(venv / "bin" / "aks-audit-remediation"), "--version"], capture_output=True, text=True, timeout=60
     )

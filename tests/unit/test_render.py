@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import csv
+import hashlib
+import html
 import io
 import json
 import shutil
@@ -17,6 +20,7 @@ from typing import Any
 import pytest
 
 from remediation.core.report import ReportDocument, summarize
+from remediation.output.common import by_attention
 from remediation.output.render import CONTENT_TYPES, COST_NOTE, CSV_COLUMNS, FORMATS, render
 
 SUB_A = "00000000-0000-0000-0000-00000000000a"
@@ -303,6 +307,93 @@ def test_html_without_kube_audit_has_no_cost_note() -> None:
     assert 'id="cost-note"' not in render(doc, "html")
 
 
+class _Grid(HTMLParser):
+    """The cluster table's header labels and, per row, its cells' text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heads: list[str] = []
+        self.rows: list[list[str]] = []
+        self._where = ""
+        self._in_table = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._in_table = dict(attrs).get("id") == "clusters"
+        if not self._in_table:
+            return
+        if tag == "th":
+            self.heads.append("")
+            self._where = "th"
+        elif tag == "tr" and dict(attrs).get("class") == "cluster":
+            self.rows.append([])
+        elif tag == "td" and self.rows:
+            self.rows[-1].append("")
+            self._where = "td"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self._in_table = False
+        if tag in ("th", "td"):
+            self._where = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._where == "th":
+            self.heads[-1] += data
+        elif self._where == "td":
+            self.rows[-1][-1] += data
+
+
+def _grid(page: str) -> _Grid:
+    grid = _Grid()
+    grid.feed(page)
+    return grid
+
+
+def make_status_document() -> ReportDocument:
+    doc = make_document("status")
+    for i, cluster in enumerate(doc["clusters"]):
+        cluster["observed_at"] = f"2025-01-01T00:0{i}:00Z"
+        cluster["observed_run_id"] = f"run-{i}"
+    return doc
+
+
+@pytest.mark.parametrize("document", [make_document(), make_status_document()], ids=["report", "status"])
+def test_html_has_a_cell_under_every_header(document: ReportDocument) -> None:
+    grid = _grid(render(document, "html"))
+    assert grid.heads and len(grid.rows) == 4
+    for row in grid.rows:
+        assert len(row) == len(grid.heads), (grid.heads, row)
+
+
+def test_html_status_page_says_when_each_cluster_was_observed() -> None:
+    document = make_status_document()
+    page = render(document, "html")
+    grid = _grid(page)
+    assert grid.heads[-1] == "Observed"
+    by_name = {c["name"]: c for c in document["clusters"]}
+    names = [c["name"] for c in by_attention(document["clusters"])]
+    assert [row[-1] for row in grid.rows] == [by_name[n]["observed_at"] for n in names]
+    assert '<time datetime="2025-01-01T00:01:00Z" title="run run-1">' in page
+    assert "Observed" not in _grid(render(make_document(), "html")).heads, "a report has no observation column"
+
+
+def test_html_status_page_without_an_observation_time_shows_a_dash() -> None:
+    document = make_status_document()
+    del document["clusters"][0]["observed_at"]
+    grid = _grid(render(document, "html"))
+    assert sorted(row[-1] for row in grid.rows)[0] == "-"
+
+
+def test_html_script_is_the_one_its_hash_allows() -> None:
+    page = render(make_document(), "html")
+    script = page.split("<script>", 1)[1].split("</script>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    assert f"script-src 'sha256-{digest}'" in html.unescape(page)
+    assert "location.hash" in script, "the packaged script is inlined"
+    assert "border-collapse" in page and ".flow small" in page and ".bl {" in page, "the packaged stylesheet is inlined"
+
+
 # --- real headless Chromium ------------------------------------------------------------------
 
 CHROMIUM_FLAGS = (
@@ -408,3 +499,17 @@ def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
     # the stacked status bar is drawn: its segment colours appear on screen
     for colour in ("#2e7d32", "#c62828", "#ef6c00"):
         assert bytes.fromhex(colour[1:]) in colours, colour
+
+
+@pytest.mark.browser
+def test_html_status_page_sorts_by_observation_time_in_headless_chromium(tmp_path: Path) -> None:
+    document = make_status_document()
+    page = tmp_path / "status.html"
+    page.write_text(render(document, "html"), encoding="utf-8")
+
+    dom = run_chromium(tmp_path, "--virtual-time-budget=2000", "--dump-dom", page.as_uri() + "#sort=-observed")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    grid = _grid(dom.stdout)
+    assert grid.heads[-1] == "Observed"
+    assert all(len(row) == len(grid.heads) for row in grid.rows)
+    assert [row[-1] for row in grid.rows] == sorted((c["observed_at"] for c in document["clusters"]), reverse=True)
