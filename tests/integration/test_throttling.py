@@ -101,7 +101,8 @@ def test_microsoft_insights_write_budget_is_learned_and_never_fails_a_cluster(si
     assert len([w for w in puts if w.status == 429]) <= 2
     (budget,) = [b for b in fresh_pacer.buckets() if b.name == "microsoft.insights/resource-requests"]
     assert budget.burst == 12 and budget.kinds == ("writes",)
-    assert budget.estimated and 2.0 <= budget.refill <= 6.0
+    # How fast the budget refills is learned from the times answers arrive, which load on this machine
+    # stretches: that estimate is tested on a fake clock (tests/unit/test_pacing_learning.py), not here.
 
 
 def test_throttling_that_outlasts_the_budget_fails_the_cluster_as_throttled(sim, sweep) -> None:
