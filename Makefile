@@ -41,7 +41,7 @@ lint-infra: $(STAMP) requirements-infra.txt
 	$(PY) -m tests.infra.checkov_gate
 
 unit-test: $(STAMP) deps-node deps-browser
-	$(PY) -m pytest --cov=remediation --cov-branch --cov-report=term --cov-report=xml:coverage.xml
+	$(PY) -m pytest -n 4 --cov=remediation --cov-branch --cov-report=term --cov-report=xml:coverage.xml
 
 test: lint typecheck lint-infra unit-test
 
