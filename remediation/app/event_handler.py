@@ -224,6 +224,7 @@ def _reconcile(
         change_sinks=runtime.change_sinks,
         settle_timeout=settle_timeout,
         logs=runtime.logs,
+        ledger=runtime.ledger,
         flow_budget=EVENT_FLOW_BUDGET_SECONDS,
         **options,
     )

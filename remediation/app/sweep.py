@@ -276,6 +276,7 @@ def sweep_subscription(
         subscriptions=[request.subscription_id],
         change_sinks=runtime.change_sinks,
         logs=runtime.logs,
+        ledger=runtime.ledger,
         run_id=request.run_id,
     )
     if runtime.state is not None:

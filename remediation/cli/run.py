@@ -49,6 +49,7 @@ def run_command(
         config,
         adapters.gateway,
         logs=adapters.logs,
+        ledger=adapters.ledger,
         mode=mode,
         trigger=Trigger.CLI,
         subscriptions=subscriptions,

@@ -20,7 +20,7 @@ from remediation.core.model import CategoryMetadata, Cluster, Trigger
 from remediation.core.report import ErrorDoc
 from remediation.engine.changelog import ChangeLog
 from remediation.engine.knowledge import Knowledge, knowledge_for
-from remediation.engine.ports import Gateway, LogsGateway
+from remediation.engine.ports import ChangeHistory, Gateway, LogsGateway
 from remediation.engine.workspaces import WorkspaceResolver
 from remediation.errors import ArmError, ClassifiedError
 from remediation.kit.deadline import Deadline, DeadlineExceeded
@@ -46,6 +46,7 @@ class Run:
     workspaces: WorkspaceResolver
     deadline: Deadline
     logs: LogsGateway | None = None
+    ledger: ChangeHistory | None = None  # our change records (flow ages when the Activity Log is unreadable)
     knowledge: Knowledge = field(default_factory=Knowledge)
     # One caller per subscription reads the category metadata (retrying within the budget);
     # its waiters share the answer, a transient failure included, instead of each retrying in
@@ -90,6 +91,7 @@ def start_run(
     run_id: str | None,
     deadline: Deadline | None,
     logs: LogsGateway | None = None,
+    ledger: ChangeHistory | None = None,
     trust_known_workspaces: bool = False,
 ) -> Run:
     run_id = run_id or uuid.uuid4().hex
@@ -116,6 +118,7 @@ def start_run(
         workspaces=resolver,
         deadline=deadline,
         logs=logs,
+        ledger=ledger,
         knowledge=known,
     )
 

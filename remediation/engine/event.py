@@ -24,7 +24,7 @@ from remediation.engine.context import now, start_run
 from remediation.engine.finish import finish
 from remediation.engine.flow_check import FLOW_BUDGET_SECONDS
 from remediation.engine.outcomes import EventResult, Stop
-from remediation.engine.ports import Gateway, LogsGateway
+from remediation.engine.ports import ChangeHistory, Gateway, LogsGateway
 from remediation.engine.scope import first_round, wait_until_settled
 from remediation.errors import ArmError, ClusterBusyError, ClusterNotFoundError
 from remediation.kit.deadline import Deadline, DeadlineExceeded
@@ -64,6 +64,7 @@ def reconcile_cluster(
     deadline: Deadline | None = None,
     logs: LogsGateway | None = None,
     flow_budget: float = FLOW_BUDGET_SECONDS,
+    ledger: ChangeHistory | None = None,
 ) -> EventResult:
     """Reconcile one cluster once it has settled (waiting at most ``settle_timeout`` seconds).
 
@@ -78,6 +79,7 @@ def reconcile_cluster(
         run_id=run_id,
         deadline=deadline,
         logs=logs,
+        ledger=ledger,
         trust_known_workspaces=True,
     )
     try:

@@ -35,7 +35,15 @@ def _verify(state: Run, outcomes: Sequence[ClusterOutcome], budget: float) -> Fl
     checks = [FlowCheck(o.cluster.id, o.sinks) for o in outcomes if o.sinks is not None]
     deadline = state.deadline.child(budget)
     history = state.gateway.bounded(deadline)  # the Activity Log, for settings without systemData
-    return verify_flow(state.config, state.logs, checks, run_id=state.run_id, deadline=deadline, history=history)
+    return verify_flow(
+        state.config,
+        state.logs,
+        checks,
+        run_id=state.run_id,
+        deadline=deadline,
+        history=history,
+        ledger=state.ledger,
+    )
 
 
 def finish(

@@ -38,8 +38,8 @@ from remediation.core.flow_verdict import (
 )
 from remediation.core.last_change import SettingChanges
 from remediation.core.report import ErrorDoc
-from remediation.engine.ports import LogsGateway
-from remediation.engine.setting_history import ChangeLedger, SettingHistory, read_setting_changes
+from remediation.engine.ports import ChangeHistory, LogsGateway
+from remediation.engine.setting_history import SettingHistory, read_setting_changes
 from remediation.errors import ArmError
 from remediation.ids import id_key, subscription_of
 from remediation.kit.deadline import Deadline
@@ -78,7 +78,7 @@ def verify_flow(
     deadline: Deadline | None = None,
     now: datetime | None = None,
     history: SettingHistory | None = None,
-    ledger: ChangeLedger | None = None,
+    ledger: ChangeHistory | None = None,
 ) -> FlowResults:
     """Flow verdicts for ``checks`` and the estate's ingestion cost; never raises for query failures.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from remediation.core.flow_verdict import FlowRow
 from remediation.core.last_change import SettingKey
@@ -91,6 +91,19 @@ class LogsGateway(Protocol):
     def query_flow(
         self, workspace_id: str, query: str, *, lookback_hours: int, server_timeout: int, deadline: Deadline
     ) -> tuple[FlowRow, ...]: ...
+
+
+class ChangeHistory(Protocol):
+    """Our change records, newest first (the ledger): flow verification's fill-in for setting ages."""
+
+    def list_changes(
+        self,
+        cluster_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        *,
+        subscriptions: Sequence[str] = (),
+    ) -> list[dict[str, Any]]: ...
 
 
 class StateStore(Protocol):

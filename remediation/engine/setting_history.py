@@ -16,14 +16,15 @@ a setting nothing tells about stays of unknown age, its cluster ``unknown``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from remediation.config import LEDGER_MAX_LIMIT
 from remediation.core.last_change import SettingChanges, SettingKey, setting_key
 from remediation.core.report import ErrorDoc
+from remediation.engine.ports import ChangeHistory
 from remediation.errors import ArmError, LedgerError
 from remediation.kit.deadline import Deadline, DeadlineExceeded
 
@@ -47,19 +48,6 @@ class SettingHistory(Protocol):
     ) -> dict[SettingKey, datetime]: ...
 
 
-class ChangeLedger(Protocol):
-    """Our durable change records (``TableLedger``), newest first."""
-
-    def list_changes(
-        self,
-        cluster_id: str | None = None,
-        since: datetime | None = None,
-        limit: int = 100,
-        *,
-        subscriptions: Sequence[str] = (),
-    ) -> list[dict[str, Any]]: ...
-
-
 def read_setting_changes(
     history: SettingHistory,
     subscriptions: Iterable[str],
@@ -67,7 +55,7 @@ def read_setting_changes(
     now: datetime,
     grace: timedelta,
     deadline: Deadline,
-    ledger: ChangeLedger | None = None,
+    ledger: ChangeHistory | None = None,
     our_setting: str | None = None,
 ) -> tuple[dict[str, SettingChanges], list[ErrorDoc]]:
     """Per subscription (lower case), what its Activity Log says; and an error per failed listing."""
@@ -126,7 +114,7 @@ def _failure(future: Future[SettingChanges], subscription_id: str, deadline: Dea
 
 
 def _ledger_changes(
-    ledger: ChangeLedger | None, subscription_id: str, since: datetime
+    ledger: ChangeHistory | None, subscription_id: str, since: datetime
 ) -> tuple[dict[SettingKey, datetime], datetime | None]:
     """Our setting writes in the subscription since ``since``, and from when on the ledger was read
     completely (None: there is no ledger, or it could not be read)."""

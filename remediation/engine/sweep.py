@@ -28,7 +28,7 @@ from remediation.engine.context import Run, now, start_run
 from remediation.engine.finish import finish
 from remediation.engine.flow_check import FLOW_BUDGET_SECONDS
 from remediation.engine.outcomes import ClusterOutcome
-from remediation.engine.ports import Gateway, LogsGateway
+from remediation.engine.ports import ChangeHistory, Gateway, LogsGateway
 from remediation.engine.schedule import Interleaver, auto_concurrency
 from remediation.engine.scope import discover
 from remediation.kit.deadline import Deadline
@@ -57,6 +57,7 @@ def run(
     deadline: Deadline | None = None,
     logs: LogsGateway | None = None,
     flow_budget: float = FLOW_BUDGET_SECONDS,
+    ledger: ChangeHistory | None = None,
 ) -> ReportDocument:
     """Reconcile (or, in report mode, only assess) every cluster in scope, within ``deadline``
     (default: the trigger's budget or ``REMEDIATION_DEADLINE_SECONDS``), then verify the flow
@@ -74,6 +75,7 @@ def run(
         run_id=run_id,
         deadline=deadline,
         logs=logs,
+        ledger=ledger,
     )
     logger.info(
         "run %s started (%s, trigger %s, deadline in %.0f s)",

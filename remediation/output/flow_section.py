@@ -49,16 +49,19 @@ def flow_missing(flow: FlowDoc | None) -> list[str]:
 
 
 def flow_text(cluster: ClusterDoc) -> str:
-    """``flowing``, ``partial: no kube-audit``, ``unknown (not-log-analytics)``, or ``-`` (not assessed)."""
+    """``flowing``, ``partial: no kube-audit``, ``unknown (not-log-analytics)``, ``silent: no kube-audit
+    (last-write-from-ledger)``, or ``-`` (not assessed)."""
     flow = flow_of(cluster)
     if flow is None:
         return "-"
     if flow["verdict"] == "unknown":
         return f"unknown ({flow['reason']})" if flow["reason"] else "unknown"
     missing = flow_missing(flow)
+    text = flow["verdict"]
     if flow["verdict"] in FLOW_FINDINGS or (flow["verdict"] == "pending" and missing):
-        return f"{flow['verdict']}: no {', '.join(missing)}"
-    return flow["verdict"]
+        text = f"{flow['verdict']}: no {', '.join(missing)}"
+    # a caveat on a known verdict: the settings' ages come from our ledger (last-write-from-ledger)
+    return f"{text} ({flow['reason']})" if flow["reason"] else text
 
 
 def flow_summary_line(summary: SummaryDoc) -> str:

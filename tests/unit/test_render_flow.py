@@ -130,3 +130,15 @@ def test_flow_badges_render_in_headless_chromium(tmp_path: Path) -> None:
     # the flow badges are drawn in their colours: silent red, partial orange, pending blue
     for colour in ("#c62828", "#ef6c00", "#1565c0"):
         assert bytes.fromhex(colour[1:]) in colours, colour
+
+
+def test_a_known_verdicts_caveat_is_shown_beside_it():
+    from remediation.output.flow_section import flow_text
+
+    def cluster(verdict: str, reason: str | None) -> Any:
+        last_seen = {"kube-audit": None, "kube-apiserver": "2026-11-27T11:00:00Z"}
+        return {"flow": {"verdict": verdict, "last_seen": last_seen, "gb_per_day": 0.1, "reason": reason}}
+
+    assert flow_text(cluster("silent", "last-write-from-ledger")) == "silent: no kube-audit (last-write-from-ledger)"
+    assert flow_text(cluster("pending", None)) == "pending: no kube-audit"
+    assert flow_text(cluster("unknown", "last-write-unknown")) == "unknown (last-write-unknown)"
