@@ -57,7 +57,7 @@ def flow_text(cluster: ClusterDoc) -> str:
     if flow["verdict"] == "unknown":
         return f"unknown ({flow['reason']})" if flow["reason"] else "unknown"
     missing = flow_missing(flow)
-    text = flow["verdict"]
+    text: str = flow["verdict"]
     if flow["verdict"] in FLOW_FINDINGS or (flow["verdict"] == "pending" and missing):
         text = f"{flow['verdict']}: no {', '.join(missing)}"
     # a caveat on a known verdict: the settings' ages come from our ledger (last-write-from-ledger)
