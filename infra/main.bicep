@@ -110,7 +110,7 @@ param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
 // ---------------------------------------------------------------------------------------------
-// Remediation settings: one parameter per setting in remediation/config.py, same defaults.
+// Remediation settings: one parameter per setting in remediation/config/settings.py, same defaults.
 // ---------------------------------------------------------------------------------------------
 @description('REMEDIATION_WORKSPACE_ID: one Log Analytics workspace (full resource ID) for every cluster. Empty = the function creates one workspace per region.')
 param auditWorkspaceId string = ''

@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol
 
-from remediation.config import Config
+from remediation.config.values import Config
 from remediation.core.changes import ChangeRecord, ChangeSink
 from remediation.core.status import Observation, SubscriptionSweep
 from remediation.engine.ports import Gateway, LogsGateway, StateStore

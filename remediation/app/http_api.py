@@ -29,7 +29,7 @@ from remediation.app.http_params import (
 )
 from remediation.app.report_runs import ReportBusy, ReportOutcome
 from remediation.app.runtime import Runtime
-from remediation.config import Mode
+from remediation.config.values import Mode
 from remediation.core.model import Trigger
 from remediation.core.status import status_document
 from remediation.engine.names import match_cluster_names, resolve_cluster_names

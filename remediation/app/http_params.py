@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
-from remediation.config import Config, parse_subscription_ids
+from remediation.config.parse import parse_subscription_ids
+from remediation.config.values import LEDGER_MAX_LIMIT as MAX_LIMIT
+from remediation.config.values import Config
 from remediation.engine.names import is_cluster_name
 from remediation.errors import ApiError, ConfigError, ResourceIdError
 from remediation.ids import parse_cluster_id

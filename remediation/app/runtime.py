@@ -20,14 +20,8 @@ from dataclasses import dataclass, field
 from remediation.adapters import Adapters, build_adapters
 from remediation.app.event_coalescing import EventCoalescer
 from remediation.app.report_runs import ReportOutcome, ReportRuns
-from remediation.config import (
-    Config,
-    ReportLimits,
-    load_config,
-    parse_app_int,
-    parse_report_limits,
-    parse_sweep_spread,
-)
+from remediation.config.parse import load_config, parse_app_int, parse_report_limits, parse_sweep_spread
+from remediation.config.values import Config, ReportLimits
 from remediation.errors import ConfigError
 
 logger = logging.getLogger(__name__)

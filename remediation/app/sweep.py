@@ -32,7 +32,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from remediation.app.runtime import Runtime
-from remediation.config import FUNCTION_APP_SETTINGS, Mode, parse_subscription_ids
+from remediation.config.parse import parse_subscription_ids
+from remediation.config.settings import FUNCTION_APP_SETTINGS
+from remediation.config.values import Mode
 from remediation.core.model import Trigger
 from remediation.core.report import STATUS_ORDER, ReportDocument
 from remediation.core.signals import Signal, needing_attention, subscription_summaries

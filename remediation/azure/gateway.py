@@ -44,7 +44,7 @@ from remediation.azure.identity import SharedToken, credential_for, identity_key
 from remediation.azure.pacing import Pacer
 from remediation.azure.policies import CallDeadline
 from remediation.azure.workspace_ops import WorkspaceOperations
-from remediation.config import Config
+from remediation.config.values import Config
 from remediation.core.last_change import SettingKey
 from remediation.core.model import CategoryMetadata, Cluster, ClusterListing, DiagnosticSetting, SettingChange
 from remediation.errors import ArmError, ClusterNotFoundError, ManagementGroupError, NotFoundError

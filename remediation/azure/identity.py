@@ -24,7 +24,7 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from remediation.azure.classify import TRANSIENT_STATUSES, first_line
 from remediation.azure.policies import CONNECTION_TIMEOUT
-from remediation.config import Config
+from remediation.config.values import Config
 from remediation.errors import CredentialError
 
 # The managed-identity token endpoint: a couple of quick tries; the run's own retries do the rest.

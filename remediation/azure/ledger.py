@@ -51,7 +51,7 @@ from remediation.azure.storage import (
     storage_account,
     table_name,
 )
-from remediation.config import LEDGER_MAX_LIMIT as MAX_LIMIT
+from remediation.config.values import LEDGER_MAX_LIMIT as MAX_LIMIT
 from remediation.core.changes import ChangeRecord
 from remediation.errors import LedgerError, LedgerWriteError
 from remediation.ids import id_key, subscription_of

@@ -44,7 +44,7 @@ from remediation.azure.storage import (
     failure_kind,
     storage_account,
 )
-from remediation.config import parse_app_int
+from remediation.config.parse import parse_app_int
 from remediation.core.chain import ChainTip, Verification, chain_line, line_hash, tip_of, verify_chain
 from remediation.core.changes import ChangeRecord
 from remediation.errors import ConfigError, LedgerError, LedgerWriteError

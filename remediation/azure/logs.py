@@ -20,7 +20,7 @@ from remediation.azure.classify import classify
 from remediation.azure.endpoints import EndpointTokenPolicy, LinkGuardPolicy
 from remediation.azure.identity import credential_for, identity_key
 from remediation.azure.policies import SDK_OPTIONS, CallDeadline, new_retry_policy
-from remediation.config import Config
+from remediation.config.values import Config
 from remediation.core.flow_verdict import QUERY_COLUMNS, FlowRow
 from remediation.errors import ArmError
 from remediation.kit.deadline import Deadline

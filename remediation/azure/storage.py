@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from remediation.config import FUNCTION_APP_SETTINGS
+from remediation.config.settings import FUNCTION_APP_SETTINGS
 from remediation.errors import ConfigError
 
 STORAGE_SETTING = "AzureWebJobsStorage"

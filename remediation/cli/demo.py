@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from remediation.config import Mode, load_config
+from remediation.config.parse import load_config
+from remediation.config.values import Mode
 from remediation.core.changes import ChangeRecord
 from remediation.core.report import FLOW_VERDICTS, STATUS_ORDER, ReportDocument
 from remediation.output.render import render, summary_line

@@ -27,7 +27,8 @@ from remediation.cli.progress import ConsoleAwareHandler, ProgressDisplay
 from remediation.cli.run import resolve_names, run_command
 from remediation.cli.verify import add_command as add_verify_command
 from remediation.cli.verify import run_verify
-from remediation.config import Config, Mode, load_config, parse_subscription_ids
+from remediation.config.parse import load_config, parse_subscription_ids
+from remediation.config.values import Config, Mode
 from remediation.core.changes import ChangeRecord
 from remediation.core.report import ReportDocument
 from remediation.engine.changelog import CHANGES_LOGGER

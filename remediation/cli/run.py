@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from remediation.adapters import Adapters
-from remediation.config import Config, Mode
+from remediation.config.values import Config, Mode
 from remediation.core.changes import ChangeSink
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from remediation.config import BASELINE_IDS
+from remediation.config.values import BASELINE_IDS
 from remediation.core.compliance import setting_covers, workspace_is_live
 from remediation.core.model import CategoryMetadata, ClusterState, DiagnosticSetting
 from remediation.core.report import BaselineDoc

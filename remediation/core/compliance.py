@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from remediation.config import AcceptedDestinations, Config
+from remediation.config.values import AcceptedDestinations, Config
 from remediation.core.model import CategoryMetadata, ClusterState, DiagnosticSetting, LogEntry, Verdict
 from remediation.ids import id_key
 

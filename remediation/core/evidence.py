@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from remediation.config import Config
+from remediation.config.values import Config
 from remediation.core.compliance import setting_counts, setting_covers, workspace_is_live
 from remediation.core.exemptions import Exemption
 from remediation.core.model import (

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from remediation.config import ExcludeTag
+from remediation.config.values import ExcludeTag
 from remediation.core.report import ExemptionDoc
 
 EXPIRING_SOON_DAYS = 14

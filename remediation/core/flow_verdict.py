@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from remediation.config import Config
+from remediation.config.values import Config
 from remediation.core.compliance import setting_covers, workspace_is_live
 from remediation.core.last_change import ChangeSource, SettingChanges, is_young, last_change
 from remediation.core.model import ClusterState, DiagnosticSetting

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from remediation.config import Config
+from remediation.config.values import Config
 from remediation.core.compliance import covered_by, entry_covers, evaluate, setting_covers, workspace_is_live
 from remediation.core.exemptions import exemption_of
 from remediation.core.model import (

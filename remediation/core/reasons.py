@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from remediation.config import BASELINE_IDS
+from remediation.config.values import BASELINE_IDS
 from remediation.core.model import MAX_SETTINGS_PER_RESOURCE, Reason
 
 ReasonKind = Literal["cluster", "setting", "flow", "baseline", "exemption"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, NotRequired, TypedDict
 
-from remediation.config import BASELINE_IDS
+from remediation.config.values import BASELINE_IDS
 
 SCHEMA_VERSION = 1
 

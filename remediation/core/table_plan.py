@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from remediation.config import AuditTablePlan, Config
+from remediation.config.values import AuditTablePlan, Config
 
 AUDIT_TABLE = "AKSAudit"
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from remediation.config import Mode
+from remediation.config.values import Mode
 from remediation.core import baselines
 from remediation.core.changes import ChangeEvent, ChangeRecord
 from remediation.core.evidence import SettingEvidence, setting_evidence

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from remediation.config import Config, Mode
+from remediation.config.values import Config, Mode
 from remediation.core.changes import ChangeSink
 from remediation.core.model import CategoryMetadata, Cluster, Trigger
 from remediation.core.report import ErrorDoc

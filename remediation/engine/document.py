@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from remediation import __version__
-from remediation.config import Config
+from remediation.config.values import Config
 from remediation.core import baselines
 from remediation.core.evidence import SettingEvidence, explain
 from remediation.core.exemptions import exemption_doc, exemption_of

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from remediation.config import Config
+from remediation.config.values import Config
 
 # The code of a subscription (or a named cluster's) outside the configured estate: reported, never read.
 OUTSIDE_SCOPE = "OutsideScope"

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from remediation.config import Config, Mode
+from remediation.config.values import Config, Mode
 from remediation.core.changes import ChangeSink
 from remediation.core.model import Reason, Status, Trigger
 from remediation.engine.cluster import check_categories, process

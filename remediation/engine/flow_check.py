@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from remediation.config import Config
+from remediation.config.values import Config
 from remediation.core.flow_verdict import (
     FLOW_FINDINGS,
     Cost,

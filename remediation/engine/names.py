@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from remediation.config import Config
+from remediation.config.values import Config
 from remediation.core.model import Trigger
 from remediation.engine.estate import subscriptions_in_scope
 from remediation.engine.ports import Gateway

@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from remediation.config import LEDGER_MAX_LIMIT
+from remediation.config.values import LEDGER_MAX_LIMIT
 from remediation.core.last_change import SettingChanges, SettingKey, setting_key
 from remediation.core.report import ErrorDoc
 from remediation.engine.ports import ChangeHistory

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
-from remediation.config import Config, Mode
+from remediation.config.values import Config, Mode
 from remediation.core.changes import ChangeSink
 from remediation.core.model import Cluster, Trigger
 from remediation.core.report import ReportDocument

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from remediation.config import Config, Mode
+from remediation.config.values import Config, Mode
 from remediation.core.changes import ChangeEvent, ChangeRecord
 from remediation.core.model import Trigger
 from remediation.core.table_plan import AUDIT_TABLE, TablePlanAction, created_by_us, needs_change, wanted_plan

@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from remediation.config import Config
+from remediation.config.values import Config
 from remediation.core.changes import ChangeEvent, ChangeRecord
 from remediation.core.model import WORKSPACE_FAILED_STATES, WORKSPACE_USABLE_STATE, Trigger
 from remediation.engine.changelog import ChangeLog

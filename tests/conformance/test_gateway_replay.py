@@ -22,7 +22,7 @@ from azure.core.pipeline.transport import RequestsTransport
 
 from remediation.azure.gateway import ArmGateway
 from remediation.azure.policies import LRO_POLL_INTERVAL, BoundedPolling
-from remediation.config import load_config
+from remediation.config.parse import load_config
 from remediation.core.model import ActionKind, Cluster, SettingChange
 from remediation.errors import ArmError, ClusterNotFoundError
 from remediation.ids import ClusterId, WorkspaceId

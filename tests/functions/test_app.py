@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from remediation.config import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS
+from remediation.config.settings import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS
 from tests.functions.conftest import indexed
 
 ROOT = Path(__file__).resolve().parents[2]

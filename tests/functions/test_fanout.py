@@ -13,7 +13,7 @@ import pytest
 
 from remediation.app.runtime import get_runtime
 from remediation.app.sweep import SweepRequest, spread_delays
-from remediation.config import Mode
+from remediation.config.values import Mode
 from remediation.errors import ConfigError, SweepFailedError, SweepQueueError
 from tests.functions.conftest import OTHER_SUB, SUB
 from tests.functions.helpers import QueueHost, timer

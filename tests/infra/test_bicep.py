@@ -18,7 +18,7 @@ import pytest
 from pycep import BicepParser
 
 from remediation.app.events import HANDLED_EVENT_TYPES, HANDLED_OPERATIONS
-from remediation.config import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS
+from remediation.config.settings import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS
 from remediation.permissions import ACTIONS_BY_SCOPE, OVERLAPS, REQUIRED_ACTIONS, Scope, actions
 
 ROOT = Path(__file__).resolve().parents[2]

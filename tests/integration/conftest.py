@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from remediation.azure.gateway import ArmGateway
-from remediation.config import Config, Mode, load_config
+from remediation.config.parse import load_config
+from remediation.config.values import Config, Mode
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
 from remediation.engine.sweep import run

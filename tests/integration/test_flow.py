@@ -14,7 +14,7 @@ import pytest
 from remediation.azure.gateway import ArmGateway
 from remediation.azure.logs import LogsAdapter
 from remediation.cli.main import main
-from remediation.config import Mode
+from remediation.config.values import Mode
 from remediation.core.model import Trigger
 from remediation.core.report import exit_code
 from remediation.engine.event import reconcile_cluster

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from armsim.hostile import claims_challenge, next_link_on_host, next_link_to_self, redirect_to_host
 from remediation.adapters import build_adapters
-from remediation.config import Mode
+from remediation.config.values import Mode
 from remediation.core.model import Trigger
 from remediation.engine.sweep import run
 from tests.integration.conftest import REQUIRED, SUB_A, USER_RG, entries, ws_id

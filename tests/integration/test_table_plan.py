@@ -11,7 +11,7 @@ import pytest
 
 from remediation.azure.gateway import ArmGateway
 from remediation.azure.ledger import from_entity, to_entities
-from remediation.config import Mode
+from remediation.config.values import Mode
 from remediation.core.changes import ChangeRecord
 from remediation.core.model import Trigger
 from remediation.core.report import exit_code

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediation.config import BASELINE_IDS
+from remediation.config.values import BASELINE_IDS
 from remediation.core import baselines as b
 from remediation.core.model import DiagnosticSetting, LogEntry, MetricEntry
 from remediation.core.reasons import CATALOGUE, lookup

@@ -2,15 +2,9 @@
 
 import pytest
 
-from remediation.config import (
-    ALL_SETTING_NAMES,
-    DEFAULT_CATEGORIES,
-    SETTINGS,
-    AcceptedDestinations,
-    DestinationTables,
-    Mode,
-    load_config,
-)
+from remediation.config.parse import load_config
+from remediation.config.settings import ALL_SETTING_NAMES, SETTINGS
+from remediation.config.values import DEFAULT_CATEGORIES, AcceptedDestinations, DestinationTables, Mode
 from remediation.errors import ConfigError
 
 SUB = "11111111-2222-3333-4444-555555555555"

@@ -1,8 +1,8 @@
-"""The docs stay true to the code: docs/configuration.md's table to remediation.config; the README stays short."""
+"""The docs stay true to the code: docs/configuration.md's table to remediation.config.settings; the README stays short."""
 
 from pathlib import Path
 
-from remediation.config import FUNCTION_APP_SETTINGS, SETTINGS
+from remediation.config.settings import FUNCTION_APP_SETTINGS, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from remediation.config import load_config
+from remediation.config.parse import load_config
 from remediation.engine.estate import Estate, estate_of, subscriptions_in_scope
 
 A = "aaaaaaaa-0000-4000-8000-000000000001"

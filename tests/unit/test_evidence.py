@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from remediation.config import load_config
+from remediation.config.parse import load_config
 from remediation.core.evidence import explain, setting_evidence
 from remediation.core.model import Reason, Status
 from remediation.core.planner import plan_setting

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from remediation.config import load_config
+from remediation.config.parse import load_config
 from remediation.core.evidence import explain
 from remediation.core.exemptions import ExemptionState, exemption_doc, exemption_of
 from remediation.core.model import Status

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from remediation.config import load_config
+from remediation.config.parse import load_config
 from remediation.core.flow_verdict import (
     FlowRow,
     FlowSink,

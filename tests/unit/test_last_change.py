@@ -173,7 +173,7 @@ class _Ledger:
 
 
 def _verify(checks, history, *, rows=(), ledger=None, deadline=None):
-    from remediation.config import load_config
+    from remediation.config.parse import load_config
     from remediation.engine.flow_check import verify_flow
     from remediation.kit.deadline import Deadline
 
@@ -256,7 +256,7 @@ def test_an_unreadable_activity_log_is_an_error_of_the_flow_step_and_the_ledger_
 
 
 def test_a_full_ledger_page_covers_only_from_its_oldest_record():
-    from remediation.config import LEDGER_MAX_LIMIT
+    from remediation.config.values import LEDGER_MAX_LIMIT
     from remediation.engine.setting_history import read_setting_changes
     from remediation.errors import TransientArmError
     from remediation.kit.deadline import Deadline

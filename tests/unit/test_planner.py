@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediation.config import load_config
+from remediation.config.parse import load_config
 from remediation.core.compliance import evaluate
 from remediation.core.model import (
     ActionKind,

@@ -1,4 +1,4 @@
-"""Configuration: every setting parsed and validated in one typed place.
+"""Configuration parsing: every setting parsed and validated in one typed place.
 
 Settings are environment variables (Function app settings). ``load_config`` either
 returns a complete, valid :class:`Config` or raises :class:`ConfigError` naming the
@@ -11,33 +11,29 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
+from remediation.config.settings import (
+    ALL_SETTING_NAMES,
+    DEFAULTS,
+    FUNCTION_APP_SETTINGS,
+    SETTING_PREFIX,
+    SWEEP_SPREAD_MAX_SECONDS,
+)
+from remediation.config.values import (
+    BASELINE_IDS,
+    CLOUDS,
+    AcceptedDestinations,
+    AuditTablePlan,
+    Config,
+    DestinationTables,
+    ExcludeTag,
+    Mode,
+    ReportLimits,
+)
 from remediation.errors import ConfigError, ResourceIdError
 from remediation.ids import WorkspaceId, parse_workspace_id
-
-# The most change records one read of the ledger returns (/api/changes?limit=).
-LEDGER_MAX_LIMIT = 1000
-
-DEFAULT_CATEGORIES = (
-    "kube-audit",
-    "kube-audit-admin",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-)
-
-# The baselines a report judges each cluster against (remediation/core/baselines.py), in report order.
-BASELINE_IDS: tuple[str, ...] = (
-    "cis-aks-2.1.1",
-    "azure-policy-245fc9df",
-    "azure-policy-6c66c325",
-    "psrule-Azure.AKS.AuditLogs",
-    "psrule-Azure.AKS.AuditAdmin",
-    "psrule-Azure.AKS.PlatformLogs",
-)
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -51,239 +47,10 @@ _MANAGEMENT_GROUP = re.compile(r"^[-\w().]{1,90}$", re.ASCII)
 _WORKSPACE_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,40}$")
 
 
-class Mode(StrEnum):
-    APPLY = "apply"
-    REPORT = "report"
-
-
-class DestinationTables(StrEnum):
-    RESOURCE_SPECIFIC = "resource-specific"
-    AZURE_DIAGNOSTICS = "azure-diagnostics"
-
-    @property
-    def log_analytics_destination_type(self) -> str | None:
-        """The ``logAnalyticsDestinationType`` ARM value for this choice."""
-        return "Dedicated" if self is DestinationTables.RESOURCE_SPECIFIC else None
-
-
-class AuditTablePlan(StrEnum):
-    """The plan of the ``AKSAudit`` table in workspaces we created."""
-
-    ANALYTICS = "analytics"
-    BASIC = "basic"
-
-
-class AcceptedDestinations(StrEnum):
-    LOG_ANALYTICS = "log-analytics"
-    ANY = "any"
-
-
-@dataclass(frozen=True)
-class Cloud:
-    name: str
-    arm_endpoint: str
-    authority_host: str
-    logs_endpoint: str  # the Log Analytics query API
-    portal: str  # where a person opens a resource: <portal>/#resource<resource ID>
-
-
-CLOUDS: Mapping[str, Cloud] = {
-    "AzureCloud": Cloud(
-        "AzureCloud",
-        "https://management.azure.com",
-        "https://login.microsoftonline.com",
-        "https://api.loganalytics.io",
-        "https://portal.azure.com",
-    ),
-    "AzureChinaCloud": Cloud(
-        "AzureChinaCloud",
-        "https://management.chinacloudapi.cn",
-        "https://login.chinacloudapi.cn",
-        "https://api.loganalytics.azure.cn",
-        "https://portal.azure.cn",
-    ),
-    "AzureUSGovernment": Cloud(
-        "AzureUSGovernment",
-        "https://management.usgovcloudapi.net",
-        "https://login.microsoftonline.us",
-        "https://api.loganalytics.us",
-        "https://portal.azure.us",
-    ),
-}
-
-
-@dataclass(frozen=True)
-class ExcludeTag:
-    key: str
-    value: str
-
-    def matches(self, tags: Mapping[str, str] | None) -> bool:
-        """True when ``tags`` carry this tag (key and value compared case-insensitively)."""
-        for key, value in (tags or {}).items():
-            if key.lower() == self.key.lower() and (value or "").lower() == self.value.lower():
-                return True
-        return False
-
-    def __str__(self) -> str:
-        return f"{self.key}={self.value}"
-
-
-@dataclass(frozen=True)
-class Config:
-    subscription_ids: tuple[str, ...]
-    categories: tuple[str, ...]
-    setting_name: str
-    workspace_id: WorkspaceId | None
-    workspace_resource_group: str
-    workspace_name_prefix: str
-    workspace_retention_days: int
-    destination_tables: DestinationTables
-    accepted_destinations: AcceptedDestinations
-    exclude_tag: ExcludeTag
-    mode: Mode
-    max_concurrency: int | None  # None: auto (from the subscriptions in scope and the observed round trip)
-    cloud: Cloud
-    arm_endpoint: str
-    deadline_seconds: float | None = None  # None: the trigger's own budget (remediation.kit.deadline)
-    verify_flow: bool = True
-    logs_endpoint: str = "https://api.loganalytics.io"
-    flow_lookback_hours: int = 24
-    flow_grace_minutes: int = 90
-    audit_table_plan: AuditTablePlan = AuditTablePlan.ANALYTICS
-    baselines: tuple[str, ...] = BASELINE_IDS  # which baselines reports show (REMEDIATION_BASELINES)
-    # REMEDIATION_MANAGEMENT_GROUP: the subscriptions in scope are the group's descendants, listed
-    # once per run (intersected with subscription_ids when both are set).
-    management_group: str | None = None
-    # REMEDIATION_WORKSPACE_SUBSCRIPTION_ID: every per-region workspace in this subscription.
-    workspace_subscription_id: str | None = None
-
-    @property
-    def credential_scope(self) -> str:
-        return self.arm_endpoint.rstrip("/") + "/.default"
-
-    def subscription_in_scope(self, subscription_id: str) -> bool:
-        """True when no scope is configured or the subscription is listed."""
-        if not self.subscription_ids:
-            return True
-        return subscription_id.lower() in {s.lower() for s in self.subscription_ids}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One configuration variable: its name, default and one-line meaning (for docs and infra)."""
-
-    name: str
-    default: str
-    meaning: str
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "REMEDIATION_SUBSCRIPTION_IDS",
-        "",
-        "comma-separated subscription GUIDs in scope; empty = every enabled subscription the identity can list",
-    ),
-    Setting("REMEDIATION_CATEGORIES", ",".join(DEFAULT_CATEGORIES), "required log categories"),
-    Setting("REMEDIATION_SETTING_NAME", "aks-audit-remediation", "name of the diagnostic setting we own"),
-    Setting(
-        "REMEDIATION_WORKSPACE_ID",
-        "",
-        "one workspace (full resource ID) for every cluster; created if missing",
-    ),
-    Setting(
-        "REMEDIATION_MANAGEMENT_GROUP",
-        "",
-        "a management group ID: the subscriptions in scope are its descendants, listed at every run "
-        "(intersected with REMEDIATION_SUBSCRIPTION_IDS when both are set)",
-    ),
-    Setting(
-        "REMEDIATION_WORKSPACE_RESOURCE_GROUP",
-        "rg-aks-audit-logs",
-        "where per-region workspaces live (in each cluster's subscription, or REMEDIATION_WORKSPACE_SUBSCRIPTION_ID)",
-    ),
-    Setting(
-        "REMEDIATION_WORKSPACE_SUBSCRIPTION_ID",
-        "",
-        "one subscription GUID for every per-region workspace; empty = each cluster's own subscription",
-    ),
-    Setting(
-        "REMEDIATION_WORKSPACE_NAME_PREFIX",
-        "law-aks-audit-",
-        "per-region workspace name = prefix + cluster location",
-    ),
-    Setting("REMEDIATION_WORKSPACE_RETENTION_DAYS", "90", "retention for workspaces we create (30..730)"),
-    Setting(
-        "REMEDIATION_DESTINATION_TABLES",
-        "resource-specific",
-        "resource-specific (logAnalyticsDestinationType Dedicated) or azure-diagnostics",
-    ),
-    Setting(
-        "REMEDIATION_ACCEPTED_DESTINATIONS",
-        "log-analytics",
-        "which existing sinks count as compliant: log-analytics or any",
-    ),
-    Setting(
-        "REMEDIATION_EXCLUDE_TAG",
-        "aks-audit-remediation=exclude",
-        "clusters carrying this tag (case-insensitive) are never touched",
-    ),
-    Setting("REMEDIATION_MODE", "apply", "what unattended triggers do: apply or report"),
-    Setting(
-        "REMEDIATION_MAX_CONCURRENCY",
-        "auto",
-        "clusters processed at once: auto (from the subscriptions in scope and ARM's round trip) or 1..64",
-    ),
-    Setting(
-        "REMEDIATION_CLOUD",
-        "AzureCloud",
-        "AzureCloud, AzureChinaCloud or AzureUSGovernment: ARM endpoint and authority",
-    ),
-    Setting(
-        "REMEDIATION_ARM_ENDPOINT",
-        "",
-        "overrides the ARM endpoint (sovereign/private clouds, the simulator); empty = from the cloud",
-    ),
-    Setting(
-        "REMEDIATION_DEADLINE_SECONDS",
-        "",
-        "time budget of every run in seconds (1..86400); empty = the trigger's own budget",
-    ),
-    Setting(
-        "REMEDIATION_VERIFY_FLOW",
-        "true",
-        "true or false: query each destination workspace once per run to prove the audit records arrive",
-    ),
-    Setting(
-        "REMEDIATION_LOGS_ENDPOINT",
-        "",
-        "overrides the Log Analytics query endpoint (the simulator); empty = from the cloud",
-    ),
-    Setting("REMEDIATION_FLOW_LOOKBACK_HOURS", "24", "how far back flow verification looks for records (1..168)"),
-    Setting(
-        "REMEDIATION_FLOW_GRACE_MINUTES",
-        "90",
-        "a setting modified less than this long ago is pending, not silent (0..1440)",
-    ),
-    Setting(
-        "REMEDIATION_AUDIT_TABLE_PLAN",
-        "analytics",
-        "analytics or basic: the AKSAudit table plan in workspaces we created",
-    ),
-    Setting(
-        "REMEDIATION_BASELINES",
-        "all",
-        "baselines each cluster is judged against in reports: all, none, or comma-separated ids (docs/baselines.md)",
-    ),
-)
-
-SETTING_NAMES: tuple[str, ...] = tuple(s.name for s in SETTINGS)
-_DEFAULTS: Mapping[str, str] = {s.name: s.default for s in SETTINGS}
-
-
 def _get(env: Mapping[str, str], name: str) -> str:
     value = env.get(name)
     if value is None:
-        return _DEFAULTS[name]
+        return DEFAULTS[name]
     return value.strip()
 
 
@@ -404,9 +171,6 @@ def parse_baselines(raw: str) -> tuple[str, ...]:
     return tuple(b for b in BASELINE_IDS if b in chosen)
 
 
-SETTING_PREFIX = "REMEDIATION_"
-
-
 def check_unknown_settings(env: Mapping[str, str]) -> None:
     """Raise :class:`ConfigError` for a ``REMEDIATION_*`` variable we do not know (a misspelling
     would otherwise be ignored silently, e.g. widening the scope to every subscription)."""
@@ -508,63 +272,6 @@ def load_config(env: Mapping[str, str]) -> Config:
     )
 
 
-# Settings read only by the Function app (function_app.py and the ledger), beside SETTINGS.
-FUNCTION_APP_SETTINGS: tuple[Setting, ...] = (
-    Setting("REMEDIATION_SCHEDULE", "0 0 * * * *", "NCRONTAB schedule of the timer sweep (default hourly)"),
-    Setting("REMEDIATION_LEDGER_TABLE", "remediationchanges", "Azure Table that keeps every change record"),
-    Setting(
-        "REMEDIATION_SWEEP_QUEUE",
-        "remediation-sweep",
-        "Storage queue of the timer's fan-out: one message per subscription, swept by sweep_subscription",
-    ),
-    Setting(
-        "REMEDIATION_SWEEP_SPREAD_SECONDS",
-        "0",
-        "spread the fan-out's messages evenly over this many seconds with visibility delays (0..3600)",
-    ),
-    Setting(
-        "REMEDIATION_STATE_TABLE",
-        "remediationstate",
-        "Azure Table of each cluster's latest observed outcome and each subscription's last sweep (/api/status)",
-    ),
-    Setting(
-        "REMEDIATION_LEDGER_CONTAINER",
-        "remediation-ledger",
-        "blob container of the tamper-evident change ledger (a hash chain in append blobs, WORM in Azure)",
-    ),
-    Setting(
-        "REMEDIATION_LEDGER_BLOB_ENDPOINT",
-        "",
-        "blob endpoint (https) of the ledger's storage account; empty = the account AzureWebJobsStorage names",
-    ),
-    Setting(
-        "REMEDIATION_LEDGER_RETENTION_DAYS",
-        "365",
-        "days each ledger record stays immutable (infra's retention policy; verify-ledger reports it) (1..146000)",
-    ),
-    Setting(
-        "REMEDIATION_EVENT_COALESCE_SECONDS",
-        "30",
-        "Event Grid: cluster writes within this many seconds after a reconcile of the cluster cost no ARM read (0..3600)",
-    ),
-    Setting(
-        "REMEDIATION_REPORT_CACHE_SECONDS",
-        "300",
-        "GET /api/report: a result younger than this is served again, with its age (0..3600; 0 = only shared runs)",
-    ),
-    Setting(
-        "REMEDIATION_REPORT_MAX_CLUSTERS",
-        "50",
-        "GET /api/report and /api/status: at most this many named clusters per request (1..1000)",
-    ),
-)
-
-# The longest visibility delay the fan-out may spread its messages over.
-SWEEP_SPREAD_MAX_SECONDS = 3600
-
-ALL_SETTING_NAMES: tuple[str, ...] = SETTING_NAMES + tuple(s.name for s in FUNCTION_APP_SETTINGS)
-
-
 def parse_sweep_spread(env: Mapping[str, str]) -> int:
     """``REMEDIATION_SWEEP_SPREAD_SECONDS``: seconds (0..3600) to spread the timer's sweep messages over."""
     name = "REMEDIATION_SWEEP_SPREAD_SECONDS"
@@ -572,14 +279,6 @@ def parse_sweep_spread(env: Mapping[str, str]) -> int:
     if not raw.isdigit() or int(raw) > SWEEP_SPREAD_MAX_SECONDS:
         raise ConfigError(name, f"{raw!r} is not a whole number of seconds (0..{SWEEP_SPREAD_MAX_SECONDS})")
     return int(raw)
-
-
-@dataclass(frozen=True)
-class ReportLimits:
-    """What bounds ``GET /api/report`` (``remediation.app.report_runs``)."""
-
-    cache_seconds: int = 300
-    max_clusters: int = 50
 
 
 def parse_report_limits(env: Mapping[str, str]) -> ReportLimits:
