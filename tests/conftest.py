@@ -11,6 +11,9 @@ import pytest
 
 from armsim import ArmSimulator
 
+# Fixtures several layers share: the estate and sweep against armsim, Azurite and the Function app's settings.
+pytest_plugins = ["tests.support.estate", "tests.support.azurite"]
+
 # Variables that would steer DefaultAzureCredential away from the simulator's identity endpoint.
 _CREDENTIAL_VARIABLES = (
     "AZURE_CLIENT_ID",
