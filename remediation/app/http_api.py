@@ -2,10 +2,11 @@
 
 ``GET /api/report`` is always a dry run (``Mode.REPORT``, whatever ``REMEDIATION_MODE`` says)
 and never writes. ``GET /api/status`` renders the estate as last observed from the state table,
-with no ARM request. ``GET /api/changes`` reads the change ledger. Errors are
-``{"error": {"code", "message"}}`` with 400 (malformed parameter), 403 (outside the
-configured scope), 500 (invalid configuration, naming the variable) or 503 (no ledger or state
-table, or it could not be read).
+and ``GET /api/changes`` reads the change ledger, both within the run's scope
+(:mod:`remediation.app.http_scope`: with a management group, one shared, cached listing of it;
+no other ARM request). Errors are ``{"error": {"code", "message"}}`` with 400 (malformed
+parameter), 403 (outside the configured scope), 500 (invalid configuration, naming the variable)
+or 503 (no ledger or state table, or it could not be read; the management group could not be listed).
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from remediation.app.http_params import (
     parse_changes_request,
     parse_report_request,
 )
+from remediation.app.http_scope import check_in_estate, estate_subscriptions, is_empty, served_estate
 from remediation.app.report_runs import ReportBusy, ReportOutcome
 from remediation.app.runtime import Runtime
 from remediation.config.values import Mode
 from remediation.core.model import Trigger
 from remediation.core.status import status_document
+from remediation.engine.estate import Estate
 from remediation.engine.names import match_cluster_names, resolve_cluster_names
 from remediation.engine.response import INVALID_CONFIGURATION_HTTP_STATUS
 from remediation.engine.sweep import run
@@ -136,18 +139,21 @@ def _name_error(exc: ClusterNameError) -> HttpResult:
     return error_result(404, "ClusterNotFound", str(exc))
 
 
-def _observed_names(runtime: Runtime, subscriptions: tuple[str, ...], names: tuple[str, ...]) -> list[str]:
-    """The IDs of the observed clusters the bare ``names`` mean (in the requested, else the configured, scope)."""
+def _observed_names(
+    runtime: Runtime, estate: Estate, subscriptions: tuple[str, ...], names: tuple[str, ...]
+) -> list[str]:
+    """The IDs of the observed clusters the bare ``names`` mean (in the requested, else the served, scope)."""
     assert runtime.state is not None
-    scope = subscriptions or runtime.config.subscription_ids
-    observed = runtime.state.observations(scope)
-    in_scope = [o.cluster["id"] for o in observed if runtime.config.subscription_in_scope(o.cluster["subscription_id"])]
+    scope = subscriptions or estate_subscriptions(estate)
+    observed = [] if is_empty(estate) else runtime.state.observations(scope)
+    in_scope = [o.cluster["id"] for o in observed if estate.admits(o.cluster["subscription_id"])]
     where = f"the observed clusters of subscription(s) {', '.join(scope)}" if scope else "the observed clusters"
     return match_cluster_names(names, in_scope, where)
 
 
 def status(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
-    """``GET /api/status``: the estate as last observed (the state table), with no ARM request."""
+    """``GET /api/status``: the estate as last observed (the state table); no ARM request but the
+    management group's shared listing (:mod:`remediation.app.http_scope`)."""
     try:
         request = parse_report_request(url, params, runtime.config, max_clusters=runtime.report_limits.max_clusters)
     except ApiError as exc:
@@ -158,14 +164,20 @@ def status(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
             "StateNotConfigured",
             "no state table: set AzureWebJobsStorage (or AzureWebJobsStorage__accountName) to record observations",
         )
+    try:
+        estate = served_estate(runtime)
+        check_in_estate(estate, request.subscriptions, request.clusters)
+    except ApiError as exc:
+        return error_result(exc.status, exc.code, exc.message)
     clusters = request.clusters
-    # Unfiltered, the configured scope (when there is one) is the filter: a subscription left out of it is not shown.
-    subscriptions = request.subscriptions or (() if clusters or request.names else runtime.config.subscription_ids)
+    # Unfiltered, the estate (when it is bounded) is the filter: a subscription outside it is not shown.
+    subscriptions = request.subscriptions or (() if clusters or request.names else estate_subscriptions(estate))
     try:
         if request.names:  # bare names: looked up among the clusters observed in scope, like /api/report does in ARM
-            clusters = (*clusters, *_observed_names(runtime, request.subscriptions, request.names))
-        observed = runtime.state.observations(subscriptions, clusters)
-        sweeps = runtime.state.sweeps()
+            clusters = (*clusters, *_observed_names(runtime, estate, request.subscriptions, request.names))
+        nothing = is_empty(estate)  # a group with no subscription in scope: nothing to read
+        observed = [] if nothing else runtime.state.observations(subscriptions, clusters)
+        sweeps = [] if nothing else runtime.state.sweeps()
     except ClusterNameError as exc:
         return _name_error(exc)
     except StateError as exc:
@@ -198,8 +210,17 @@ def changes(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult
             "no change ledger: set AzureWebJobsStorage (or AzureWebJobsStorage__accountName) to keep change records",
         )
     try:
-        records = runtime.ledger.list_changes(
-            request.cluster, request.since, request.limit, subscriptions=runtime.config.subscription_ids
+        estate = served_estate(runtime)
+        check_in_estate(estate, (), (request.cluster,) if request.cluster else ())
+    except ApiError as exc:
+        return error_result(exc.status, exc.code, exc.message)
+    try:
+        records = (
+            []
+            if is_empty(estate)
+            else runtime.ledger.list_changes(
+                request.cluster, request.since, request.limit, subscriptions=estate_subscriptions(estate)
+            )
         )
     except LedgerError as exc:
         logger.warning("could not read the change ledger: %s", exc)

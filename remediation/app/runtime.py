@@ -22,6 +22,7 @@ from remediation.app.event_coalescing import EventCoalescer
 from remediation.app.report_runs import ReportOutcome, ReportRuns
 from remediation.config.parse import load_config, parse_app_int, parse_report_limits, parse_sweep_spread
 from remediation.config.values import Config, ReportLimits
+from remediation.engine.estate import Estate
 from remediation.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class Runtime(Adapters):
     report_limits: ReportLimits = field(default_factory=ReportLimits)
     # GET /api/report's runs (one at a time, shared, cached): per app instance, like the runtime itself.
     reports: ReportRuns[ReportOutcome] = field(default_factory=lambda: ReportRuns(ReportLimits().cache_seconds))
+    # /api/status and /api/changes' estate (remediation.app.http_scope): the group's listing, shared and cached.
+    estates: ReportRuns[Estate] = field(default_factory=lambda: ReportRuns(ReportLimits().cache_seconds))
     # Event storms (remediation.app.event_coalescing): per app instance, like the runtime itself.
     events: EventCoalescer = field(default_factory=lambda: EventCoalescer(COALESCE_DEFAULT_SECONDS))
 
@@ -58,6 +61,7 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
         sweep_spread_seconds=spread,
         report_limits=limits,
         reports=ReportRuns(limits.cache_seconds),
+        estates=ReportRuns(limits.cache_seconds),
         events=EventCoalescer(parse_app_int(env, "REMEDIATION_EVENT_COALESCE_SECONDS", 0, 3600)),
         **adapters.parts(),
     )

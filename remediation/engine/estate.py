@@ -45,11 +45,14 @@ class Estate:
             (inside if self.admits(sub) else outside).append(sub)
         return inside, outside
 
-    def outside_message(self, subscription_id: str) -> str:
+    @property
+    def where(self) -> str:
+        """What bounds the estate, for messages: the group (and the list narrowing it), or the list."""
         where = f"management group {self.group!r}" if self.group else "REMEDIATION_SUBSCRIPTION_IDS"
-        if self.narrowed:
-            where += " (narrowed by REMEDIATION_SUBSCRIPTION_IDS)"
-        return f"subscription {subscription_id} is not in {where}; it is not touched"
+        return where + " (narrowed by REMEDIATION_SUBSCRIPTION_IDS)" if self.narrowed else where
+
+    def outside_message(self, subscription_id: str) -> str:
+        return f"subscription {subscription_id} is not in {self.where}; it is not touched"
 
 
 def estate_of(config: Config, gateway: GroupLister) -> Estate:

@@ -1,18 +1,21 @@
 """Group mode in the Function app: the timer's fan-out, the queue sweep and the event path each read
-the management group once (REMEDIATION_MANAGEMENT_GROUP), through the real azure.functions model
-against armsim and Azurite."""
+the management group once (REMEDIATION_MANAGEMENT_GROUP), and the HTTP triggers /api/changes and
+/api/status serve only its subscriptions (one shared, cached listing), through the real
+azure.functions model against armsim and Azurite."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from remediation.app.runtime import get_runtime, reset_runtime
 from remediation.errors import ArmError, SweepFailedError
 from remediation.kit.deadline import DeadlineExceeded
 from tests.support.azurite import OTHER_SUB, SUB
-from tests.support.host import CLUSTER_WRITE, QueueHost, grid_event, timer
+from tests.support.host import CLUSTER_WRITE, QueueHost, grid_event, http_get, timer
 
 Functions = dict[str, Callable[..., Any]]
 GROUP = "landing-zones"
@@ -110,3 +113,125 @@ def test_an_event_whose_group_listing_fails_transiently_is_delivered_again(
     with pytest.raises((ArmError, DeadlineExceeded), match=r"management group '?landing-zones"):
         functions["on_resource_event"](grid_event(CLUSTER_WRITE, cluster))
     assert group_env.get_setting(cluster, OURS) is None
+
+
+# --- /api/changes and /api/status serve the group's estate -----------------------------------------------
+
+
+def get(functions: Functions, route: str, *query: tuple[str, str]) -> tuple[int, Any]:
+    response = functions[route](http_get(route, list(query)))
+    return response.status_code, json.loads(response.get_body())
+
+
+def listings(sim: Any) -> int:
+    return sum(1 for r in sim.arm_requests() if r.path.endswith("/descendants"))
+
+
+@pytest.fixture
+def both_swept(group_env: Any, functions: Functions, host: QueueHost) -> tuple[str, str]:
+    """Both subscriptions swept in apply mode while under the group (each cluster has a change record and an
+    observation), then OTHER_SUB moved out of the group; the cluster inside the group and the one outside."""
+    group_env.move_subscription(OTHER_SUB, GROUP)
+    inside = group_env.add_cluster(SUB, "rg-apps", "aks-in", "westeurope")
+    outside = group_env.add_cluster(OTHER_SUB, "rg-apps", "aks-out", "westeurope")
+    functions["sweep"](timer())
+    assert sorted(host.drain()) == ["completed", "completed"]
+    group_env.move_subscription(OTHER_SUB, None)
+    group_env.clear_requests()
+    return inside, outside
+
+
+def test_changes_and_status_serve_only_the_group_s_subscriptions(
+    group_env: Any, functions: Functions, both_swept: tuple[str, str]
+) -> None:
+    inside, outside = both_swept
+
+    status, body = get(functions, "changes")
+    assert status == 200
+    assert body["count"] >= 1
+    assert {c["cluster_id"].lower() for c in body["changes"] if c["cluster_id"]} == {inside.lower()}
+    assert all(OTHER_SUB not in (c["resource_id"] or "") for c in body["changes"])
+    status, body = get(functions, "status")
+    assert status == 200
+    assert [c["name"] for c in body["clusters"]] == ["aks-in"]
+    assert [s["subscription_id"] for s in body["subscriptions"]] == [SUB]
+
+    for route, query in [
+        ("changes", ("cluster", outside)),
+        ("status", ("cluster", outside)),
+        ("status", ("subscription", OTHER_SUB)),
+    ]:
+        status, body = get(functions, route, query)
+        assert (status, body["error"]["code"]) == (403, "SubscriptionOutOfScope"), (route, query)
+        assert f"management group '{GROUP}'" in body["error"]["message"]
+    status, body = get(functions, "status", ("cluster", "aks-out"))
+    assert (status, body["error"]["code"]) == (404, "ClusterNotFound")
+    status, body = get(functions, "changes", ("cluster", inside))
+    assert status == 200 and body["count"] >= 1
+
+    assert [r.path for r in group_env.arm_requests()] == [DESCENDANTS], "seven requests, one shared listing"
+
+
+def test_the_group_s_listing_is_served_again_until_it_is_older_than_the_cache(
+    group_env: Any, functions: Functions, both_swept: tuple[str, str]
+) -> None:
+    _, outside = both_swept
+    now = [1000.0]
+    get_runtime().estates.clock = lambda: now[0]
+    assert get(functions, "changes", ("cluster", outside))[0] == 403
+    group_env.move_subscription(OTHER_SUB, GROUP)
+
+    now[0] += 299  # REMEDIATION_REPORT_CACHE_SECONDS: 300 by default
+    assert get(functions, "changes", ("cluster", outside))[0] == 403
+    assert listings(group_env) == 1
+    now[0] += 1
+    status, body = get(functions, "changes", ("cluster", outside))
+    assert status == 200 and body["count"] >= 1, "moved back under the group: served after one new listing"
+    assert listings(group_env) == 2
+
+
+def test_a_group_narrowed_to_nothing_serves_nothing(
+    group_env: Any, functions: Functions, both_swept: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inside, _ = both_swept
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", OTHER_SUB)  # outside the group: the intersection is empty
+    reset_runtime()
+
+    status, body = get(functions, "changes")
+    assert (status, body["count"]) == (200, 0)
+    status, body = get(functions, "status")
+    assert status == 200
+    assert (body["clusters"], body["subscriptions"], body["errors"]) == ([], [], [])
+    status, body = get(functions, "changes", ("cluster", inside))
+    assert (status, body["error"]["code"]) == (403, "SubscriptionOutOfScope")
+    assert "REMEDIATION_SUBSCRIPTION_IDS" in body["error"]["message"]
+    assert listings(group_env) == 1
+
+
+def test_changes_and_status_answer_503_when_the_group_cannot_be_listed(
+    group_env: Any, functions: Functions, both_swept: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMEDIATION_MANAGEMENT_GROUP", "no-such-group")
+    reset_runtime()
+
+    for route in ("changes", "status", "changes"):
+        status, body = get(functions, route)
+        assert (status, body["error"]["code"]) == (503, "ManagementGroupUnavailable"), route
+        assert "management group 'no-such-group'" in body["error"]["message"]
+        assert set(body) == {"error"}, "nothing served"
+    assert listings(group_env) == 3, "a failed listing is not kept: each request lists again"
+
+
+def test_a_group_listing_that_keeps_failing_ends_with_the_request_s_deadline(
+    group_env: Any, functions: Functions, both_swept: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "1")
+    reset_runtime()
+    group_env.inject_fault(
+        method="GET", path_contains="/descendants", status=503, times=None, code="ServiceUnavailable"
+    )
+
+    status, body = get(functions, "status")
+
+    assert (status, body["error"]["code"]) == (503, "ManagementGroupUnavailable")
+    assert f"management group '{GROUP}'" in body["error"]["message"]
