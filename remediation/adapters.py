@@ -16,28 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
 from typing import Any, Protocol
 
 from remediation.config.values import Config
 from remediation.core.changes import ChangeRecord, ChangeSink
 from remediation.core.status import Observation, SubscriptionSweep
-from remediation.engine.ports import Gateway, LogsGateway, StateStore
+from remediation.engine.ports import ChangeHistory, Gateway, LogsGateway, StateStore
 
 
-class ChangeLedger(Protocol):
-    """The durable record of every change the tool made (``GET /api/changes``)."""
+class ChangeLedger(ChangeHistory, Protocol):
+    """The durable record of every change the tool made (``GET /api/changes``); read as :class:`ChangeHistory`."""
 
     def append(self, record: ChangeRecord) -> None: ...
-
-    def list_changes(
-        self,
-        cluster_id: str | None = None,
-        since: datetime | None = None,
-        limit: int = 100,
-        *,
-        subscriptions: Sequence[str] = (),
-    ) -> list[dict[str, Any]]: ...
 
 
 class ChainLedger(Protocol):

@@ -44,6 +44,21 @@ class Scope(StrEnum):
     WORKSPACE_SUBSCRIPTION = "workspace-subscription"
 
 
+# The flow-verification query's reads, granted wherever the tool queries a workspace.
+_FLOW_QUERY: Mapping[str, str] = {
+    "Microsoft.OperationalInsights/workspaces/query/read": "run the flow-verification query in the workspace",
+    "Microsoft.OperationalInsights/workspaces/query/AKSAudit/read": "read kube-audit records (flow verification)",
+    "Microsoft.OperationalInsights/workspaces/query/AKSAuditAdmin/read": (
+        "read kube-audit-admin records (flow verification)"
+    ),
+    "Microsoft.OperationalInsights/workspaces/query/AKSControlPlane/read": (
+        "read the other control-plane records (flow verification)"
+    ),
+    "Microsoft.OperationalInsights/workspaces/query/AzureDiagnostics/read": (
+        "read records of AzureDiagnostics-mode settings (flow verification)"
+    ),
+}
+
 ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
     Scope.SUBSCRIPTION: {
         # gateway.list_subscriptions: the scope when REMEDIATION_SUBSCRIPTION_IDS is empty.
@@ -92,17 +107,7 @@ ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
         # reading only the four tables the flow query names. Granted where our workspaces are; a
         # destination elsewhere (a team's own workspace) answers 403 and its clusters are
         # `unknown` (InsufficientAccessError) unless its owner grants the same read there.
-        "Microsoft.OperationalInsights/workspaces/query/read": "run the flow-verification query in an audit workspace",
-        "Microsoft.OperationalInsights/workspaces/query/AKSAudit/read": "read kube-audit records (flow verification)",
-        "Microsoft.OperationalInsights/workspaces/query/AKSAuditAdmin/read": (
-            "read kube-audit-admin records (flow verification)"
-        ),
-        "Microsoft.OperationalInsights/workspaces/query/AKSControlPlane/read": (
-            "read the other control-plane records (flow verification)"
-        ),
-        "Microsoft.OperationalInsights/workspaces/query/AzureDiagnostics/read": (
-            "read records of AzureDiagnostics-mode settings (flow verification)"
-        ),
+        **_FLOW_QUERY,
         # REMEDIATION_AUDIT_TABLE_PLAN=basic (engine/table_plans.py): read and set the AKSAudit
         # table's plan, only in workspaces we created (tag managed-by=aks-audit-remediation).
         "Microsoft.OperationalInsights/workspaces/tables/read": "read the AKSAudit table's plan in an audit workspace",
@@ -116,17 +121,7 @@ ACTIONS_BY_SCOPE: Mapping[Scope, Mapping[str, str]] = {
         "Microsoft.OperationalInsights/workspaces/sharedKeys/action": (
             "link a diagnostic setting to the configured workspace (ARM checks it on the destination)"
         ),
-        "Microsoft.OperationalInsights/workspaces/query/read": "run the flow-verification query in the workspace",
-        "Microsoft.OperationalInsights/workspaces/query/AKSAudit/read": "read kube-audit records (flow verification)",
-        "Microsoft.OperationalInsights/workspaces/query/AKSAuditAdmin/read": (
-            "read kube-audit-admin records (flow verification)"
-        ),
-        "Microsoft.OperationalInsights/workspaces/query/AKSControlPlane/read": (
-            "read the other control-plane records (flow verification)"
-        ),
-        "Microsoft.OperationalInsights/workspaces/query/AzureDiagnostics/read": (
-            "read records of AzureDiagnostics-mode settings (flow verification)"
-        ),
+        **_FLOW_QUERY,
     },
     Scope.WORKSPACE_SUBSCRIPTION: {
         "Microsoft.OperationalInsights/locations/operationStatuses/read": (
