@@ -9,6 +9,7 @@ latency and throttling and before the request is handled. To add a fault switch:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,11 +29,12 @@ class Fault:
     code: str | None = None
     message: str | None = None
     apply_first: bool = False  # carry the request out, then answer with the fault (response lost)
-    hang: bool = False  # never answer (until the simulator stops)
+    hang: bool = False  # never answer (until the simulator stops, or ``release`` is set)
     identity: bool = False  # match the managed-identity token endpoint instead of ARM
     before: Callable[[], None] | None = None  # run when the fault strikes (e.g. a rival creates the resource)
     # answer normally, then rewrite the answer (Response, the request's URL) -> Response: see armsim.hostile
     rewrite: Callable[[Any, str], Any] | None = None
+    release: threading.Event | None = None  # a hung request answers (late, as usual) once this is set
 
     def matches(self, method: str, path: str, kind: str) -> bool:
         if self.times is not None and self.times <= 0:
@@ -69,11 +71,13 @@ class Faults(State):
         identity: bool = False,
         before: Callable[[], None] | None = None,
         rewrite: Callable[[Any, str], Any] | None = None,
+        release: threading.Event | None = None,
     ) -> Fault:
         """Answer the next ``times`` matching ARM requests with ``status`` (None: answer normally after latency).
 
         ``apply_first``: carry the request out (a write takes effect), then answer ``status`` or drop the
-        connection: the response is lost. ``hang``: never answer (until :meth:`stop`). ``identity``: the
+        connection: the response is lost. ``hang``: never answer (until :meth:`stop`), or with ``release``
+        until the test sets that Event, then answer as usual (a client that had given up never reads it). ``identity``: the
         fault is on the managed-identity token endpoint instead of ARM. ``before``: called when the
         fault strikes, before anything else (e.g. a rival creates the resource this request creates).
         ``rewrite``: with ``status=None``, the request is answered normally and ``rewrite(response, url)``
@@ -94,6 +98,7 @@ class Faults(State):
             identity,
             before,
             rewrite,
+            release,
         )
         with self.lock:
             self.faults.append(fault)

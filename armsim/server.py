@@ -139,6 +139,7 @@ class Handler(BaseHTTPRequestHandler):
             kind=kind,
         )
         self._admission: Admission | None = None
+        self._recorded: RecordedRequest | None = None
         if kind == "arm":
             if self.sim.latency > 0:
                 time.sleep(self.sim.latency)
@@ -146,11 +147,12 @@ class Handler(BaseHTTPRequestHandler):
                 return
         fault = self.sim.take_fault(self.command, path, kind)
         if fault is not None:
-            if fault.hang:  # an endpoint that accepts the request and never answers
+            if fault.hang:  # an endpoint that accepts the request and never answers (or answers once released)
                 self.sim.record(record)
-                self.sim.stopping.wait()
-                self.close_connection = True
-                return
+                self._recorded = record
+                if fault.release is None or not self._released(fault.release):
+                    self.close_connection = True
+                    return
             if fault.latency:
                 time.sleep(fault.latency)
             if fault.before is not None:
@@ -186,6 +188,13 @@ class Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.rewrite is not None:
             response = fault.rewrite(response, self.sim.base_url + self.path)
         self._send(record, response)
+
+    def _released(self, release: threading.Event) -> bool:
+        """Wait for ``release`` or the simulator's stop; whether it was released (and may answer)."""
+        while not release.wait(0.05):
+            if self.sim.stopping.is_set():
+                return False
+        return not self.sim.stopping.is_set()
 
     def _dispatch(self, path: str, query: dict[str, str], body: Any, body_error: str | None) -> Response:
         return dispatch(self.sim, self.command, path, query, body, body_error, self.headers)
@@ -232,7 +241,8 @@ class Handler(BaseHTTPRequestHandler):
         record.answered = time.monotonic()
         record.status = response.status
         record.response = json.loads(payload) if payload else response.body
-        self.sim.record(record)
+        if record is not self._recorded:  # a hung request released late is in the log already
+            self.sim.record(record)
         self.end_headers()
         if payload:
             self.wfile.write(payload)

@@ -140,6 +140,11 @@ def handle_event(
     return _reconcile_coalesced(runtime, decision, base, settle_timeout=settle_timeout, settle_wait=settle_wait)
 
 
+def _event_deadline(runtime: Runtime) -> Deadline:
+    """An event's budget (REMEDIATION_DEADLINE_SECONDS, else Event Grid's), on the runtime's clock."""
+    return Deadline.for_trigger(Trigger.EVENT_GRID.value, runtime.config.deadline_seconds, clock=runtime.clock)
+
+
 def _reconcile_coalesced(
     runtime: Runtime,
     decision: ReconcileCluster,
@@ -149,7 +154,7 @@ def _reconcile_coalesced(
     settle_wait: tuple[float, float] | None,
 ) -> EventOutcome:
     """Reconcile as the cluster's runner; once more if events joined the run (within the event's budget)."""
-    deadline = Deadline.for_trigger(Trigger.EVENT_GRID.value, runtime.config.deadline_seconds)
+    deadline = _event_deadline(runtime)
     cluster_id = decision.cluster_id
     while True:
         try:
@@ -179,7 +184,7 @@ def _in_group(runtime: Runtime, decision: ReconcileCluster, base: Mapping[str, A
     event: a subscription moved out keeps its topic, and must no longer be written to). A failed
     listing raises when a redelivery can help, else drops the event (the error names the group;
     the timer sweep reports it too)."""
-    deadline = Deadline.for_trigger(Trigger.EVENT_GRID.value, runtime.config.deadline_seconds)
+    deadline = _event_deadline(runtime)
     try:
         estate = estate_of(runtime.config, runtime.gateway.bounded(deadline))
     except ArmError as exc:
@@ -213,7 +218,7 @@ def _reconcile(
     )
     options: dict[str, Any] = {} if settle_wait is None else {"settle_wait": settle_wait}
     # One budget for the whole event: reconciling, and then recording the outcome in the state table.
-    deadline = deadline or Deadline.for_trigger(Trigger.EVENT_GRID.value, runtime.config.deadline_seconds)
+    deadline = deadline or _event_deadline(runtime)
     result = reconcile_cluster(
         runtime.config,
         runtime.gateway,

@@ -65,7 +65,7 @@ def report(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
         request = parse_report_request(url, params, runtime.config, max_clusters=limits.max_clusters, flow_allowed=True)
     except ApiError as exc:
         return error_result(exc.status, exc.code, exc.message)
-    deadline = Deadline.for_trigger(Trigger.HTTP.value, runtime.config.deadline_seconds)
+    deadline = Deadline.for_trigger(Trigger.HTTP.value, runtime.config.deadline_seconds, clock=runtime.clock)
     try:
         served = runtime.reports.get(
             request.scope_key,

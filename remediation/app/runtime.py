@@ -24,6 +24,7 @@ from remediation.config.parse import load_config, parse_app_int, parse_report_li
 from remediation.config.values import Config, ReportLimits
 from remediation.engine.estate import Estate
 from remediation.errors import ConfigError
+from remediation.kit.clock import SYSTEM_CLOCK, Clock
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,8 @@ class Runtime(Adapters):
     estates: ReportRuns[Estate] = field(default_factory=lambda: ReportRuns(ReportLimits().cache_seconds))
     # Event storms (remediation.app.event_coalescing): per app instance, like the runtime itself.
     events: EventCoalescer = field(default_factory=lambda: EventCoalescer(COALESCE_DEFAULT_SECONDS))
+    # The time every invocation's deadline reads and waits on (remediation.kit.clock): real time in the app.
+    clock: Clock = SYSTEM_CLOCK
 
 
 def build_runtime(env: Mapping[str, str]) -> Runtime:

@@ -268,7 +268,7 @@ def sweep_subscription(
         )
         return SweepOutcome(request=request, note="superseded")
     # The queue trigger's budget (remediation.kit.deadline), for the sweep and for recording it.
-    deadline = Deadline.for_trigger(Trigger.QUEUE.value, runtime.config.deadline_seconds)
+    deadline = Deadline.for_trigger(Trigger.QUEUE.value, runtime.config.deadline_seconds, clock=runtime.clock)
     document = run(
         runtime.config,
         runtime.gateway,

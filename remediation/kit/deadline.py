@@ -15,6 +15,9 @@ handed to everything that may wait. Nothing waits past it:
   explicit, and never beyond the budget.
 - :meth:`Deadline.cancel` ends the budget now (e.g. on Ctrl-C): every sleeper wakes.
 
+Its time comes from a :class:`~remediation.kit.clock.Clock` (real time unless the run's starter
+passes another): reading the time and every :meth:`Deadline.sleep` go through it.
+
 It lives in :mod:`remediation.kit` because the engine, the Azure adapters and the triggers all
 use it; it depends on nothing of the product.
 """
@@ -22,10 +25,9 @@ use it; it depends on nothing of the product.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Mapping
 
-Clock = Callable[[], float]
+from remediation.kit.clock import SYSTEM_CLOCK, Clock, as_clock
 
 # Default budgets per trigger, in seconds. Event Grid counts a delivery as failed after 30 s
 # without an answer, so the event path stops well inside it; a timer or queue execution must
@@ -54,28 +56,31 @@ class DeadlineExceeded(Exception):  # noqa: N818 - the standard name of the cond
 
 
 class Deadline:
-    """A point in time (on a monotonic clock) past which nothing of this run waits."""
+    """A point in time (on a monotonic clock) past which nothing of this run waits.
+
+    ``clock`` is a :class:`~remediation.kit.clock.Clock`, or a plain function returning monotonic
+    seconds (then waits take real time)."""
 
     def __init__(
         self,
         seconds: float,
         *,
-        clock: Clock = time.monotonic,
+        clock: Clock | Callable[[], float] = SYSTEM_CLOCK,
         parent: Deadline | None = None,
     ) -> None:
         if seconds < 0:
             seconds = 0.0
-        self._clock = clock
+        self._clock = as_clock(clock)
         self._budget = float(seconds)
-        self._ends = clock() + self._budget
+        self._ends = self._clock.now() + self._budget
         self._parent = parent
         self._cancelled: threading.Event = threading.Event() if parent is None else parent._cancelled
 
     @classmethod
-    def for_trigger(cls, trigger: str, override: float | None = None) -> Deadline:
+    def for_trigger(cls, trigger: str, override: float | None = None, *, clock: Clock = SYSTEM_CLOCK) -> Deadline:
         """The budget of a run started by ``trigger`` (``override`` = REMEDIATION_DEADLINE_SECONDS)."""
         seconds = override if override is not None else TRIGGER_BUDGETS.get(trigger, TRIGGER_BUDGETS["cli"])
-        return cls(seconds)
+        return cls(seconds, clock=clock)
 
     @property
     def budget(self) -> float:
@@ -86,7 +91,7 @@ class Deadline:
         """Seconds left (0 when expired or cancelled)."""
         if self._cancelled.is_set():
             return 0.0
-        left = self._ends - self._clock()
+        left = self._ends - self._clock.now()
         if self._parent is not None:
             left = min(left, self._parent.remaining())
         return max(0.0, left)
@@ -122,7 +127,7 @@ class Deadline:
         """Sleep ``seconds`` but never past the deadline; True when time is still left afterwards."""
         wait = self.wait_time(seconds)
         if wait > 0:
-            self._cancelled.wait(wait)
+            self._clock.wait(self._cancelled, wait)
         return not self.expired
 
     def request_timeout(self, limit: float) -> float:

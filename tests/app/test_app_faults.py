@@ -4,17 +4,19 @@ identity-endpoint failures and bad input."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from armsim.routing import Response
 from remediation.app.event_handler import handle_event
-from remediation.app.runtime import get_runtime, reset_runtime
+from remediation.app.runtime import Runtime, get_runtime, reset_runtime
 from remediation.azure.ledger import TableLedger
 from remediation.errors import ClusterBusyError, CredentialError
 from remediation.kit.deadline import DeadlineExceeded
 from tests.support.azurite import SUB, WORKSPACE
+from tests.support.clock import FakeClock
 from tests.support.host import CLUSTER_WRITE, WRITE, cluster_id, grid_event
 from tests.support.table_proxy import table_proxy
 
@@ -28,6 +30,11 @@ def event(cid: str) -> dict[str, Any]:
         "subject": cid,
         "data": {"operationName": CLUSTER_WRITE, "resourceUri": cid},
     }
+
+
+def on_fake_time(clock: FakeClock) -> Runtime:
+    """The app's runtime with its invocations' deadlines (and so every wait) on ``clock``."""
+    return replace(get_runtime(), clock=clock)
 
 
 def direct_ledger(azurite: str, table: str) -> TableLedger:
@@ -108,9 +115,10 @@ def test_identity_endpoint_failure_on_the_event_path_is_transient(
     sim.inject_fault(identity=True, status=503, retry_after=0, times=None)
     monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
     reset_runtime()
+    clock = FakeClock()
 
     with pytest.raises(CredentialError) as caught:
-        handle_event(get_runtime(), **event(cid))
+        handle_event(on_fake_time(clock), **event(cid))
 
     assert caught.value.transient  # the function fails, so Event Grid redelivers
     assert "check the managed identity" in caught.value.message
@@ -119,6 +127,7 @@ def test_identity_endpoint_failure_on_the_event_path_is_transient(
     assert {r.getMessage().rsplit("; ", 1)[-1] for r in caplog.records if "asking again" in r.getMessage()} == {
         "asking again in 1 s"
     }
+    assert clock.waits == [1.0]
 
     sim.clear_faults()
     handle_event(get_runtime(), **event(cid))  # the redelivery
@@ -152,12 +161,14 @@ def test_the_settle_wait_starts_only_when_it_fits_in_the_events_budget(
     cid = sim.add_cluster(SUB, "rg-apps", "aks-slow", "westeurope", provisioning_state="Creating")
     monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
     reset_runtime()
+    clock = FakeClock()
 
     with pytest.raises(ClusterBusyError):
-        handle_event(get_runtime(), **event(cid))
+        handle_event(on_fake_time(clock), **event(cid))
 
     # 3 s leave no room for a 2 s wait plus the work after it: no wait, one read.
     assert len([r for r in sim.arm_requests() if r.path.endswith("aks-slow")]) == 1
+    assert clock.waits == []
     assert sim.write_requests() == []
 
 
@@ -178,18 +189,21 @@ def test_workspace_still_creating_at_the_events_deadline_is_recorded_once_and_re
     sim = app_env
     sim.delete_workspace(WORKSPACE)  # the regional workspace must be created
     sim.lro_outcome = "never"
+    sim.lro_retry_after_ms = None  # as ARM: polled at the product's own interval
     cid = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope")
     monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
     reset_runtime()
+    clock = FakeClock()
 
     with pytest.raises(DeadlineExceeded):  # the function fails: Event Grid redelivers
-        handle_event(get_runtime(), **event(cid))
+        handle_event(on_fake_time(clock), **event(cid))
 
     assert sim.get_setting(cid, OURS) is None
     assert [c["event"] for c in ledger.list_changes()] == ["workspace.created"]
 
+    assert clock.waits  # it polled until the deadline
     sim.lro_outcome = "Succeeded"  # the creation finishes; the redelivery completes the work
-    handle_event(get_runtime(), **event(cid))
+    handle_event(on_fake_time(clock), **event(cid))
     assert sim.get_setting(cid, OURS) is not None
     assert [c["event"] for c in ledger.list_changes()] == ["diagnostic_setting.created", "workspace.created"]
     assert len([r for r in sim.write_requests() if "/workspaces/" in r.path]) == 1

@@ -1,9 +1,11 @@
 """The event path against a workspace creation as slow as real ones (issue 15 D): no Retry-After, seconds of
-work (on a clock the test moves). The event's budget runs out, the function fails so that Event Grid
-redelivers, and the redelivery finishes the job: one workspace, one record of each change."""
+work (on a clock the test moves, which the event's deadline shares: the product's polls move it). The
+event's budget runs out, the function fails so that Event Grid redelivers, and the redelivery finishes the
+job: one workspace, one record of each change."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,17 +15,10 @@ from remediation.app.runtime import get_runtime, reset_runtime
 from remediation.azure.ledger import TableLedger
 from remediation.kit.deadline import DeadlineExceeded
 from tests.support.azurite import SUB, WORKSPACE
+from tests.support.clock import FakeClock
 from tests.support.host import CLUSTER_WRITE, WRITE
 
 OURS = "aks-audit-remediation"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_a_workspace_slower_than_the_events_budget_is_finished_by_the_redelivery(
@@ -34,10 +29,11 @@ def test_a_workspace_slower_than_the_events_budget_is_finished_by_the_redelivery
     sim.lro_retry_after_ms = None  # as ARM: the product polls at its own interval
     sim.lro_polls = 0
     sim.workspace_creation_seconds = 40.0
-    sim.clock = clock = Clock()
+    sim.clock = clock = FakeClock()
     cid = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope")
     monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
     reset_runtime()
+    runtime = replace(get_runtime(), clock=clock)
     event = {
         "event_id": "e1",
         "event_type": WRITE,
@@ -46,15 +42,16 @@ def test_a_workspace_slower_than_the_events_budget_is_finished_by_the_redelivery
     }
 
     with pytest.raises(DeadlineExceeded):  # the function fails: Event Grid redelivers
-        handle_event(get_runtime(), **event)
+        handle_event(runtime, **event)
 
     assert sim.get_setting(cid, OURS) is None
     polls = [r for r in sim.arm_requests() if "/operationstatuses/" in r.path.lower()]
     assert polls and {r.response["status"] for r in polls} == {"InProgress"}
     assert [c["event"] for c in ledger.list_changes()] == ["workspace.created"]
 
-    clock.now += 40.0  # the creation ends; Event Grid's redelivery completes the work
-    handle_event(get_runtime(), **event)
+    assert 0 < sum(clock.waits) <= 3.0  # polled at its own interval, within the budget
+    clock.advance(40.0)  # the creation ends; Event Grid's redelivery completes the work
+    handle_event(runtime, **event)
 
     assert sim.get_setting(cid, OURS) is not None
     assert [c["event"] for c in ledger.list_changes()] == ["diagnostic_setting.created", "workspace.created"]

@@ -1,24 +1,42 @@
 """Issue 8, row by row: bounded runs, a complete audit trail, right classifications.
 
 Every case runs the real engine and SDK clients against armsim with a fault injected between
-them. Hangs are tested with short budgets (REMEDIATION_DEADLINE_SECONDS), never with sleeps or
-timed assertions: each test asserts the statuses, the change records (exactly one per change
-that happened, none for changes that did not), that other settings are untouched, and that the
-run ends.
+them. Budgets (REMEDIATION_DEADLINE_SECONDS) run on a fake clock that moves when the product
+waits (tests/support/clock.py), so a run reaches its deadline without real seconds passing and
+whatever the machine's load; only a hung socket is real time, with a short budget and a hang the
+test releases should the product wait past it. No sleeps, no timed assertions: each test asserts the
+statuses, the change records (exactly one per change that happened, none for changes that did
+not), that other settings are untouched, and that the run ends.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+
+import pytest
 
 from remediation.azure.calls import OUTER_WAITS
 from remediation.azure.policies import RETRY_TOTAL
 from remediation.engine.changelog import CHANGES_LOGGER
+from remediation.kit.clock import SYSTEM_CLOCK
+from tests.support.clock import FakeClock
 from tests.support.estate import REQUIRED, SUB_A, SUB_B, USER_RG, by_name, entries, region_ws, ws_id
 
 USER_WS = ws_id(SUB_A, USER_RG, "law-user")
 OURS = "aks-audit-remediation"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sweep(sweep, clock):
+    """Runs whose deadlines (and so every wait) are on ``clock``."""
+    return functools.partial(sweep, clock=clock)
 
 
 def changes(caplog) -> list[dict]:
@@ -41,12 +59,14 @@ def with_team_setting(sim, cid: str) -> dict:
 # --- hangs and unbounded waits -------------------------------------------------------------------
 
 
-def test_workspace_creation_that_never_completes_ends_at_the_deadline_and_is_recorded_once(estate, sweep, caplog):
+def test_workspace_creation_that_never_completes_ends_at_the_deadline_and_is_recorded_once(
+    estate, sweep, clock, caplog
+):
     estate.lro_outcome = "never"
+    estate.lro_retry_after_ms = None  # as ARM: polled at the product's own interval
     cid = estate.add_cluster(SUB_A, "rg-app", "aks-new", "eastus")
     team = with_team_setting(estate, cid)
     caplog.set_level(logging.INFO, logger=CHANGES_LOGGER)
-
     doc = sweep("apply", REMEDIATION_DEADLINE_SECONDS="3")
 
     cluster = by_name(doc)["aks-new"]
@@ -57,6 +77,7 @@ def test_workspace_creation_that_never_completes_ends_at_the_deadline_and_is_rec
     assert len(puts(estate, "workspaces/")) == 1
 
     # The next run finds it still Creating: no second PUT, nothing recorded, still not written.
+    assert clock.waits  # it polled until the deadline
     estate.clear_requests()
     caplog.clear()
     doc = sweep("apply", REMEDIATION_DEADLINE_SECONDS="3")
@@ -76,13 +97,14 @@ def test_workspace_creation_that_never_completes_ends_at_the_deadline_and_is_rec
     assert len(puts(estate, "workspaces/")) == 0
 
 
-def test_retry_after_is_capped_and_never_waited_past_the_budget(estate, sweep):
+def test_retry_after_is_capped_and_never_waited_past_the_budget(estate, sweep, clock):
     estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
     # ARM asks for an hour: the wait is capped (10 s) and, as that does not fit in 5 s, not waited at all.
     estate.inject_fault(method="GET", path_contains="managedClusters", status=429, retry_after=3600, times=None)
 
     doc = sweep("report", REMEDIATION_DEADLINE_SECONDS="5")
 
+    assert clock.waits == []
     assert doc["clusters"] == []
     assert doc["summary"]["unreadable_subscriptions"] == 1
     # a 429 whose wait outlasts the budget is reported as throttling (issue 7), not as a generic deadline
@@ -90,7 +112,7 @@ def test_retry_after_is_capped_and_never_waited_past_the_budget(estate, sweep):
     assert len([r for r in estate.arm_requests() if r.path.endswith("managedClusters")]) == 1
 
 
-def test_retry_after_beyond_the_cap_is_waited_for_the_cap_when_the_budget_allows(estate, sweep):
+def test_retry_after_beyond_the_cap_is_waited_for_the_cap_when_the_budget_allows(estate, sweep, clock):
     estate.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
     # Retry-After 12 s with a 12 s budget: uncapped it would not fit (the read would give up);
     # capped at 10 s it fits, and the second try succeeds.
@@ -105,19 +127,28 @@ def test_retry_after_beyond_the_cap_is_waited_for_the_cap_when_the_budget_allows
 
 def test_a_hung_endpoint_costs_the_budget_not_minutes_per_call(estate, sweep):
     hung = estate.add_cluster(SUB_A, "rg-app", "aks-hung", "eastus")
+    # Real time (a socket's timeout): the request hangs until released, which happens only if the run
+    # is still waiting for it well past its 1.5 s budget (then the cluster would be read, and remediated).
+    release = threading.Event()
     estate.inject_fault(
-        method="GET", path_contains="aks-hung/providers/Microsoft.Insights/diagnosticSettings", hang=True, times=None
-    )
-
-    doc = sweep("apply", REMEDIATION_DEADLINE_SECONDS="3")
+        method="GET", path_contains="aks-hung/providers/Microsoft.Insights/diagnosticSettings", hang=True, times=None,
+        release=release,
+    )  # fmt: skip
+    watchdog = threading.Timer(10.0, release.set)
+    watchdog.start()
+    try:
+        doc = sweep("apply", clock=SYSTEM_CLOCK, REMEDIATION_DEADLINE_SECONDS="1.5")
+    finally:
+        watchdog.cancel()
 
     cluster = by_name(doc)["aks-hung"]
     assert (cluster["status"], cluster["reason"]) == ("deferred", "deadline")
     assert estate.write_requests() == []
     assert estate.get_setting(hung, OURS) is None
+    assert not release.is_set()
 
 
-def test_a_failing_category_lookup_is_retried_by_one_caller_not_by_every_cluster(estate, sweep):
+def test_a_failing_category_lookup_is_retried_by_one_caller_not_by_every_cluster(estate, sweep, clock):
     ids = [estate.add_cluster(SUB_A, "rg-app", f"aks-{i}", "eastus") for i in range(10)]
     estate.inject_fault(
         method="GET", path_contains="diagnosticSettingsCategories", status=503, retry_after=0, times=None
@@ -128,8 +159,9 @@ def test_a_failing_category_lookup_is_retried_by_one_caller_not_by_every_cluster
     assert {(c["status"], c["reason"]) for c in doc["clusters"]} == {("deferred", "deadline")}
     assert len(doc["clusters"]) == len(ids)
     lookups = [r for r in estate.arm_requests() if "diagnosticSettingsCategories" in r.path]
-    # One caller's tries (SDK retries, times the outer attempts that fit in 4 s), not ten callers'.
-    assert 0 < len(lookups) <= (RETRY_TOTAL + 1) * 2
+    # One caller's tries: the SDK's, then again after the first outer wait (the second does not fit in 4 s).
+    assert len(lookups) == (RETRY_TOTAL + 1) * 2
+    assert clock.waits == [OUTER_WAITS[0]]
     assert estate.write_requests() == []
 
 

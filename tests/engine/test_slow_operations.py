@@ -1,6 +1,7 @@
 """Long-running operations as slow as real ones (issue 15 D): armsim's workspace creation takes its time
 (on a clock the test moves) and sends no Retry-After, so the product polls at its own interval until its
-deadline; the next run finishes the job without a second workspace or a duplicate record."""
+deadline; the next run finishes the job without a second workspace or a duplicate record. armsim and the
+run's deadline share one fake clock: the product's polls move it, no real second passes."""
 
 from __future__ import annotations
 
@@ -8,15 +9,8 @@ import logging
 from typing import Any
 
 from remediation.engine.changelog import CHANGES_LOGGER
+from tests.support.clock import FakeClock
 from tests.support.estate import SUB_A, region_ws
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def workspace_puts(sim: Any) -> list[Any]:
@@ -27,12 +21,12 @@ def test_a_workspace_slower_than_the_run_is_deferred_and_the_next_run_finishes_t
     sim_factory: Any, sweep: Any, caplog: Any
 ) -> None:
     sim = sim_factory(workspace_creation_seconds=40.0, lro_polls=0, lro_retry_after_ms=None)
-    sim.clock = clock = Clock()  # armsim's operations run on this clock: the creation ends when the test says
+    sim.clock = clock = FakeClock()  # armsim's operations and the run's deadline: the creation ends when the test says
     sim.add_subscription(SUB_A, "prod")
     cid = sim.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
     caplog.set_level(logging.INFO, logger=CHANGES_LOGGER)
 
-    first = sweep("apply", REMEDIATION_DEADLINE_SECONDS="4")
+    first = sweep("apply", clock=clock, REMEDIATION_DEADLINE_SECONDS="4")
 
     (cluster,) = first["clusters"]
     assert (cluster["status"], cluster["reason"]) == ("deferred", "deadline")
@@ -42,8 +36,9 @@ def test_a_workspace_slower_than_the_run_is_deferred_and_the_next_run_finishes_t
     assert polls and all(r.response["status"] == "InProgress" for r in polls)
     assert not any("retry-after" in h.lower() for r in polls for h in (r.headers or {}))
 
-    clock.now += 40.0  # the creation is done
-    second = sweep("apply")
+    assert 0 < sum(clock.waits) <= 4.0  # polled at its own interval, within the budget
+    clock.advance(40.0)  # the creation is done
+    second = sweep("apply", clock=clock)
 
     (cluster,) = second["clusters"]
     assert cluster["status"] == "remediated"

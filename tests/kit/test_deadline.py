@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
+from remediation.kit.clock import SYSTEM_CLOCK, Clock, SystemClock
 from remediation.kit.deadline import TRIGGER_BUDGETS, Deadline, DeadlineExceeded
+from tests.support.clock import FakeClock as FakeTime
 
 
 class FakeClock:
@@ -78,3 +82,30 @@ def test_budget_per_trigger_and_the_override():
     assert Deadline.for_trigger("event_grid", 3).budget == 3
     assert Deadline(-5).budget == 0
     assert "remaining" in repr(Deadline(1))
+
+
+def test_waits_go_through_the_deadlines_clock():
+    clock = FakeTime()
+    deadline = Deadline.for_trigger("event_grid", 5, clock=clock)
+    assert deadline.sleep(2) is True  # no real time: the clock moved
+    assert clock.waits == [2] and deadline.remaining() == 3
+    child = deadline.child(60)
+    assert child.sleep(10) is False  # clipped to what is left
+    assert clock.waits == [2, 3] and deadline.expired
+
+
+def test_a_cancelled_wait_does_not_move_the_clock():
+    clock = FakeTime()
+    deadline = Deadline(60, clock=clock)
+    deadline.cancel()
+    assert deadline.sleep(5) is False
+    assert clock.waits == []
+    assert FakeTime().wait(threading.Event(), 1) is False
+
+
+def test_the_system_clock_is_real_time_and_wakes_when_told():
+    woken = threading.Event()
+    woken.set()
+    assert SYSTEM_CLOCK.wait(woken, 3600) is True  # returns at once: already woken
+    assert isinstance(SYSTEM_CLOCK, Clock) and isinstance(FakeTime(), Clock)
+    assert SystemClock(read=lambda: 7.0).now() == 7.0

@@ -14,6 +14,8 @@ from remediation.config.values import Config, Mode
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
 from remediation.engine.sweep import run
+from remediation.kit.clock import SYSTEM_CLOCK, Clock
+from remediation.kit.deadline import Deadline
 
 SUB_A = "aaaaaaaa-1111-4111-8111-000000000001"
 SUB_B = "bbbbbbbb-2222-4222-8222-000000000002"
@@ -55,7 +57,10 @@ def configure(sim) -> Callable[..., Config]:
 
 @pytest.fixture
 def sweep(configure) -> Callable[..., ReportDocument]:
-    def go(mode: str = "apply", *, subscriptions=(), clusters=(), sinks=(), **settings: str) -> ReportDocument:
+    def go(
+        mode: str = "apply", *, subscriptions=(), clusters=(), sinks=(), clock: Clock = SYSTEM_CLOCK, **settings: str
+    ) -> ReportDocument:
+        """A CLI run with ``settings``; its deadline on ``clock`` (e.g. a tests.support.clock.FakeClock)."""
         config = configure(**settings)
         return run(
             config,
@@ -65,6 +70,7 @@ def sweep(configure) -> Callable[..., ReportDocument]:
             subscriptions=subscriptions,
             clusters=clusters,
             change_sinks=sinks,
+            deadline=Deadline.for_trigger(Trigger.CLI.value, config.deadline_seconds, clock=clock),
         )
 
     return go

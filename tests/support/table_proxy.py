@@ -38,6 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
         if verdict == "fail":
             payload = b'{"odata.error":{"code":"ServerBusy","message":{"lang":"en-US","value":"injected"}}}'
             self.send_response(503)
+            self.send_header("Retry-After", "0.01")  # a busy server asking to be tried again at once (no backoff)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
