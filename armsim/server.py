@@ -150,7 +150,7 @@ class Handler(BaseHTTPRequestHandler):
             if fault.hang:  # an endpoint that accepts the request and never answers (or answers once released)
                 self.sim.record(record)
                 self._recorded = record
-                if fault.release is None or not self._released(fault.release):
+                if not self._released(fault.release):
                     self.close_connection = True
                     return
             if fault.latency:
@@ -189,8 +189,11 @@ class Handler(BaseHTTPRequestHandler):
             response = fault.rewrite(response, self.sim.base_url + self.path)
         self._send(record, response)
 
-    def _released(self, release: threading.Event) -> bool:
-        """Wait for ``release`` or the simulator's stop; whether it was released (and may answer)."""
+    def _released(self, release: threading.Event | None) -> bool:
+        """Wait for ``release`` (if any) or the simulator's stop; whether it was released (and may answer)."""
+        if release is None:
+            self.sim.stopping.wait()
+            return False
         while not release.wait(0.05):
             if self.sim.stopping.is_set():
                 return False
