@@ -160,7 +160,7 @@ param remediationExcludeTag string = 'aks-audit-remediation=exclude'
 ])
 param remediationMode string = 'apply'
 
-@description('REMEDIATION_MAX_CONCURRENCY: clusters processed at once: auto (from the subscriptions in scope and ARM round trip) or 1..64.')
+@description('REMEDIATION_MAX_CONCURRENCY: clusters processed at once; auto = from the subscriptions in scope and ARM round trip (auto or 1..64).')
 param remediationMaxConcurrency string = 'auto'
 
 @description('REMEDIATION_CLOUD: AzureCloud, AzureChinaCloud or AzureUSGovernment.')
@@ -222,7 +222,7 @@ param remediationStateTable string = 'remediationstate'
 @description('REMEDIATION_LEDGER_CONTAINER: blob container (created here, in the ledger\'s own storage account, WORM) of the tamper-evident change ledger.')
 param remediationLedgerContainer string = 'remediation-ledger'
 
-@description('REMEDIATION_LEDGER_RETENTION_DAYS: days each ledger record stays immutable (the container\'s version-level retention policy).')
+@description('REMEDIATION_LEDGER_RETENTION_DAYS: days each ledger record stays immutable, the container\'s version-level retention policy (1..146000).')
 param remediationLedgerRetentionDays string = '365'
 
 @description('Storage account name of the change ledger; default st<token>lg.')

@@ -1,9 +1,11 @@
 """Configuration parsing: defaults, every validation error names its variable."""
 
+import re
+
 import pytest
 
-from remediation.config.parse import load_config
-from remediation.config.settings import ALL_SETTING_NAMES, SETTINGS
+from remediation.config.parse import load_config, parse_app_int, parse_number
+from remediation.config.settings import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS, Setting
 from remediation.config.values import DEFAULT_CATEGORIES, AcceptedDestinations, DestinationTables, Mode
 from remediation.errors import ConfigError
 
@@ -133,3 +135,55 @@ def test_management_group_and_workspace_subscription_are_optional():
     )
     assert config.management_group == "Landing-Zones_(eu).1"
     assert config.workspace_subscription_id == SUB.lower()
+
+
+NUMERIC = [s for s in (*SETTINGS, *FUNCTION_APP_SETTINGS) if s.numeric]
+
+
+def _read(setting: Setting, value: str) -> object:
+    if setting in SETTINGS:
+        return load_config({setting.name: value})
+    return parse_app_int({setting.name: value}, setting.name)
+
+
+@pytest.mark.parametrize("setting", NUMERIC, ids=lambda s: s.name)
+def test_a_numeric_setting_accepts_its_declared_range_and_names_it_when_outside(setting: Setting) -> None:
+    assert setting.low is not None and setting.high is not None
+    for good in (setting.low, setting.high, setting.default):
+        if str(good):
+            _read(setting, str(good))
+    for bad in (setting.low - 1, setting.high + 1, "many"):
+        with pytest.raises(ConfigError) as caught:
+            _read(setting, str(bad))
+        assert caught.value.variable == setting.name
+        assert str(bad) in str(caught.value)
+        assert f"{setting.low}..{setting.high}" in str(caught.value)
+    with pytest.raises(
+        ConfigError, match=rf"^{setting.name}: {setting.high + 1} is out of range \({setting.allowed}\)$"
+    ):
+        _read(setting, str(setting.high + 1))
+
+
+def test_each_range_is_declared_once_and_the_help_text_derived_from_it() -> None:
+    for setting in (*SETTINGS, *FUNCTION_APP_SETTINGS):
+        assert not re.search(r"\d\.\.\d", setting.meaning), f"{setting.name}: the range belongs in low/high"
+        if setting.allowed:
+            assert setting.description == f"{setting.meaning} ({setting.allowed})"
+            assert setting.allowed not in setting.meaning, setting.name
+        if setting.choices:
+            assert setting.default in setting.choices, setting.name
+    by_name = {s.name: s for s in (*SETTINGS, *FUNCTION_APP_SETTINGS)}
+    assert by_name["REMEDIATION_MAX_CONCURRENCY"].description.endswith("(auto or 1..64)")
+    assert by_name["REMEDIATION_MODE"].choices == tuple(m.value for m in Mode)
+    assert by_name["REMEDIATION_CLOUD"].allowed == "AzureCloud, AzureChinaCloud or AzureUSGovernment"
+    assert by_name["REMEDIATION_SETTING_NAME"].description == by_name["REMEDIATION_SETTING_NAME"].meaning
+
+
+def test_the_app_settings_default_when_empty_and_read_whole_numbers() -> None:
+    assert parse_app_int({}, "REMEDIATION_REPORT_MAX_CLUSTERS") == 50
+    assert parse_app_int({"REMEDIATION_REPORT_MAX_CLUSTERS": " "}, "REMEDIATION_REPORT_MAX_CLUSTERS") == 50
+    assert parse_app_int({"REMEDIATION_REPORT_MAX_CLUSTERS": " 7 "}, "REMEDIATION_REPORT_MAX_CLUSTERS") == 7
+    with pytest.raises(ConfigError, match=r"'2.5' is not a whole number \(1..1000\)"):
+        parse_app_int({"REMEDIATION_REPORT_MAX_CLUSTERS": "2.5"}, "REMEDIATION_REPORT_MAX_CLUSTERS")
+    with pytest.raises(ValueError, match="declares no numeric range"):
+        parse_number(Setting("REMEDIATION_MODE", "apply", "what unattended triggers do"), "1")

@@ -65,7 +65,7 @@ def build_runtime(env: Mapping[str, str]) -> Runtime:
         report_limits=limits,
         reports=ReportRuns(limits.cache_seconds),
         estates=ReportRuns(limits.cache_seconds),
-        events=EventCoalescer(parse_app_int(env, "REMEDIATION_EVENT_COALESCE_SECONDS", 0, 3600)),
+        events=EventCoalescer(parse_app_int(env, "REMEDIATION_EVENT_COALESCE_SECONDS")),
         **adapters.parts(),
     )
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from remediation.app.runtime import Runtime
 from remediation.config.parse import parse_subscription_ids
-from remediation.config.settings import FUNCTION_APP_SETTINGS
+from remediation.config.settings import BY_NAME
 from remediation.config.values import Mode
 from remediation.core.model import Trigger
 from remediation.core.report import STATUS_ORDER, ReportDocument
@@ -324,7 +324,7 @@ def _log_summary(document: ReportDocument, fields: Mapping[str, Any]) -> None:
 
 def poison_queue_name(env: Mapping[str, str]) -> str:
     """The poison queue of the sweep queue (the host appends ``-poison``), for the record only."""
-    default = next(s.default for s in FUNCTION_APP_SETTINGS if s.name == "REMEDIATION_SWEEP_QUEUE")
+    default = BY_NAME["REMEDIATION_SWEEP_QUEUE"].default
     return ((env.get("REMEDIATION_SWEEP_QUEUE") or "").strip() or default) + "-poison"
 
 

@@ -120,7 +120,7 @@ class AppendBlobLedger:
     def from_environment(cls, env: Mapping[str, str]) -> AppendBlobLedger | None:
         """The chain the environment configures; None without ``AzureWebJobsStorage`` or a ledger endpoint."""
         container = container_name(env)
-        retention = parse_app_int(env, RETENTION_SETTING, 1, 146_000)
+        retention = parse_app_int(env, RETENTION_SETTING)
         endpoint = (env.get(ENDPOINT_SETTING) or "").strip()
         if endpoint:
             check_endpoint(ENDPOINT_SETTING, endpoint)

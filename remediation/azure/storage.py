@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from remediation.config.settings import FUNCTION_APP_SETTINGS
+from remediation.config.settings import BY_NAME
 from remediation.errors import ConfigError
 
 STORAGE_SETTING = "AzureWebJobsStorage"
@@ -39,7 +39,7 @@ READ_TIMEOUT = 10
 
 
 def default_of(name: str) -> str:
-    return next(s.default for s in FUNCTION_APP_SETTINGS if s.name == name)
+    return BY_NAME[name].default
 
 
 def table_name(env: Mapping[str, str], setting: str) -> str:

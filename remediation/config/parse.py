@@ -11,16 +11,8 @@ import difflib
 import math
 import re
 from collections.abc import Mapping
-from enum import StrEnum
-from typing import TypeVar
 
-from remediation.config.settings import (
-    ALL_SETTING_NAMES,
-    DEFAULTS,
-    FUNCTION_APP_SETTINGS,
-    SETTING_PREFIX,
-    SWEEP_SPREAD_MAX_SECONDS,
-)
+from remediation.config.settings import ALL_SETTING_NAMES, BY_NAME, DEFAULTS, SETTING_PREFIX, Setting
 from remediation.config.values import (
     BASELINE_IDS,
     CLOUDS,
@@ -34,8 +26,6 @@ from remediation.config.values import (
 )
 from remediation.errors import ConfigError, ResourceIdError
 from remediation.ids import WorkspaceId, parse_workspace_id
-
-E = TypeVar("E", bound=StrEnum)
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Diagnostic setting names: ARM allows letters, digits, '-', '_', '.', ' ' ... keep it strict.
@@ -87,38 +77,44 @@ def _parse_categories(raw: str) -> tuple[str, ...]:
     return tuple(categories)
 
 
-def _parse_int(env: Mapping[str, str], name: str, low: int, high: int) -> int:
-    raw = _get(env, name)
+def parse_number(setting: Setting, raw: str) -> float:
+    """The number ``raw`` spells, within the range ``setting`` declares; :class:`ConfigError` otherwise.
+
+    Whole-number settings read ``raw`` as :func:`int` does, the others as :func:`float` (finite only).
+    """
+    if setting.low is None or setting.high is None:
+        raise ValueError(f"{setting.name} declares no numeric range")  # a catalogue mistake, not bad input
     try:
-        value = int(raw)
+        value: float = int(raw) if setting.whole else float(raw)
     except ValueError:
-        raise ConfigError(name, f"{raw!r} is not a whole number ({low}..{high})") from None
-    if not low <= value <= high:
-        raise ConfigError(name, f"{value} is out of range ({low}..{high})")
+        number = "a whole number" if setting.whole else "a number"
+        spelled = f"neither {' nor '.join(setting.words)} nor {number}" if setting.words else f"not {number}"
+        raise ConfigError(setting.name, f"{raw!r} is {spelled} ({setting.low}..{setting.high})") from None
+    if not math.isfinite(value) or not setting.low <= value <= setting.high:
+        raise ConfigError(setting.name, f"{raw} is out of range ({setting.allowed})")
     return value
+
+
+def _parse_int(env: Mapping[str, str], name: str) -> int:
+    return int(parse_number(BY_NAME[name], _get(env, name)))
 
 
 def _parse_concurrency(env: Mapping[str, str]) -> int | None:
     name = "REMEDIATION_MAX_CONCURRENCY"
     raw = _get(env, name)
-    if raw.lower() == "auto":
+    if raw.lower() in BY_NAME[name].words:  # auto
         return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(name, f"{raw!r} is neither auto nor a whole number (1..64)") from None
-    if not 1 <= value <= 64:
-        raise ConfigError(name, f"{value} is out of range (auto or 1..64)")
-    return value
+    return _parse_int(env, name)
 
 
-def _parse_choice(env: Mapping[str, str], name: str, enum: type[E]) -> E:
+def _parse_choice(env: Mapping[str, str], name: str) -> str:
+    """The choice the setting names (compared case-insensitively), as the catalogue spells it."""
+    setting = BY_NAME[name]
     raw = _get(env, name)
-    for member in enum:
-        if member.value == raw.lower():
-            return member
-    choices = ", ".join(m.value for m in enum)
-    raise ConfigError(name, f"{raw!r} is not one of: {choices}")
+    for choice in setting.choices:
+        if choice.lower() == raw.lower():
+            return choice
+    raise ConfigError(name, f"{raw!r} is not one of: {', '.join(setting.choices)}")
 
 
 def _parse_exclude_tag(raw: str) -> ExcludeTag:
@@ -138,17 +134,10 @@ def _parse_endpoint(
     return raw.rstrip("/")
 
 
-def _parse_deadline(raw: str) -> float | None:
+def _parse_deadline(env: Mapping[str, str]) -> float | None:
     name = "REMEDIATION_DEADLINE_SECONDS"
-    if not raw:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(name, f"{raw!r} is not a number of seconds (1..86400)") from None
-    if not math.isfinite(value) or not 1 <= value <= 86_400:
-        raise ConfigError(name, f"{raw} is out of range (1..86400 seconds)")
-    return value
+    raw = _get(env, name)
+    return parse_number(BY_NAME[name], raw) if raw else None
 
 
 def parse_baselines(raw: str) -> tuple[str, ...]:
@@ -191,7 +180,7 @@ def _parse_bool(env: Mapping[str, str], name: str) -> bool:
         return True
     if raw in ("false", "0", "no"):
         return False
-    raise ConfigError(name, f"{raw!r} is not true or false")
+    raise ConfigError(name, f"{raw!r} is not {BY_NAME[name].allowed}")
 
 
 def load_config(env: Mapping[str, str]) -> Config:
@@ -235,10 +224,7 @@ def load_config(env: Mapping[str, str]) -> Config:
     if len(workspace_subscription) > 1:
         raise ConfigError("REMEDIATION_WORKSPACE_SUBSCRIPTION_ID", "one subscription GUID, not a list")
 
-    cloud_raw = _get(env, "REMEDIATION_CLOUD")
-    cloud = next((c for name, c in CLOUDS.items() if name.lower() == cloud_raw.lower()), None)
-    if cloud is None:
-        raise ConfigError("REMEDIATION_CLOUD", f"{cloud_raw!r} is not one of: {', '.join(CLOUDS)}")
+    cloud = CLOUDS[_parse_choice(env, "REMEDIATION_CLOUD")]
 
     return Config(
         subscription_ids=parse_subscription_ids(_get(env, "REMEDIATION_SUBSCRIPTION_IDS")),
@@ -247,14 +233,14 @@ def load_config(env: Mapping[str, str]) -> Config:
         workspace_id=workspace_id,
         workspace_resource_group=resource_group,
         workspace_name_prefix=prefix,
-        workspace_retention_days=_parse_int(env, "REMEDIATION_WORKSPACE_RETENTION_DAYS", 30, 730),
-        destination_tables=_parse_choice(env, "REMEDIATION_DESTINATION_TABLES", DestinationTables),
-        accepted_destinations=_parse_choice(env, "REMEDIATION_ACCEPTED_DESTINATIONS", AcceptedDestinations),
+        workspace_retention_days=_parse_int(env, "REMEDIATION_WORKSPACE_RETENTION_DAYS"),
+        destination_tables=DestinationTables(_parse_choice(env, "REMEDIATION_DESTINATION_TABLES")),
+        accepted_destinations=AcceptedDestinations(_parse_choice(env, "REMEDIATION_ACCEPTED_DESTINATIONS")),
         exclude_tag=_parse_exclude_tag(_get(env, "REMEDIATION_EXCLUDE_TAG")),
-        mode=_parse_choice(env, "REMEDIATION_MODE", Mode),
+        mode=Mode(_parse_choice(env, "REMEDIATION_MODE")),
         max_concurrency=_parse_concurrency(env),
         cloud=cloud,
-        deadline_seconds=_parse_deadline(_get(env, "REMEDIATION_DEADLINE_SECONDS")),
+        deadline_seconds=_parse_deadline(env),
         arm_endpoint=_parse_endpoint(_get(env, "REMEDIATION_ARM_ENDPOINT"), cloud.arm_endpoint),
         verify_flow=_parse_bool(env, "REMEDIATION_VERIFY_FLOW"),
         logs_endpoint=_parse_endpoint(
@@ -263,9 +249,9 @@ def load_config(env: Mapping[str, str]) -> Config:
             "REMEDIATION_LOGS_ENDPOINT",
             "https://api.loganalytics.io",
         ),
-        flow_lookback_hours=_parse_int(env, "REMEDIATION_FLOW_LOOKBACK_HOURS", 1, 168),
-        flow_grace_minutes=_parse_int(env, "REMEDIATION_FLOW_GRACE_MINUTES", 0, 1440),
-        audit_table_plan=_parse_choice(env, "REMEDIATION_AUDIT_TABLE_PLAN", AuditTablePlan),
+        flow_lookback_hours=_parse_int(env, "REMEDIATION_FLOW_LOOKBACK_HOURS"),
+        flow_grace_minutes=_parse_int(env, "REMEDIATION_FLOW_GRACE_MINUTES"),
+        audit_table_plan=AuditTablePlan(_parse_choice(env, "REMEDIATION_AUDIT_TABLE_PLAN")),
         baselines=parse_baselines(_get(env, "REMEDIATION_BASELINES")),
         management_group=management_group or None,
         workspace_subscription_id=workspace_subscription[0] if workspace_subscription else None,
@@ -273,25 +259,20 @@ def load_config(env: Mapping[str, str]) -> Config:
 
 
 def parse_sweep_spread(env: Mapping[str, str]) -> int:
-    """``REMEDIATION_SWEEP_SPREAD_SECONDS``: seconds (0..3600) to spread the timer's sweep messages over."""
-    name = "REMEDIATION_SWEEP_SPREAD_SECONDS"
-    raw = (env.get(name) or "").strip() or "0"
-    if not raw.isdigit() or int(raw) > SWEEP_SPREAD_MAX_SECONDS:
-        raise ConfigError(name, f"{raw!r} is not a whole number of seconds (0..{SWEEP_SPREAD_MAX_SECONDS})")
-    return int(raw)
+    """``REMEDIATION_SWEEP_SPREAD_SECONDS``: seconds to spread the timer's sweep messages over."""
+    return parse_app_int(env, "REMEDIATION_SWEEP_SPREAD_SECONDS")
 
 
 def parse_report_limits(env: Mapping[str, str]) -> ReportLimits:
-    """``REMEDIATION_REPORT_CACHE_SECONDS`` (0..3600) and ``REMEDIATION_REPORT_MAX_CLUSTERS`` (1..1000)."""
+    """``REMEDIATION_REPORT_CACHE_SECONDS`` and ``REMEDIATION_REPORT_MAX_CLUSTERS``."""
     return ReportLimits(
-        cache_seconds=parse_app_int(env, "REMEDIATION_REPORT_CACHE_SECONDS", 0, 3600),
-        max_clusters=parse_app_int(env, "REMEDIATION_REPORT_MAX_CLUSTERS", 1, 1000),
+        cache_seconds=parse_app_int(env, "REMEDIATION_REPORT_CACHE_SECONDS"),
+        max_clusters=parse_app_int(env, "REMEDIATION_REPORT_MAX_CLUSTERS"),
     )
 
 
-def parse_app_int(env: Mapping[str, str], name: str, low: int, high: int) -> int:
-    """A whole-number setting of :data:`FUNCTION_APP_SETTINGS` (empty or unset: its default)."""
-    raw = (env.get(name) or "").strip() or next(s.default for s in FUNCTION_APP_SETTINGS if s.name == name)
-    if not re.fullmatch(r"\d{1,9}", raw) or not low <= int(raw) <= high:
-        raise ConfigError(name, f"{raw!r} is not a whole number {low}..{high}")
-    return int(raw)
+def parse_app_int(env: Mapping[str, str], name: str) -> int:
+    """A whole-number setting of :data:`~remediation.config.settings.FUNCTION_APP_SETTINGS`, within its
+    declared range (empty or unset: its default)."""
+    setting = BY_NAME[name]
+    return int(parse_number(setting, (env.get(name) or "").strip() or setting.default))

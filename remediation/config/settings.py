@@ -1,26 +1,69 @@
-"""The settings catalogue: every ``REMEDIATION_*`` variable, its default and its meaning.
+"""The settings catalogue: every ``REMEDIATION_*`` variable, its default, its meaning and what it accepts.
 
-One record per variable (:class:`Setting`), read by the parser (:mod:`remediation.config.parse`),
-the docs (docs/configuration.md) and infra (infra/main.bicep, local.settings.sample.json).
+One record per variable (:class:`Setting`). A setting's range (low..high, or its choices) is declared
+here once: the parser (:mod:`remediation.config.parse`) checks values against it, and its help text
+(:attr:`Setting.description`, docs/configuration.md's "allowed" column, infra/main.bicep) is derived
+from it or tested against it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
+from enum import StrEnum
 
-from remediation.config.values import DEFAULT_CATEGORIES
+from remediation.config.values import (
+    CLOUDS,
+    DEFAULT_CATEGORIES,
+    AcceptedDestinations,
+    AuditTablePlan,
+    DestinationTables,
+    Mode,
+)
 
 SETTING_PREFIX = "REMEDIATION_"
+# The most clusters processed at once (REMEDIATION_MAX_CONCURRENCY's ceiling, also auto's).
+MAX_CONCURRENCY = 64
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One configuration variable: its name, default and one-line meaning (for docs and infra)."""
+    """One configuration variable: its name, default, one-line meaning and the values it accepts.
+
+    A numeric setting declares ``low`` and ``high`` (inclusive), whole numbers unless ``whole`` is
+    false, and any ``words`` it accepts besides a number (``auto``); an enumerated one its ``choices``.
+    """
 
     name: str
     default: str
     meaning: str
+    _: KW_ONLY
+    low: int | None = None
+    high: int | None = None
+    whole: bool = True
+    words: tuple[str, ...] = ()
+    choices: tuple[str, ...] = ()
+
+    @property
+    def numeric(self) -> bool:
+        return self.low is not None and self.high is not None
+
+    @property
+    def allowed(self) -> str:
+        """What the setting accepts, in words: ``30..730``, ``auto or 1..64``, ``apply or report``; empty: free text."""
+        values = (*self.words, f"{self.low}..{self.high}") if self.numeric else self.choices
+        if len(values) < 2:
+            return "".join(values)
+        return f"{', '.join(values[:-1])} or {values[-1]}"
+
+    @property
+    def description(self) -> str:
+        """The help text: the meaning, then what the setting accepts."""
+        return f"{self.meaning} ({self.allowed})" if self.allowed else self.meaning
+
+
+def values_of(enum: type[StrEnum]) -> tuple[str, ...]:
+    return tuple(member.value for member in enum)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -57,32 +100,38 @@ SETTINGS: tuple[Setting, ...] = (
         "law-aks-audit-",
         "per-region workspace name = prefix + cluster location",
     ),
-    Setting("REMEDIATION_WORKSPACE_RETENTION_DAYS", "90", "retention for workspaces we create (30..730)"),
+    Setting("REMEDIATION_WORKSPACE_RETENTION_DAYS", "90", "retention for workspaces we create", low=30, high=730),
     Setting(
         "REMEDIATION_DESTINATION_TABLES",
         "resource-specific",
-        "resource-specific (logAnalyticsDestinationType Dedicated) or azure-diagnostics",
+        "the tables our setting writes to: resource-specific = logAnalyticsDestinationType Dedicated",
+        choices=values_of(DestinationTables),
     ),
     Setting(
         "REMEDIATION_ACCEPTED_DESTINATIONS",
         "log-analytics",
-        "which existing sinks count as compliant: log-analytics or any",
+        "which existing sinks count as compliant",
+        choices=values_of(AcceptedDestinations),
     ),
     Setting(
         "REMEDIATION_EXCLUDE_TAG",
         "aks-audit-remediation=exclude",
         "clusters carrying this tag (case-insensitive) are never touched",
     ),
-    Setting("REMEDIATION_MODE", "apply", "what unattended triggers do: apply or report"),
+    Setting("REMEDIATION_MODE", "apply", "what unattended triggers do", choices=values_of(Mode)),
     Setting(
         "REMEDIATION_MAX_CONCURRENCY",
         "auto",
-        "clusters processed at once: auto (from the subscriptions in scope and ARM's round trip) or 1..64",
+        "clusters processed at once; auto = from the subscriptions in scope and ARM's round trip",
+        low=1,
+        high=MAX_CONCURRENCY,
+        words=("auto",),
     ),
     Setting(
         "REMEDIATION_CLOUD",
         "AzureCloud",
-        "AzureCloud, AzureChinaCloud or AzureUSGovernment: ARM endpoint and authority",
+        "the cloud: its ARM endpoint and authority",
+        choices=tuple(CLOUDS),
     ),
     Setting(
         "REMEDIATION_ARM_ENDPOINT",
@@ -92,28 +141,37 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REMEDIATION_DEADLINE_SECONDS",
         "",
-        "time budget of every run in seconds (1..86400); empty = the trigger's own budget",
+        "time budget of every run in seconds; empty = the trigger's own budget",
+        low=1,
+        high=86_400,
+        whole=False,
     ),
     Setting(
         "REMEDIATION_VERIFY_FLOW",
         "true",
-        "true or false: query each destination workspace once per run to prove the audit records arrive",
+        "query each destination workspace once per run to prove the audit records arrive",
+        choices=("true", "false"),
     ),
     Setting(
         "REMEDIATION_LOGS_ENDPOINT",
         "",
         "overrides the Log Analytics query endpoint (the simulator); empty = from the cloud",
     ),
-    Setting("REMEDIATION_FLOW_LOOKBACK_HOURS", "24", "how far back flow verification looks for records (1..168)"),
+    Setting(
+        "REMEDIATION_FLOW_LOOKBACK_HOURS", "24", "how far back flow verification looks for records", low=1, high=168
+    ),
     Setting(
         "REMEDIATION_FLOW_GRACE_MINUTES",
         "90",
-        "a setting modified less than this long ago is pending, not silent (0..1440)",
+        "a setting modified less than this long ago is pending, not silent",
+        low=0,
+        high=1440,
     ),
     Setting(
         "REMEDIATION_AUDIT_TABLE_PLAN",
         "analytics",
-        "analytics or basic: the AKSAudit table plan in workspaces we created",
+        "the AKSAudit table plan in workspaces we created",
+        choices=values_of(AuditTablePlan),
     ),
     Setting(
         "REMEDIATION_BASELINES",
@@ -135,7 +193,9 @@ FUNCTION_APP_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REMEDIATION_SWEEP_SPREAD_SECONDS",
         "0",
-        "spread the fan-out's messages evenly over this many seconds with visibility delays (0..3600)",
+        "spread the fan-out's messages evenly over this many seconds with visibility delays",
+        low=0,
+        high=3600,
     ),
     Setting(
         "REMEDIATION_STATE_TABLE",
@@ -155,28 +215,34 @@ FUNCTION_APP_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REMEDIATION_LEDGER_RETENTION_DAYS",
         "365",
-        "days each ledger record stays immutable (infra's retention policy; verify-ledger reports it) (1..146000)",
+        "days each ledger record stays immutable (infra's retention policy; verify-ledger reports it)",
+        low=1,
+        high=146_000,
     ),
     Setting(
         "REMEDIATION_EVENT_COALESCE_SECONDS",
         "30",
-        "Event Grid: cluster writes within this many seconds after a reconcile of the cluster cost no ARM read (0..3600)",
+        "Event Grid: cluster writes within this many seconds after a reconcile of the cluster cost no ARM read",
+        low=0,
+        high=3600,
     ),
     Setting(
         "REMEDIATION_REPORT_CACHE_SECONDS",
         "300",
-        "GET /api/report: a result younger than this is served again, with its age (0..3600; 0 = only shared runs)",
+        "GET /api/report: a result younger than this is served again, with its age; 0 = only shared runs",
+        low=0,
+        high=3600,
     ),
     Setting(
         "REMEDIATION_REPORT_MAX_CLUSTERS",
         "50",
-        "GET /api/report and /api/status: at most this many named clusters per request (1..1000)",
+        "GET /api/report and /api/status: at most this many named clusters per request",
+        low=1,
+        high=1000,
     ),
 )
-
-# The longest visibility delay the fan-out may spread its messages over.
-SWEEP_SPREAD_MAX_SECONDS = 3600
 
 SETTING_NAMES: tuple[str, ...] = tuple(s.name for s in SETTINGS)
 DEFAULTS: Mapping[str, str] = {s.name: s.default for s in SETTINGS}
 ALL_SETTING_NAMES: tuple[str, ...] = SETTING_NAMES + tuple(s.name for s in FUNCTION_APP_SETTINGS)
+BY_NAME: Mapping[str, Setting] = {s.name: s for s in (*SETTINGS, *FUNCTION_APP_SETTINGS)}

@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable
 
+from remediation.config.settings import MAX_CONCURRENCY
 from remediation.core.model import Cluster
 
 # ARM refills a subscription's read bucket at 25/s and its write bucket at 10/s: at most
@@ -27,7 +28,6 @@ PEAK_RATE_PER_SUBSCRIPTION = 35.0
 MIN_PER_SUBSCRIPTION = 8
 # Before any round trip was measured.
 DEFAULT_ROUND_TRIP = 0.1
-MAX_CONCURRENCY = 64
 
 
 def auto_concurrency(subscriptions: int, round_trip: float | None, clusters: int) -> int:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
+from remediation.config.settings import MAX_CONCURRENCY
 from remediation.core.model import Cluster
-from remediation.engine.schedule import MAX_CONCURRENCY, Interleaver, auto_concurrency
+from remediation.engine.schedule import Interleaver, auto_concurrency
 from remediation.ids import ClusterId
 
 

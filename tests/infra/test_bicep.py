@@ -18,7 +18,7 @@ import pytest
 from pycep import BicepParser
 
 from remediation.app.events import HANDLED_EVENT_TYPES, HANDLED_OPERATIONS
-from remediation.config.settings import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS
+from remediation.config.settings import ALL_SETTING_NAMES, BY_NAME, FUNCTION_APP_SETTINGS, SETTINGS
 from remediation.permissions import ACTIONS_BY_SCOPE, OVERLAPS, REQUIRED_ACTIONS, Scope, actions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -509,6 +509,26 @@ def test_every_remediation_setting_comes_from_a_parameter_with_the_documented_de
         assert parameter["type"] == "string"
         assert parameter["default"] == DEFAULTS[name], f"{name}: default of {reference}"
     assert main["modules"]["functionApp"]["config"]["params"]["appSettings"] == "remediationAppSettings"
+
+
+def _decorators(parameter: dict[str, Any]) -> dict[str, Any]:
+    return {d["type"]: d["argument"] for d in parameter.get("decorators", [])}
+
+
+def test_each_setting_parameter_states_the_range_the_catalogue_declares() -> None:
+    main = tree("main.bicep")
+    by_setting = {_decorators(p).get("description", "").partition(":")[0]: p for p in main["parameters"].values()}
+    for setting in (*SETTINGS, *FUNCTION_APP_SETTINGS):
+        if not setting.allowed:
+            continue
+        decorators = _decorators(by_setting[setting.name])
+        if setting.choices:
+            assert decorators["allowed"] == list(setting.choices), setting.name
+        else:
+            assert f"({setting.allowed})" in decorators["description"], setting.name
+    retention = BY_NAME["REMEDIATION_LEDGER_RETENTION_DAYS"]
+    storage = _decorators(tree("core/storage.bicep")["parameters"]["ledgerRetentionDays"])
+    assert (storage["min_value"], storage["max_value"]) == (retention.low, retention.high)
 
 
 def _function_app_settings() -> list[dict[str, Any]]:
