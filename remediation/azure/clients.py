@@ -26,6 +26,7 @@ from remediation.azure.endpoints import EndpointTokenPolicy, LinkGuardPolicy
 from remediation.azure.identity import SharedToken
 from remediation.azure.pacing import Pacer, PacingPolicy
 from remediation.azure.policies import RETRY_AFTER_CAP, SDK_OPTIONS, log_rate_limits, new_retry_policy
+from remediation.kit.clock import SYSTEM_CLOCK, Clock
 
 T = TypeVar("T")
 
@@ -56,14 +57,16 @@ def shared_pacer() -> Pacer:
     with _lock:
         pacer = _shared.get("pacer")
         if pacer is None:
-            pacer = _shared["pacer"] = Pacer(retry_after_cap=RETRY_AFTER_CAP)
+            pacer = _shared["pacer"] = Pacer(retry_after_cap=RETRY_AFTER_CAP, clock=_shared.get("clock", SYSTEM_CLOCK))
         return pacer
 
 
-def forget_pacer() -> None:
-    """Drop the process's model of ARM's limits (the next use starts with full buckets)."""
+def forget_pacer(clock: Clock = SYSTEM_CLOCK) -> None:
+    """Drop the process's model of ARM's limits: the next use starts with full buckets, modelled (and
+    waited for) on ``clock`` (real time, unless whoever runs the process runs it on other time)."""
     with _lock:
         _shared.pop("pacer", None)
+        _shared["clock"] = clock
 
 
 class ArmClients:

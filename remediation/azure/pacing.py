@@ -55,6 +55,7 @@ from remediation.azure.ratelimits import (
     scope_of,
 )
 from remediation.errors import ThrottledError
+from remediation.kit.clock import SYSTEM_CLOCK, Clock, as_clock
 from remediation.kit.deadline import MIN_TRY_SECONDS, Deadline
 
 logger = logging.getLogger(__name__)
@@ -97,21 +98,24 @@ class BucketView:
 
 
 class Pacer:
-    """Models of ARM's buckets per (scope, bucket), shared by every client of the process. Thread-safe."""
+    """Models of ARM's buckets per (scope, bucket), shared by every client of the process. Thread-safe.
+
+    The buckets refill, and requests wait for tokens, on ``clock`` (:mod:`remediation.kit.clock`;
+    the process's: see :func:`remediation.azure.clients.forget_pacer`)."""
 
     def __init__(
         self,
         limits: Mapping[str, Limit] = LIMITS,
         *,
         global_limits: Mapping[str, Limit] = GLOBAL_LIMITS,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | Callable[[], float] = SYSTEM_CLOCK,
         sleep: Callable[[float], object] | None = None,
         retry_after_cap: float | None = None,
     ) -> None:
         self._limits = dict(limits)
         self._global_limits = dict(global_limits)
         self._retry_after_cap = retry_after_cap
-        self._clock = clock
+        self._clock = as_clock(clock)
         self._lock = threading.Condition()
         self._buckets: dict[tuple[str, str], Bucket] = {}
         self._providers: dict[tuple[str, str], set[str]] = {}  # (scope, provider) -> its budgets' names
@@ -128,7 +132,7 @@ class Pacer:
                 limit, learned = self._global_limits[name[len(GLOBAL) :]], True
             else:
                 limit, learned = self._limits[name], False
-            bucket = Bucket(float(limit.burst), limit.refill, self._clock(), learned=learned)
+            bucket = Bucket(float(limit.burst), limit.refill, self._clock.now(), learned=learned)
             self._buckets[(scope, name)] = bucket
         return bucket
 
@@ -148,7 +152,7 @@ class Pacer:
         bucket = self._buckets.get((scope, name))
         if bucket is None:
             burst = float(left + 1)
-            bucket = Bucket(burst, burst / PROVIDER_PRIOR_SECONDS, self._clock(), learned=True, tokens=burst)
+            bucket = Bucket(burst, burst / PROVIDER_PRIOR_SECONDS, self._clock.now(), learned=True, tokens=burst)
             self._buckets[(scope, name)] = bucket
             self._providers.setdefault((scope, provider or ""), set()).add(name)
             logger.debug("ARM reports a resource provider's budget %s in %s: at least %d", name, scope, left + 1)
@@ -160,7 +164,7 @@ class Pacer:
         """Take a token of every bucket the request draws on, if each has one: ``(ticket, 0)``;
         else ``(None, seconds to wait)``. Never blocks."""
         with self._lock:
-            now = self._clock()
+            now = self._clock.now()
             drawn = self._drawn(scope, kind, provider)
             wait = max(bucket.wait_time(now) for _, bucket in drawn)
             if wait > 0.0:
@@ -191,7 +195,7 @@ class Pacer:
                         f"ARM's {kind} limit for {_scope_text(scope)} needs a wait of {wait:.1f} s, "
                         f"and the run has {max(0.0, left):.1f} s left"
                     )
-                started = self._clock()
+                started = self._clock.now()
                 if self._sleep is not None:  # tests: a fake clock moves instead of time passing
                     self._lock.release()
                     try:
@@ -199,8 +203,8 @@ class Pacer:
                     finally:
                         self._lock.acquire()
                 else:
-                    self._lock.wait(wait)  # woken early when an answer corrects a model
-                waited += self._clock() - started
+                    self._clock.wait(self._lock, wait)  # woken early when an answer corrects a model
+                waited += self._clock.now() - started
 
     def release(self, scope: str, kind: str, ticket: int, provider: str | None = None) -> None:
         """The request with ``ticket`` was not answered (connection error): forget it."""
@@ -230,7 +234,7 @@ class Pacer:
             left = remaining
         refused = retry_after is not None
         with self._lock:
-            now = self._clock()
+            now = self._clock.now()
             drawn = dict(self._drawn(scope, kind, provider))
             for bucket in drawn.values():
                 bucket.advance(now)
@@ -277,13 +281,13 @@ class Pacer:
         """The model's tokens now (for tests and logs)."""
         with self._lock:
             bucket = self._bucket(scope, name) if "/" not in name else self._buckets[(scope, name)]
-            bucket.advance(self._clock())
+            bucket.advance(self._clock.now())
             return bucket.tokens
 
     def buckets(self) -> list[BucketView]:
         """Every bucket the pacer models, as it knows it now."""
         with self._lock:
-            now = self._clock()
+            now = self._clock.now()
             out = []
             for (scope, name), bucket in sorted(self._buckets.items()):
                 bucket.advance(now)

@@ -14,11 +14,16 @@ operating system (:meth:`~remediation.kit.deadline.Deadline.request_timeout`).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+
+class Wakeable(Protocol):
+    """What a waiter can be woken by: a ``threading.Event``, or a ``threading.Condition`` held by the waiter."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 @runtime_checkable
@@ -29,8 +34,8 @@ class Clock(Protocol):
         """Seconds on a monotonic scale (only differences mean something)."""
         ...
 
-    def wait(self, wake: threading.Event, seconds: float) -> bool:
-        """Let ``seconds`` pass, or less when ``wake`` is set first; whether ``wake`` is set."""
+    def wait(self, wake: Wakeable, seconds: float) -> bool:
+        """Let ``seconds`` pass, or less when ``wake`` is set (notified) first; whether it was."""
         ...
 
 
@@ -43,7 +48,7 @@ class SystemClock:
     def now(self) -> float:
         return self.read()
 
-    def wait(self, wake: threading.Event, seconds: float) -> bool:
+    def wait(self, wake: Wakeable, seconds: float) -> bool:
         return wake.wait(seconds)
 
 

@@ -17,8 +17,9 @@ import threading
 
 import pytest
 
+from remediation.azure import clients
 from remediation.azure.calls import OUTER_WAITS
-from remediation.azure.policies import RETRY_TOTAL
+from remediation.azure.policies import RETRY_AFTER_CAP, RETRY_TOTAL
 from remediation.engine.changelog import CHANGES_LOGGER
 from remediation.kit.clock import SYSTEM_CLOCK
 from tests.support.clock import FakeClock
@@ -30,7 +31,10 @@ OURS = "aks-audit-remediation"
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    """The runs' clock, and the process's model of ARM's limits' (a 429's Retry-After is waited there)."""
+    clock = FakeClock()
+    clients.forget_pacer(clock)
+    return clock
 
 
 @pytest.fixture
@@ -123,6 +127,7 @@ def test_retry_after_beyond_the_cap_is_waited_for_the_cap_when_the_budget_allows
     assert by_name(doc)["aks-1"]["status"] == "non_compliant"
     statuses = [r.status for r in estate.arm_requests() if r.path.endswith("managedClusters")]
     assert statuses == [429, 200]
+    assert clock.waits == [RETRY_AFTER_CAP]
 
 
 def test_a_hung_endpoint_costs_the_budget_not_minutes_per_call(estate, sweep):

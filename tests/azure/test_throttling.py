@@ -1,6 +1,12 @@
-"""Under ARM's request limits (armsim's throttle model): paced, not failed; subscriptions interleaved."""
+"""Under ARM's request limits (armsim's throttle model): paced, not failed; subscriptions interleaved.
+
+armsim's buckets, the process's model of them (the pacer) and the runs' deadlines share one fake clock
+(tests/support/clock.py): time passes only when the product waits, so what ARM refills between two
+requests, and what the pacer learns from the answers, does not depend on the machine's load."""
 
 from __future__ import annotations
+
+import functools
 
 import pytest
 
@@ -8,15 +14,47 @@ from armsim.throttle import READS, WRITES, Limit
 from remediation.azure import clients as clients_module
 from remediation.azure import gateway as gateway_module
 from remediation.azure.pacing import Pacer
+from remediation.kit.clock import SYSTEM_CLOCK, Clock
+from tests.support.clock import FakeClock
 from tests.support.estate import SUB_A, SUB_B
 
 pytestmark = pytest.mark.usefixtures("fresh_pacer")
 
 
 @pytest.fixture
-def fresh_pacer() -> Pacer:
-    """The process's pacer (new for each test, see tests/conftest.py)."""
+def clock() -> Clock:
+    return FakeClock()
+
+
+@pytest.fixture
+def fresh_pacer(clock: Clock) -> Pacer:
+    """The process's pacer (new for each test, see tests/conftest.py), on ``clock``."""
+    clients_module.forget_pacer(clock)
     return clients_module.shared_pacer()
+
+
+# What one ARM request takes on the fake clock (as bench_scale's latency): ARM refills while answers travel.
+REQUEST_SECONDS = 0.03
+
+
+@pytest.fixture
+def sim_factory(sim_factory, clock: Clock):
+    """armsim with its buckets on ``clock``; with throttling on, each ARM request takes REQUEST_SECONDS of it."""
+
+    def make(**kwargs):
+        sim = sim_factory(**kwargs)
+        sim.throttle.clock = clock.now
+        if sim.throttle.enabled and isinstance(clock, FakeClock):
+            sim.inject_fault(status=None, times=None, before=lambda: clock.advance(REQUEST_SECONDS))
+        return sim
+
+    return make
+
+
+@pytest.fixture
+def sweep(sweep, clock: Clock):
+    """Runs whose deadlines are on ``clock``."""
+    return functools.partial(sweep, clock=clock)
 
 
 def settings_reads(sim) -> list:
@@ -80,9 +118,15 @@ def test_a_global_bucket_that_other_callers_drain_is_paced_from_its_header(sim_f
     refused = [r for r in requests if r.status == 429]
     assert len(refused) <= max(2, len(requests) // 20), f"{len(refused)} of {len(requests)} answered 429"
     (learned,) = [b for b in fresh_pacer.buckets() if b.name == "global-reads" and SUB_A in b.scope]
-    assert learned.burst == 3750 and learned.refill < 100  # not the documented 375/s: what is left for us
+    # not the documented 375/s, nor a guess from a 429's Retry-After: the 20/s left for us, measured from the header
+    assert learned.burst == 3750 and learned.estimated and 15 < learned.refill < 25
 
 
+# Real time: on the fake clock, 1 run in 4 fails a cluster or two as throttled. The pacer waits past the
+# budget's refill-to-full (its prior is 12 tokens a minute), answers then report a full budget less the
+# requests in flight, the refill learned from them collapses to MIN_REFILL, and the waits outgrow the
+# write's 60 s (reported to the lead; to fix in remediation.azure.ratelimits, then move this test to fake time).
+@pytest.mark.parametrize("clock", [SYSTEM_CLOCK], ids=["real-time"])
 def test_microsoft_insights_write_budget_is_learned_and_never_fails_a_cluster(sim_factory, sweep, fresh_pacer) -> None:
     """As real ARM: a setting PUT reports only Microsoft.Insights' own budget, whose size and refill the
     product is not told (here 12, refilled 4/s)."""

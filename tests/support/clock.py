@@ -30,10 +30,13 @@ class FakeClock:
         with self._lock:
             self._now += seconds
 
-    def wait(self, wake: threading.Event, seconds: float) -> bool:
-        if wake.is_set():
+    def wait(self, wake: threading.Event | threading.Condition, seconds: float) -> bool:
+        """Move the clock ``seconds`` on, unless ``wake`` (an Event) is set already. A Condition (a
+        waiter woken when another thread changes what it waits for) is not waited on: the time passes."""
+        is_set = getattr(wake, "is_set", lambda: False)
+        if is_set():
             return True
         with self._lock:
             self._now += seconds
             self.waits.append(seconds)
-        return wake.is_set()
+        return bool(is_set())
