@@ -23,6 +23,40 @@ done
 script_dir=$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)
 attempts=${EVENTGRID_DEPLOY_ATTEMPTS:-6}
 delay=${EVENTGRID_DEPLOY_DELAY_SECONDS:-30}
+# Whole numbers only: an attempt count `[` cannot compare would make the retries below endless.
+for name in EVENTGRID_DEPLOY_ATTEMPTS EVENTGRID_DEPLOY_DELAY_SECONDS; do
+  eval "value=\${$name:-0}"
+  case "$value" in
+    *[!0-9]*)
+      echo "postdeploy: $name must be a whole number, not '$value'" >&2
+      exit 2
+      ;;
+  esac
+done
+
+# Run a deployment ("$3" and on) until it succeeds, at most $attempts times, $delay seconds apart:
+# every wait is bounded, (attempts - 1) x delay seconds in all. $1 says what is being deployed, $2
+# what is ready once it succeeded. The Functions host indexes a new package within a minute or two;
+# until then Event Grid cannot find the on_resource_event function and refuses the endpoint.
+deploy_with_retries() {
+  what=$1
+  ready=$2
+  shift 2
+  attempt=1
+  while :; do
+    echo "postdeploy: $what (attempt $attempt of $attempts)"
+    if "$@"; then
+      echo "postdeploy: $ready"
+      return 0
+    fi
+    if [ "$attempt" -ge "$attempts" ]; then
+      echo "postdeploy: giving up after $attempts attempts; rerun: azd hooks run postdeploy" >&2
+      return 1
+    fi
+    attempt=$((attempt + 1))
+    sleep "$delay"
+  done
+}
 
 # Group mode (coverage=managementGroup): the management-group template instead: the app's role on
 # the group, the events policy and its remediation tasks (infra/README.md, "Management group mode").
@@ -37,10 +71,9 @@ if [ -n "${MANAGEMENT_GROUP_ID:-}" ]; then
     *-*) ;;
     *) existing="" ;;
   esac
-  attempt=1
-  while :; do
-    echo "postdeploy: deploying to management group $MANAGEMENT_GROUP_ID (attempt $attempt of $attempts)"
-    if az deployment mg create \
+  deploy_with_retries "deploying to management group $MANAGEMENT_GROUP_ID" \
+    "management group $MANAGEMENT_GROUP_ID ready (role, events policy, remediation tasks)" \
+    az deployment mg create \
       --name "aks-audit-remediation-${AZURE_ENV_NAME:-manual}" \
       --management-group-id "$MANAGEMENT_GROUP_ID" \
       --location "$AZURE_LOCATION" \
@@ -56,17 +89,8 @@ if [ -n "${MANAGEMENT_GROUP_ID:-}" ]; then
         topicIdentityId="$EVENTGRID_TOPIC_IDENTITY_ID" \
         location="$AZURE_LOCATION" \
         existingSubscriptionIds="$existing" \
-      --output none; then
-      echo "postdeploy: management group $MANAGEMENT_GROUP_ID ready (role, events policy, remediation tasks)"
-      exit 0
-    fi
-    if [ "$attempt" -ge "$attempts" ]; then
-      echo "postdeploy: giving up after $attempts attempts; rerun: azd hooks run postdeploy" >&2
-      exit 1
-    fi
-    attempt=$((attempt + 1))
-    sleep "$delay"
-  done
+      --output none || exit 1
+  exit 0
 fi
 
 # Per-subscription mode: the topic in the app's resource group. Estate mode: one per covered subscription.
@@ -77,12 +101,8 @@ fi
 template="$script_dir/../eventgrid.bicep"
 deployment_name="aks-audit-remediation-events-${AZURE_ENV_NAME:-manual}"
 
-# The Functions host indexes a new package within a minute or two; until then Event Grid
-# cannot find the on_resource_event function and refuses the endpoint. Retry a few times.
-attempt=1
-while :; do
-  echo "postdeploy: creating the Event Grid subscription (attempt $attempt of $attempts)"
-  if az deployment sub create \
+deploy_with_retries "creating the Event Grid subscription" "Event Grid subscription ready" \
+  az deployment sub create \
     --name "$deployment_name" \
     --location "$AZURE_LOCATION" \
     --template-file "$template" \
@@ -95,14 +115,4 @@ while :; do
       estateSubscriptionIds="${EVENTGRID_ESTATE_SUBSCRIPTION_IDS:-}" \
       estateResourceGroupName="${EVENTGRID_ESTATE_RESOURCE_GROUP:-rg-aks-audit-remediation-events}" \
       estateSystemTopicName="${EVENTGRID_ESTATE_TOPIC_NAME:-evgt-aks-audit-remediation}" \
-    --output none; then
-    echo "postdeploy: Event Grid subscription ready"
-    exit 0
-  fi
-  if [ "$attempt" -ge "$attempts" ]; then
-    echo "postdeploy: giving up after $attempts attempts; rerun: azd hooks run postdeploy" >&2
-    exit 1
-  fi
-  attempt=$((attempt + 1))
-  sleep "$delay"
-done
+    --output none || exit 1
