@@ -126,11 +126,14 @@ def test_timer_without_storage_fails_clearly(
 
 
 def test_timer_fails_when_the_queue_is_unreachable(
-    app_env: Any, functions: Functions, azurite: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    app_env: Any,
+    functions: Functions,
+    azurite: str,
+    dead_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from tests.support.azurite import free_port
-
-    dead = f"http://127.0.0.1:{free_port()}/devstoreaccount1"
+    dead = f"http://127.0.0.1:{dead_port}/devstoreaccount1"
     monkeypatch.setenv(
         "AzureWebJobsStorage",
         azurite.rsplit("QueueEndpoint=", 1)[0] + f"QueueEndpoint={dead};",

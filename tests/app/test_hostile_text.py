@@ -20,7 +20,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from tests.support.azurite import SUB, free_port
+from tests.support.azurite import SUB
 from tests.support.host import http_get
 
 Functions = dict[str, Callable[..., Any]]
@@ -102,9 +102,15 @@ def test_the_malformed_event_line_escapes_what_the_event_carried(
 
 @pytest.mark.parametrize(("route", "code"), [("status", "StateUnavailable"), ("changes", "LedgerUnavailable")])
 def test_storage_errors_say_what_failed_not_where(
-    app_env: Any, functions: Functions, azurite: str, monkeypatch: pytest.MonkeyPatch, route: str, code: str
+    app_env: Any,
+    functions: Functions,
+    azurite: str,
+    dead_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+    route: str,
+    code: str,
 ) -> None:
-    port = free_port()
+    port = dead_port
     monkeypatch.setenv(
         "AzureWebJobsStorage",
         re.sub(r"TableEndpoint=http://127\.0\.0\.1:\d+/", f"TableEndpoint=http://127.0.0.1:{port}/", azurite),

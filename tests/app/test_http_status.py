@@ -14,7 +14,7 @@ import pytest
 
 from remediation.app.runtime import reset_runtime
 from tests.support import consumers
-from tests.support.azurite import OTHER_SUB, SUB, free_port
+from tests.support.azurite import OTHER_SUB, SUB
 from tests.support.host import CLUSTER_WRITE, QueueHost, cluster_id, grid_event, http_get, timer
 
 Functions = dict[str, Callable[..., Any]]
@@ -25,11 +25,9 @@ def call(functions: Functions, *query: tuple[str, str]) -> tuple[int, str, str]:
     return response.status_code, response.get_body().decode("utf-8"), response.headers["Content-Type"]
 
 
-def dead_table_endpoint(connection: str) -> str:
-    """The same account with its table endpoint on a port nothing listens on."""
-    return re.sub(
-        r"TableEndpoint=http://127\.0\.0\.1:\d+/", f"TableEndpoint=http://127.0.0.1:{free_port()}/", connection
-    )
+def dead_table_endpoint(connection: str, port: int) -> str:
+    """The same account with its table endpoint on a port that refuses connections (``dead_port``)."""
+    return re.sub(r"TableEndpoint=http://127\.0\.0\.1:\d+/", f"TableEndpoint=http://127.0.0.1:{port}/", connection)
 
 
 def error_of(body: str) -> dict[str, str]:
@@ -216,9 +214,9 @@ def test_status_without_storage_is_503(app_env: Any, functions: Functions, monke
 
 
 def test_status_with_unreachable_storage_is_503(
-    app_env: Any, functions: Functions, azurite: str, monkeypatch: pytest.MonkeyPatch
+    app_env: Any, functions: Functions, azurite: str, dead_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AzureWebJobsStorage", dead_table_endpoint(azurite))
+    monkeypatch.setenv("AzureWebJobsStorage", dead_table_endpoint(azurite, dead_port))
     status, body, _ = call(functions)
     assert (status, error_of(body)["code"]) == (503, "StateUnavailable")
 
@@ -274,11 +272,17 @@ def test_events_record_their_outcome_and_a_deleted_cluster_leaves(swept: Any, fu
 
 
 def test_a_table_service_outage_never_fails_the_sweep(
-    app_env: Any, functions: Functions, host: QueueHost, azurite: str, monkeypatch: pytest.MonkeyPatch, caplog: Any
+    app_env: Any,
+    functions: Functions,
+    host: QueueHost,
+    azurite: str,
+    dead_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: Any,
 ) -> None:
     sim = app_env
     open_id = sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
-    monkeypatch.setenv("AzureWebJobsStorage", dead_table_endpoint(azurite))  # the queue still works
+    monkeypatch.setenv("AzureWebJobsStorage", dead_table_endpoint(azurite, dead_port))  # the queue still works
     reset_runtime()
     functions["sweep"](timer())
     with caplog.at_level(logging.WARNING):
