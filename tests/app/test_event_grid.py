@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from remediation.app.runtime import get_runtime
 from remediation.azure.ledger import TableLedger
 from remediation.errors import ClusterBusyError, TransientArmError
 from tests.support.azurite import OTHER_SUB, SUB, WORKSPACE
+from tests.support.clock import FakeClock
 from tests.support.host import (
     CLUSTER_WRITE,
     DELETE,
@@ -263,8 +265,16 @@ def test_transient_failure_that_outlasts_retries_raises(app_env: Any, functions:
     sim = app_env
     cid = sim.add_cluster(SUB, "rg-apps", "aks-flaky", "westeurope")
     sim.inject_fault(method="GET", path_contains="aks-flaky", status=503, retry_after=0, times=None)
+    clock = FakeClock()  # the event's 25 s, waited between tries on a fake clock
     with pytest.raises(TransientArmError):
-        functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
+        handle_event(
+            replace(get_runtime(), clock=clock),
+            event_id="e1",
+            event_type=WRITE,
+            subject=cid,
+            data={"operationName": CLUSTER_WRITE, "resourceUri": cid},
+        )
+    assert clock.waits == [2.0, 4.0, 8.0]  # tried again 2, 4, 8 s later, then no time was left for 10 s
     assert sim.write_requests() == []
     sim.clear_faults()
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))  # Event Grid redelivers

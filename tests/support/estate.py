@@ -14,8 +14,9 @@ from remediation.config.values import Config, Mode
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
 from remediation.engine.sweep import run
-from remediation.kit.clock import SYSTEM_CLOCK, Clock
+from remediation.kit.clock import Clock
 from remediation.kit.deadline import Deadline
+from tests.support.clock import FakeClock
 
 SUB_A = "aaaaaaaa-1111-4111-8111-000000000001"
 SUB_B = "bbbbbbbb-2222-4222-8222-000000000002"
@@ -57,10 +58,13 @@ def configure(sim) -> Callable[..., Config]:
 
 @pytest.fixture
 def sweep(configure) -> Callable[..., ReportDocument]:
+    """``sweep(mode, **settings)``: a CLI run, its deadline on a fake clock (tests.support.clock: its waits
+    take no real time) unless ``clock=`` says otherwise (``SYSTEM_CLOCK`` for a hung socket's real timeout)."""
+    fake = FakeClock()
+
     def go(
-        mode: str = "apply", *, subscriptions=(), clusters=(), sinks=(), clock: Clock = SYSTEM_CLOCK, **settings: str
+        mode: str = "apply", *, subscriptions=(), clusters=(), sinks=(), clock: Clock = fake, **settings: str
     ) -> ReportDocument:
-        """A CLI run with ``settings``; its deadline on ``clock`` (e.g. a tests.support.clock.FakeClock)."""
         config = configure(**settings)
         return run(
             config,
