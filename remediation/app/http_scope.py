@@ -44,7 +44,9 @@ def served_estate(runtime: Runtime) -> Estate:
     if config.management_group is None:
         return estate_of(config, runtime.gateway)  # the configured list (or any): no ARM request
     group = config.management_group
-    deadline = Deadline.for_trigger(Trigger.HTTP.value, config.deadline_seconds).child(LOOKUP_SECONDS)
+    deadline = Deadline.for_trigger(Trigger.HTTP.value, config.deadline_seconds, clock=runtime.clock).child(
+        LOOKUP_SECONDS
+    )
     try:
         return runtime.estates.get(
             (group, config.subscription_ids),
