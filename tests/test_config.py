@@ -176,7 +176,33 @@ def test_each_range_is_declared_once_and_the_help_text_derived_from_it() -> None
     assert by_name["REMEDIATION_MAX_CONCURRENCY"].description.endswith("(auto or 1..64)")
     assert by_name["REMEDIATION_MODE"].choices == tuple(m.value for m in Mode)
     assert by_name["REMEDIATION_CLOUD"].allowed == "AzureCloud, AzureChinaCloud or AzureUSGovernment"
-    assert by_name["REMEDIATION_SETTING_NAME"].description == by_name["REMEDIATION_SETTING_NAME"].meaning
+    assert by_name["REMEDIATION_ARM_ENDPOINT"].description == by_name["REMEDIATION_ARM_ENDPOINT"].meaning
+    assert by_name["REMEDIATION_SETTING_NAME"].allowed.startswith("a valid diagnostic setting name: ")
+
+
+@pytest.mark.parametrize(
+    ("variable", "good", "bad"),
+    [
+        ("REMEDIATION_SETTING_NAME", "Audit_1.x", "_audit"),
+        ("REMEDIATION_WORKSPACE_RESOURCE_GROUP", "rg-(eu).1_x", "rg."),
+        ("REMEDIATION_WORKSPACE_NAME_PREFIX", "law-", "law_"),
+        ("REMEDIATION_MANAGEMENT_GROUP", "x" * 90, "Ünïcode"),
+    ],
+)
+def test_a_name_setting_is_checked_against_its_declared_form(variable: str, good: str, bad: str) -> None:
+    load_config({variable: good})
+    setting = next(s for s in SETTINGS if s.name == variable)
+    with pytest.raises(ConfigError) as caught:
+        load_config({variable: bad})
+    assert str(caught.value) == f"{variable}: {bad!r} is not {setting.form}"
+    assert not Setting("REMEDIATION_X", "", "free text").matches("anything")
+
+
+def test_verify_flow_reads_true_or_false() -> None:
+    assert load_config({"REMEDIATION_VERIFY_FLOW": "No"}).verify_flow is False
+    assert load_config({"REMEDIATION_VERIFY_FLOW": "1"}).verify_flow is True
+    with pytest.raises(ConfigError, match=r"^REMEDIATION_VERIFY_FLOW: 'maybe' is not true or false$"):
+        load_config({"REMEDIATION_VERIFY_FLOW": "maybe"})
 
 
 def test_the_app_settings_default_when_empty_and_read_whole_numbers() -> None:

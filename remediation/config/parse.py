@@ -28,13 +28,7 @@ from remediation.errors import ConfigError, ResourceIdError
 from remediation.ids import WorkspaceId, parse_workspace_id
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-# Diagnostic setting names: ARM allows letters, digits, '-', '_', '.', ' ' ... keep it strict.
-_SETTING_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,259}$")
 _CATEGORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_RESOURCE_GROUP = re.compile(r"^[-\w._()]{1,90}$")
-# A management group's ID (its name): letters, digits, '-', '_', '(', ')', '.', at most 90, not ending in '.'.
-_MANAGEMENT_GROUP = re.compile(r"^[-\w().]{1,90}$", re.ASCII)
-_WORKSPACE_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,40}$")
 
 
 def _get(env: Mapping[str, str], name: str) -> str:
@@ -105,6 +99,15 @@ def _parse_concurrency(env: Mapping[str, str]) -> int | None:
     if raw.lower() in BY_NAME[name].words:  # auto
         return None
     return _parse_int(env, name)
+
+
+def _parse_name(env: Mapping[str, str], name: str, *, optional: bool = False) -> str:
+    """A name of the form the setting's pattern declares (empty allowed when ``optional``)."""
+    setting = BY_NAME[name]
+    raw = _get(env, name)
+    if (raw or not optional) and not setting.matches(raw):
+        raise ConfigError(name, f"{raw!r} is not {setting.form}")
+    return raw
 
 
 def _parse_choice(env: Mapping[str, str], name: str) -> str:
@@ -194,30 +197,10 @@ def load_config(env: Mapping[str, str]) -> Config:
         except ResourceIdError as exc:
             raise ConfigError("REMEDIATION_WORKSPACE_ID", str(exc)) from None
 
-    setting_name = _get(env, "REMEDIATION_SETTING_NAME")
-    if not _SETTING_NAME.match(setting_name):
-        raise ConfigError(
-            "REMEDIATION_SETTING_NAME",
-            f"{setting_name!r} is not a valid diagnostic setting name (letters, digits, '-', '_', '.')",
-        )
-    resource_group = _get(env, "REMEDIATION_WORKSPACE_RESOURCE_GROUP")
-    if not _RESOURCE_GROUP.match(resource_group) or resource_group.endswith("."):
-        raise ConfigError(
-            "REMEDIATION_WORKSPACE_RESOURCE_GROUP", f"{resource_group!r} is not a valid resource group name"
-        )
-    prefix = _get(env, "REMEDIATION_WORKSPACE_NAME_PREFIX")
-    if not _WORKSPACE_PREFIX.match(prefix):
-        raise ConfigError(
-            "REMEDIATION_WORKSPACE_NAME_PREFIX",
-            f"{prefix!r} must start with a letter or digit and hold only letters, digits and '-' (at most 41)",
-        )
-
-    management_group = _get(env, "REMEDIATION_MANAGEMENT_GROUP")
-    if management_group and (not _MANAGEMENT_GROUP.match(management_group) or management_group.endswith(".")):
-        raise ConfigError(
-            "REMEDIATION_MANAGEMENT_GROUP",
-            f"{management_group!r} is not a management group ID (its name: letters, digits, '-', '_', '(', ')', '.')",
-        )
+    setting_name = _parse_name(env, "REMEDIATION_SETTING_NAME")
+    resource_group = _parse_name(env, "REMEDIATION_WORKSPACE_RESOURCE_GROUP")
+    prefix = _parse_name(env, "REMEDIATION_WORKSPACE_NAME_PREFIX")
+    management_group = _parse_name(env, "REMEDIATION_MANAGEMENT_GROUP", optional=True)
     workspace_subscription = parse_subscription_ids(
         _get(env, "REMEDIATION_WORKSPACE_SUBSCRIPTION_ID"), "REMEDIATION_WORKSPACE_SUBSCRIPTION_ID"
     )

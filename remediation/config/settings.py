@@ -8,6 +8,7 @@ from it or tested against it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import KW_ONLY, dataclass
 from enum import StrEnum
@@ -31,7 +32,8 @@ class Setting:
     """One configuration variable: its name, default, one-line meaning and the values it accepts.
 
     A numeric setting declares ``low`` and ``high`` (inclusive), whole numbers unless ``whole`` is
-    false, and any ``words`` it accepts besides a number (``auto``); an enumerated one its ``choices``.
+    false, and any ``words`` it accepts besides a number (``auto``); an enumerated one its ``choices``;
+    a name its ``pattern`` and, in words, its ``form``.
     """
 
     name: str
@@ -43,6 +45,8 @@ class Setting:
     whole: bool = True
     words: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = None
+    form: str = ""
 
     @property
     def numeric(self) -> bool:
@@ -50,11 +54,18 @@ class Setting:
 
     @property
     def allowed(self) -> str:
-        """What the setting accepts, in words: ``30..730``, ``auto or 1..64``, ``apply or report``; empty: free text."""
+        """What the setting accepts, in words: ``30..730``, ``auto or 1..64``, ``apply or report``, a name's
+        form; empty: its parser's own rules (lists, URLs, resource IDs)."""
+        if self.pattern is not None:
+            return self.form
         values = (*self.words, f"{self.low}..{self.high}") if self.numeric else self.choices
         if len(values) < 2:
             return "".join(values)
         return f"{', '.join(values[:-1])} or {values[-1]}"
+
+    def matches(self, raw: str) -> bool:
+        """True when ``raw`` has the form the setting's pattern declares (never without a pattern)."""
+        return self.pattern is not None and self.pattern.match(raw) is not None
 
     @property
     def description(self) -> str:
@@ -73,7 +84,15 @@ SETTINGS: tuple[Setting, ...] = (
         "comma-separated subscription GUIDs in scope; empty = every enabled subscription the identity can list",
     ),
     Setting("REMEDIATION_CATEGORIES", ",".join(DEFAULT_CATEGORIES), "required log categories"),
-    Setting("REMEDIATION_SETTING_NAME", "aks-audit-remediation", "name of the diagnostic setting we own"),
+    Setting(
+        "REMEDIATION_SETTING_NAME",
+        "aks-audit-remediation",
+        "name of the diagnostic setting we own",
+        # ARM allows more (' ' among others): kept strict.
+        pattern=re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,259}$"),
+        form="a valid diagnostic setting name: a letter or digit, then letters, digits, '-', '_' or '.', "
+        "at most 260 in all",
+    ),
     Setting(
         "REMEDIATION_WORKSPACE_ID",
         "",
@@ -84,11 +103,16 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "a management group ID: the subscriptions in scope are its descendants, listed at every run "
         "(intersected with REMEDIATION_SUBSCRIPTION_IDS when both are set)",
+        pattern=re.compile(r"^[-\w().]{0,89}[-\w()]$", re.ASCII),
+        form="a management group ID (its name): letters, digits, '-', '_', '(', ')' or '.', "
+        "at most 90, not ending in '.'",
     ),
     Setting(
         "REMEDIATION_WORKSPACE_RESOURCE_GROUP",
         "rg-aks-audit-logs",
         "where per-region workspaces live (in each cluster's subscription, or REMEDIATION_WORKSPACE_SUBSCRIPTION_ID)",
+        pattern=re.compile(r"^[-\w._()]{0,89}[-\w_()]$"),
+        form="a valid resource group name: letters, digits, '-', '_', '.', '(' or ')', at most 90, not ending in '.'",
     ),
     Setting(
         "REMEDIATION_WORKSPACE_SUBSCRIPTION_ID",
@@ -99,6 +123,9 @@ SETTINGS: tuple[Setting, ...] = (
         "REMEDIATION_WORKSPACE_NAME_PREFIX",
         "law-aks-audit-",
         "per-region workspace name = prefix + cluster location",
+        pattern=re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,40}$"),
+        form="a workspace name prefix: it must start with a letter or digit and hold only letters, digits "
+        "and '-', at most 41",
     ),
     Setting("REMEDIATION_WORKSPACE_RETENTION_DAYS", "90", "retention for workspaces we create", low=30, high=730),
     Setting(
