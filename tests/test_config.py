@@ -8,9 +8,9 @@ from remediation.config.parse import load_config, parse_app_int, parse_number
 from remediation.config.settings import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS, Setting
 from remediation.config.values import DEFAULT_CATEGORIES, AcceptedDestinations, DestinationTables, Mode
 from remediation.errors import ConfigError
+from tests.support.constants import SUB_A
 
-SUB = "11111111-2222-3333-4444-555555555555"
-WS = f"/subscriptions/{SUB}/resourceGroups/rg-logs/providers/Microsoft.OperationalInsights/workspaces/law-central"
+WS = f"/subscriptions/{SUB_A}/resourceGroups/rg-logs/providers/Microsoft.OperationalInsights/workspaces/law-central"
 
 
 def test_defaults_match_the_documented_table():
@@ -36,7 +36,7 @@ def test_defaults_match_the_documented_table():
 def test_values_are_parsed_and_normalised():
     config = load_config(
         {
-            "REMEDIATION_SUBSCRIPTION_IDS": f" {SUB.upper()} , {SUB} ,",
+            "REMEDIATION_SUBSCRIPTION_IDS": f" {SUB_A.upper()} , {SUB_A} ,",
             "REMEDIATION_CATEGORIES": "kube-audit-admin, kube-apiserver",
             "REMEDIATION_WORKSPACE_ID": WS,
             "REMEDIATION_DESTINATION_TABLES": "azure-diagnostics",
@@ -46,7 +46,7 @@ def test_values_are_parsed_and_normalised():
             "REMEDIATION_EXCLUDE_TAG": "Skip=Yes",
         }
     )
-    assert config.subscription_ids == (SUB,)
+    assert config.subscription_ids == (SUB_A,)
     assert config.categories == ("kube-audit-admin", "kube-apiserver")
     assert config.workspace_id == WS
     assert config.destination_tables.log_analytics_destination_type is None
@@ -55,7 +55,7 @@ def test_values_are_parsed_and_normalised():
     assert config.arm_endpoint == "https://management.chinacloudapi.cn"
     assert config.exclude_tag.matches({"skip": "YES"})
     assert not config.exclude_tag.matches({"skip": "no"})
-    assert config.subscription_in_scope(SUB.upper())
+    assert config.subscription_in_scope(SUB_A.upper())
     assert not config.subscription_in_scope("99999999-2222-3333-4444-555555555555")
 
 
@@ -90,7 +90,7 @@ def test_arm_endpoint_override_sets_the_token_scope():
         ("REMEDIATION_MANAGEMENT_GROUP", "landing-zones.", "not a management group ID"),
         ("REMEDIATION_MANAGEMENT_GROUP", "x" * 91, "not a management group ID"),
         ("REMEDIATION_WORKSPACE_SUBSCRIPTION_ID", "hub", "not a subscription GUID"),
-        ("REMEDIATION_WORKSPACE_SUBSCRIPTION_ID", f"{SUB},{SUB.replace('1', '9')}", "one subscription GUID"),
+        ("REMEDIATION_WORKSPACE_SUBSCRIPTION_ID", f"{SUB_A},{SUB_A.replace('1', '9')}", "one subscription GUID"),
     ],
 )
 def test_invalid_value_is_an_error_naming_the_variable(variable, value, fragment):
@@ -131,10 +131,13 @@ def test_management_group_and_workspace_subscription_are_optional():
     config = load_config({})
     assert config.management_group is None and config.workspace_subscription_id is None
     config = load_config(
-        {"REMEDIATION_MANAGEMENT_GROUP": " Landing-Zones_(eu).1 ", "REMEDIATION_WORKSPACE_SUBSCRIPTION_ID": SUB.upper()}
+        {
+            "REMEDIATION_MANAGEMENT_GROUP": " Landing-Zones_(eu).1 ",
+            "REMEDIATION_WORKSPACE_SUBSCRIPTION_ID": SUB_A.upper(),
+        }
     )
     assert config.management_group == "Landing-Zones_(eu).1"
-    assert config.workspace_subscription_id == SUB.lower()
+    assert config.workspace_subscription_id == SUB_A.lower()
 
 
 NUMERIC = [s for s in (*SETTINGS, *FUNCTION_APP_SETTINGS) if s.numeric]

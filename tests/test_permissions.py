@@ -16,7 +16,8 @@ import pytest
 
 from remediation.core.report import ReportDocument
 from remediation.permissions import ACTIONS_BY_SCOPE, Scope, actions
-from tests.support.estate import REQUIRED, SUB_A, SUB_B, USER_RG, by_name, entries, region_ws, ws_id
+from tests.support.builders import by_name, entries, region_ws, ws_id
+from tests.support.constants import REQUIRED, SUB_A, SUB_B, USER_RG
 
 WORKSPACE_GROUP = "rg-aks-audit-logs"
 

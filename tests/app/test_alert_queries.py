@@ -25,13 +25,12 @@ from pycep import BicepParser
 from remediation.app import telemetry
 from remediation.core.changes import ChangeEvent
 from remediation.core.signals import ATTENTION_STATUSES, EVENT_FIELD, FLOW_FINDINGS, FLOW_VERDICT_FIELD, Signal
-from tests.support.azurite import LOCATION, SUB
+from tests.support.constants import LOCATION, SUB_A, SUB_B
 from tests.support.host import QueueHost, timer
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "infra" / "app"
 Functions = dict[str, Callable[..., Any]]
-OTHER_SUB = "22222222-2222-4222-8222-222222222222"
 
 DIMENSION = re.compile(r"customDimensions\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*[\"']([^\"']+)[\"']\s*\])")
 EVENT_EQ = re.compile(r"tostring\(customDimensions\.event\)\s*==\s*\"([^\"]+)\"")
@@ -103,20 +102,20 @@ def emitted(
     """Custom dimensions of every record a sweep emits: remediated, failed, blocked, a new resource
     group and workspaces, and a subscription that cannot be read (retried, then poisoned)."""
     sim = app_env
-    sim.add_subscription(OTHER_SUB, "forbidden")
-    sim.forbid_subscription(OTHER_SUB)
-    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB},{OTHER_SUB}")
+    sim.add_subscription(SUB_B, "forbidden")
+    sim.forbid_subscription(SUB_B)
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB_A},{SUB_B}")
     monkeypatch.setenv("REMEDIATION_WORKSPACE_RESOURCE_GROUP", "rg-audit-new")  # created by the sweep
     monkeypatch.setenv("REMEDIATION_AUDIT_TABLE_PLAN", "basic")  # the workspace it creates: table_plan.updated
-    sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
-    sim.add_cluster(SUB, "rg-apps", "aks-new-region", "northeurope")
-    forbidden = sim.add_cluster(SUB, "rg-apps", "aks-forbidden", "westeurope")
+    sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
+    sim.add_cluster(SUB_A, "rg-apps", "aks-new-region", "northeurope")
+    forbidden = sim.add_cluster(SUB_A, "rg-apps", "aks-forbidden", "westeurope")
     sim.forbid_resource(forbidden)
-    full = sim.add_cluster(SUB, "rg-apps", "aks-full", "westeurope")
+    full = sim.add_cluster(SUB_A, "rg-apps", "aks-full", "westeurope")
     for i in range(5):
         sim.put_setting(full, f"other-{i}", {"logs": [], "metrics": [{"category": "AllMetrics", "enabled": True}]})
-    partial = sim.add_cluster(SUB, "rg-apps", "aks-partial", LOCATION)
-    workspace = f"/subscriptions/{SUB}/resourceGroups/rg-aks-audit-logs/providers/Microsoft.OperationalInsights/workspaces/law-aks-audit-{LOCATION}"
+    partial = sim.add_cluster(SUB_A, "rg-apps", "aks-partial", LOCATION)
+    workspace = f"/subscriptions/{SUB_A}/resourceGroups/rg-aks-audit-logs/providers/Microsoft.OperationalInsights/workspaces/law-aks-audit-{LOCATION}"
     ours = {"workspaceId": workspace, "logs": [{"category": "kube-audit", "enabled": True}], "metrics": []}
     sim.put_setting(partial, "aks-audit-remediation", ours)
     host = QueueHost(azurite, sweep_queue, functions)
@@ -154,17 +153,17 @@ def test_the_sweep_emits_every_record_kind_the_queries_select(emitted: list[dict
 
 def test_sweep_records_carry_the_counts_the_alerts_compare(emitted: list[dict[str, Any]], sweep_queue: str) -> None:
     subscriptions = {r["subscription_id"]: r for r in emitted if r.get(EVENT_FIELD) == Signal.SWEEP_SUBSCRIPTION}
-    assert set(subscriptions) == {SUB, OTHER_SUB}
-    mine = subscriptions[SUB]
+    assert set(subscriptions) == {SUB_A, SUB_B}
+    mine = subscriptions[SUB_A]
     assert (mine["clusters"], mine["remediated"], mine["failed"], mine["blocked"], mine["errors"]) == (5, 3, 1, 1, 1)
-    other = subscriptions[OTHER_SUB]
+    other = subscriptions[SUB_B]
     assert (other["clusters"], other["errors"]) == (0, 1), "an unreadable subscription: no cluster, errors"
     completed = [r for r in emitted if r.get(EVENT_FIELD) == Signal.SWEEP_COMPLETED]
-    assert {r["subscription_id"] for r in completed} == {SUB, OTHER_SUB}, "one per subscription's sweep"
+    assert {r["subscription_id"] for r in completed} == {SUB_A, SUB_B}, "one per subscription's sweep"
     assert {r["run_id"] for r in completed} == {mine["run_id"]} == {other["run_id"]}, "one fan-out run"
     (poisoned,) = [r for r in emitted if r.get(EVENT_FIELD) == Signal.SWEEP_POISONED]
     assert (poisoned["subscription_id"], poisoned["queue"], poisoned["_level"]) == (
-        OTHER_SUB,
+        SUB_B,
         f"{sweep_queue}-poison",
         "ERROR",
     )
@@ -177,7 +176,7 @@ def test_sweep_records_carry_the_counts_the_alerts_compare(emitted: list[dict[st
         and attention["aks-forbidden"]["reason"] == "AuthorizationFailed"
     )
     assert attention["aks-full"]["status"] == "blocked" and attention["aks-full"]["reason"] == "setting-limit-reached"
-    assert all(r["_level"] == "WARNING" and r["subscription_id"] == SUB for r in attention.values())
+    assert all(r["_level"] == "WARNING" and r["subscription_id"] == SUB_A for r in attention.values())
     assert set(ATTENTION_STATUSES) >= {"failed", "blocked"}
     changes = {r[EVENT_FIELD] for r in emitted if "change" in r}
     assert changes == {

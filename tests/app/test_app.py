@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from remediation.config.settings import ALL_SETTING_NAMES, FUNCTION_APP_SETTINGS, SETTINGS
-from tests.support.azurite import indexed
+from tests.support.host import indexed
 
 ROOT = Path(__file__).resolve().parents[2]
 Functions = dict[str, Callable[..., Any]]

@@ -15,8 +15,8 @@ from remediation.app.runtime import Runtime, get_runtime, reset_runtime
 from remediation.azure.ledger import TableLedger
 from remediation.errors import ClusterBusyError, CredentialError
 from remediation.kit.deadline import DeadlineExceeded
-from tests.support.azurite import SUB, WORKSPACE
 from tests.support.clock import FakeClock
+from tests.support.constants import SUB_A, WORKSPACE
 from tests.support.host import CLUSTER_WRITE, WRITE, cluster_id, grid_event
 from tests.support.table_proxy import table_proxy
 
@@ -47,7 +47,7 @@ def test_a_hung_table_service_never_holds_the_event_past_its_budget(
     app_env: Any, azurite: str, ledger_table: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-new", "westeurope")
     with table_proxy(azurite, lambda method, path: "hang") as (proxied, _):
         monkeypatch.setenv("AzureWebJobsStorage", proxied)
         monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
@@ -83,7 +83,7 @@ def test_ledger_rows_are_written_independently_and_a_failure_is_reported(
     kept: str,
 ) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-1", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-1", "westeurope")
 
     def rule(method: str, path: str) -> str:
         return "fail" if method in ("PUT", "PATCH", "MERGE") and failing in path else "pass"
@@ -111,7 +111,7 @@ def test_identity_endpoint_failure_on_the_event_path_is_transient(
     app_env: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-1", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-1", "westeurope")
     sim.inject_fault(identity=True, status=503, retry_after=0, times=None)
     monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
     reset_runtime()
@@ -139,7 +139,7 @@ def test_an_identity_endpoint_failing_for_a_moment_costs_the_event_a_retry_not_a
     app_env: Any, imds_shape: bool
 ) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-1", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-1", "westeurope")
     if imds_shape:  # IMDS's error body: {"error", "error_description"}, the status only on the wire
         body = {"error": "unknown_error", "error_description": "retry later"}
         sim.inject_fault(
@@ -158,7 +158,7 @@ def test_the_settle_wait_starts_only_when_it_fits_in_the_events_budget(
     app_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-slow", "westeurope", provisioning_state="Creating")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-slow", "westeurope", provisioning_state="Creating")
     monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
     reset_runtime()
     clock = FakeClock()
@@ -190,7 +190,7 @@ def test_workspace_still_creating_at_the_events_deadline_is_recorded_once_and_re
     sim.delete_workspace(WORKSPACE)  # the regional workspace must be created
     sim.lro_outcome = "never"
     sim.lro_retry_after_ms = None  # as ARM: polled at the product's own interval
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-new", "westeurope")
     monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
     reset_runtime()
     clock = FakeClock()
@@ -213,7 +213,7 @@ def test_an_unknown_category_on_the_event_path_is_logged_and_writes_nothing(
     app_env: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-1", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-1", "westeurope")
     monkeypatch.setenv("REMEDIATION_CATEGORIES", "kube-audt")
     reset_runtime()
 

@@ -13,8 +13,8 @@ from remediation.app.event_handler import EVENT_GRID_RESPONSE_TIMEOUT, SETTLE_TI
 from remediation.app.runtime import get_runtime
 from remediation.azure.ledger import TableLedger
 from remediation.errors import ClusterBusyError, TransientArmError
-from tests.support.azurite import OTHER_SUB, SUB, WORKSPACE
 from tests.support.clock import FakeClock
+from tests.support.constants import REQUIRED, SUB_A, SUB_B, WORKSPACE
 from tests.support.host import (
     CLUSTER_WRITE,
     DELETE,
@@ -30,7 +30,6 @@ from tests.support.host import (
 
 Functions = dict[str, Callable[..., Any]]
 OURS = "aks-audit-remediation"
-REQUIRED = ["kube-audit", "kube-audit-admin", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
 
 
 def setting_puts(sim: Any) -> list[Any]:
@@ -43,14 +42,14 @@ def describe(request: Any) -> str:
     if request.kind == "identity":
         return f"{request.method} identity token"
     tail = path.split("/providers/", 1)[-1] if "/providers/" in path else path
-    return f"{request.method} {tail.replace(f'/subscriptions/{SUB}', '')}"
+    return f"{request.method} {tail.replace(f'/subscriptions/{SUB_A}', '')}"
 
 
 def test_new_cluster_still_creating_is_remediated_once_it_has_settled(
     app_env: Any, functions: Functions, ledger: TableLedger
 ) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope", provisioning_state="Creating")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-new", "westeurope", provisioning_state="Creating")
     sim.settle_after_reads(cid, reads=1)  # still Creating at the first read, Succeeded from the second
     assert sim.get_cluster(cid)["properties"]["provisioningState"] == "Creating"
 
@@ -95,7 +94,7 @@ def test_new_cluster_still_creating_is_remediated_once_it_has_settled(
 
 def test_busy_cluster_that_is_already_compliant_needs_no_wait(app_env: Any, functions: Functions) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-upgrading", "westeurope", provisioning_state="Upgrading")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-upgrading", "westeurope", provisioning_state="Upgrading")
     sim.put_setting(cid, "team", {"workspaceId": WORKSPACE, "logs": [{"categoryGroup": "allLogs", "enabled": True}]})
 
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
@@ -110,7 +109,7 @@ def test_busy_cluster_that_is_already_compliant_needs_no_wait(app_env: Any, func
 
 def test_settled_new_cluster_takes_five_arm_requests(app_env: Any, functions: Functions) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-ready", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-ready", "westeurope")
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
     assert [r.method for r in sim.arm_requests()] == ["GET", "GET", "GET", "GET", "PUT"]
     assert len(sim.identity_requests()) <= 1
@@ -118,7 +117,7 @@ def test_settled_new_cluster_takes_five_arm_requests(app_env: Any, functions: Fu
 
 def test_duplicate_delivery_writes_nothing(app_env: Any, functions: Functions, ledger: TableLedger) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-dup", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-dup", "westeurope")
     event = grid_event(CLUSTER_WRITE, cid, event_id="same-id")
     functions["on_resource_event"](event)
     assert len(setting_puts(sim)) == 1
@@ -132,7 +131,7 @@ def test_duplicate_delivery_writes_nothing(app_env: Any, functions: Functions, l
 def test_our_own_write_event_causes_no_further_write(app_env: Any, functions: Functions) -> None:
     """Our PUT produces a setting write event; handling it finds the cluster compliant."""
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-echo", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-echo", "westeurope")
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
     sim.clear_requests()
     functions["on_resource_event"](grid_event(SETTING_WRITE, setting_id(cid)))
@@ -153,12 +152,12 @@ def test_our_own_write_event_causes_no_further_write(app_env: Any, functions: Fu
         pytest.param(
             lambda: grid_event(
                 SETTING_WRITE,
-                f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv/providers/"
+                f"/subscriptions/{SUB_A}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv/providers/"
                 "Microsoft.Insights/diagnosticSettings/x",
             ),
             id="setting on a key vault",
         ),
-        pytest.param(lambda: grid_event(CLUSTER_WRITE, cluster_id("a", sub=OTHER_SUB)), id="out-of-scope subscription"),
+        pytest.param(lambda: grid_event(CLUSTER_WRITE, cluster_id("a", sub=SUB_B)), id="out-of-scope subscription"),
         pytest.param(
             lambda: grid_event("Microsoft.ContainerService/managedClusters/delete", cluster_id("a"), event_type=DELETE),
             id="cluster delete",
@@ -174,7 +173,7 @@ def test_our_setting_deleted_is_recreated_by_the_delete_event(
     app_env: Any, functions: Functions, ledger: TableLedger
 ) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-drift", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-drift", "westeurope")
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
     assert sim.get_setting(cid, OURS) is not None
     sim.delete_setting(cid, OURS)
@@ -191,7 +190,7 @@ def test_our_setting_deleted_is_recreated_by_the_delete_event(
 
 def test_weakened_setting_of_ours_gets_its_categories_back(app_env: Any, functions: Functions) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-weak", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-weak", "westeurope")
     sim.put_setting(
         cid,
         OURS,
@@ -239,7 +238,7 @@ def test_report_mode_event_writes_nothing(
 ) -> None:
     monkeypatch.setenv("REMEDIATION_MODE", "report")
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-watch", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-watch", "westeurope")
     with caplog.at_level(logging.INFO):
         functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
     assert sim.write_requests() == []
@@ -263,7 +262,7 @@ def test_cluster_deleted_meanwhile_returns_normally(
 
 def test_transient_failure_that_outlasts_retries_raises(app_env: Any, functions: Functions) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-flaky", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-flaky", "westeurope")
     sim.inject_fault(method="GET", path_contains="aks-flaky", status=503, retry_after=0, times=None)
     clock = FakeClock()  # the event's 25 s, waited between tries on a fake clock
     with pytest.raises(TransientArmError):
@@ -283,7 +282,7 @@ def test_transient_failure_that_outlasts_retries_raises(app_env: Any, functions:
 
 def test_transient_failure_that_retries_absorb_is_invisible(app_env: Any, functions: Functions) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-blip", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-blip", "westeurope")
     sim.inject_fault(method="PUT", path_contains="diagnosticSettings", status=429, retry_after=0, times=1)
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
     assert sim.get_setting(cid, OURS) is not None
@@ -291,7 +290,7 @@ def test_transient_failure_that_retries_absorb_is_invisible(app_env: Any, functi
 
 def test_cluster_that_does_not_settle_in_the_budget_raises(app_env: Any) -> None:
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-slow", "westeurope", provisioning_state="Creating")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-slow", "westeurope", provisioning_state="Creating")
     with pytest.raises(ClusterBusyError):
         handle_event(
             get_runtime(),
@@ -324,7 +323,7 @@ def test_ledger_outage_does_not_block_the_remediation(
         "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;",
     )
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-nolog", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-nolog", "westeurope")
     with caplog.at_level(logging.INFO):
         functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
     assert sim.get_setting(cid, OURS) is not None, "remediation done"
@@ -337,7 +336,7 @@ def test_ledger_outage_does_not_block_the_remediation(
 def test_template_deployment_with_several_write_events_writes_once(app_env: Any, functions: Functions) -> None:
     """A deployment sends several write events with one correlationId, possibly out of order."""
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-arm", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-arm", "westeurope")
     for event in (
         grid_event(SETTING_WRITE, setting_id(cid, "user-setting"), correlation_id="deploy-1"),
         grid_event(CLUSTER_WRITE, cid, correlation_id="deploy-1"),

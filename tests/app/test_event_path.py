@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from armsim import sequential_rounds
-from tests.support.azurite import SUB, WORKSPACE
+from tests.support.constants import SUB_A, WORKSPACE
 from tests.support.host import CLUSTER_WRITE, grid_event
 
 OURS = "aks-audit-remediation"
@@ -39,7 +39,7 @@ def setting_puts(sim: Any) -> list[Any]:
 
 
 def new_cluster_event(sim: Any, functions: Functions, name: str) -> str:
-    cid = sim.add_cluster(SUB, "rg-apps", name, "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", name, "westeurope")
     sim.clear_requests()
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
     assert sim.get_setting(cid, OURS) is not None

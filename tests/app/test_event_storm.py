@@ -18,7 +18,7 @@ import azure.functions as func
 import pytest
 
 from remediation.app.runtime import get_runtime
-from tests.support.azurite import SUB
+from tests.support.constants import SUB_A
 from tests.support.host import CLUSTER_WRITE, DELETE, SETTING_DELETE, grid_event, setting_id
 
 Functions = dict[str, Callable[..., Any]]
@@ -62,7 +62,7 @@ def reads(sim: Any) -> int:
 
 
 def test_a_thousand_cluster_writes_cost_one_reconcile(app_env: Any, functions: Functions, clocks: Clocks) -> None:
-    cid = app_env.add_cluster(SUB, "rg-apps", "aks-upgrading", "westeurope")
+    cid = app_env.add_cluster(SUB_A, "rg-apps", "aks-upgrading", "westeurope")
     functions["on_resource_event"](at(grid_event(CLUSTER_WRITE, cid), clocks.now))
     one = reads(app_env)
     assert one >= 2, "the cluster and its settings"
@@ -82,7 +82,7 @@ def test_a_thousand_cluster_writes_cost_one_reconcile(app_env: Any, functions: F
 def test_a_redelivered_event_older_than_the_last_read_is_dropped_even_after_the_window(
     app_env: Any, functions: Functions, clocks: Clocks
 ) -> None:
-    cid = app_env.add_cluster(SUB, "rg-apps", "aks-a", "westeurope")
+    cid = app_env.add_cluster(SUB_A, "rg-apps", "aks-a", "westeurope")
     event = at(
         grid_event(SETTING_DELETE, setting_id(cid, "team"), event_type=DELETE), clocks.now - timedelta(minutes=5)
     )
@@ -94,7 +94,7 @@ def test_a_redelivered_event_older_than_the_last_read_is_dropped_even_after_the_
 
 
 def test_drift_after_the_last_read_is_always_repaired(app_env: Any, functions: Functions, clocks: Clocks) -> None:
-    cid = app_env.add_cluster(SUB, "rg-apps", "aks-b", "westeurope")
+    cid = app_env.add_cluster(SUB_A, "rg-apps", "aks-b", "westeurope")
     functions["on_resource_event"](at(grid_event(CLUSTER_WRITE, cid), clocks.now))
     assert len(app_env.write_requests()) == 1
     app_env.delete_setting(cid, "aks-audit-remediation")  # someone removes ours right after
@@ -107,7 +107,7 @@ def test_drift_after_the_last_read_is_always_repaired(app_env: Any, functions: F
 def test_events_during_a_reconcile_join_it_and_cost_one_trailing_run(
     app_env: Any, functions: Functions, clocks: Clocks
 ) -> None:
-    cid = app_env.add_cluster(SUB, "rg-apps", "aks-c", "westeurope")
+    cid = app_env.add_cluster(SUB_A, "rg-apps", "aks-c", "westeurope")
     entered, release = threading.Event(), threading.Event()
 
     def hold() -> None:

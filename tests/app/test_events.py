@@ -22,25 +22,25 @@ from remediation.app.events import (
     ReconcileCluster,
     classify,
 )
+from tests.support.constants import SUB_A, SUB_B
 
 # The official examples from Azure/azure-rest-api-specs, kept in ../shared beside the repository.
 EXAMPLES = Path(__file__).resolve().parents[2] / "specs/azure-specs/Microsoft.EventGrid/examples/event-grid-schema"
 
-SUB = "00000000-0000-0000-0000-00000000000a"
-OTHER_SUB = "00000000-0000-0000-0000-00000000000b"
-CLUSTER = f"/subscriptions/{SUB}/resourceGroups/rg-apps/providers/Microsoft.ContainerService/managedClusters/aks-1"
+CLUSTER = f"/subscriptions/{SUB_A}/resourceGroups/rg-apps/providers/Microsoft.ContainerService/managedClusters/aks-1"
 MIXED_CLUSTER = (
-    f"/SUBSCRIPTIONS/{SUB.upper()}/resourcegroups/RG-Apps/providers/microsoft.containerservice/MANAGEDCLUSTERS/aks-1"
+    f"/SUBSCRIPTIONS/{SUB_A.upper()}/resourcegroups/RG-Apps/providers/microsoft.containerservice/MANAGEDCLUSTERS/aks-1"
 )
+
 SETTING = f"{CLUSTER}/providers/Microsoft.Insights/diagnosticSettings/aks-audit-remediation"
 MIXED_SETTING = f"{MIXED_CLUSTER}/PROVIDERS/microsoft.insights/DIAGNOSTICSETTINGS/Aks-Audit-Remediation"
-STORAGE = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st1"
+STORAGE = f"/subscriptions/{SUB_A}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/st1"
 WRITE = "Microsoft.Resources.ResourceWriteSuccess"
 DELETE = "Microsoft.Resources.ResourceDeleteSuccess"
 
 
 def data(operation: str | None, uri: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"status": "Succeeded", "subscriptionId": SUB, "correlationId": "c-1"}
+    out: dict[str, Any] = {"status": "Succeeded", "subscriptionId": SUB_A, "correlationId": "c-1"}
     if operation is not None:
         out["operationName"] = operation
     if uri is not None:
@@ -84,8 +84,8 @@ RECONCILE_CASES = [
     ids=[c[0] for c in RECONCILE_CASES],
 )
 def test_reconcile(event_type: str, payload: dict[str, Any], cluster_id: str, cause: Cause) -> None:
-    decision = classify(event_type, payload, subscription_ids=(SUB,))
-    assert decision == ReconcileCluster(cluster_id=cluster_id, subscription_id=SUB, reason=cause)  # type: ignore[arg-type]
+    decision = classify(event_type, payload, subscription_ids=(SUB_A,))
+    assert decision == ReconcileCluster(cluster_id=cluster_id, subscription_id=SUB_A, reason=cause)  # type: ignore[arg-type]
 
 
 IGNORE_CASES = [
@@ -124,14 +124,14 @@ IGNORE_CASES = [
     (
         "setting on a subscription",
         DELETE,
-        data(SETTING_DELETE, f"/subscriptions/{SUB}/providers/Microsoft.Insights/diagnosticSettings/x"),
+        data(SETTING_DELETE, f"/subscriptions/{SUB_A}/providers/Microsoft.Insights/diagnosticSettings/x"),
         IgnoreReason.NOT_A_CLUSTER_SETTING,
     ),
-    ("cluster out of scope", WRITE, data(CLUSTER_WRITE, CLUSTER.replace(SUB, OTHER_SUB)), IgnoreReason.OUT_OF_SCOPE),
+    ("cluster out of scope", WRITE, data(CLUSTER_WRITE, CLUSTER.replace(SUB_A, SUB_B)), IgnoreReason.OUT_OF_SCOPE),
     (
         "setting out of scope",
         DELETE,
-        data(SETTING_DELETE, SETTING.replace(SUB, OTHER_SUB.upper())),
+        data(SETTING_DELETE, SETTING.replace(SUB_A, SUB_B.upper())),
         IgnoreReason.OUT_OF_SCOPE,
     ),
     ("unrelated event, no data", "Microsoft.Storage.BlobCreated", None, IgnoreReason.EVENT_TYPE),
@@ -142,7 +142,7 @@ IGNORE_CASES = [
     ("event_type", "payload", "reason"), [c[1:] for c in IGNORE_CASES], ids=[c[0] for c in IGNORE_CASES]
 )
 def test_ignore(event_type: str, payload: Any, reason: IgnoreReason) -> None:
-    decision = classify(event_type, payload, subscription_ids=(SUB,))
+    decision = classify(event_type, payload, subscription_ids=(SUB_A,))
     assert isinstance(decision, Ignore)
     assert decision.reason is reason
 
@@ -157,7 +157,7 @@ MALFORMED_CASES = [
     ("empty resourceUri", WRITE, data(CLUSTER_WRITE, "  ")),
     ("resourceUri not a string", WRITE, {"operationName": CLUSTER_WRITE, "resourceUri": {"id": CLUSTER}}),
     ("cluster write, not a cluster ID", WRITE, data(CLUSTER_WRITE, STORAGE)),
-    ("cluster write, bad GUID", WRITE, data(CLUSTER_WRITE, CLUSTER.replace(SUB, "not-a-guid"))),
+    ("cluster write, bad GUID", WRITE, data(CLUSTER_WRITE, CLUSTER.replace(SUB_A, "not-a-guid"))),
     ("setting write, not a setting ID", WRITE, data(SETTING_WRITE, CLUSTER)),
     ("setting delete, garbage", DELETE, data(SETTING_DELETE, "%%%")),
 ]
@@ -167,19 +167,19 @@ MALFORMED_CASES = [
     ("event_type", "payload"), [c[1:] for c in MALFORMED_CASES], ids=[c[0] for c in MALFORMED_CASES]
 )
 def test_malformed(event_type: str, payload: Any) -> None:
-    decision = classify(event_type, payload, subscription_ids=(SUB,))
+    decision = classify(event_type, payload, subscription_ids=(SUB_A,))
     assert isinstance(decision, Malformed), decision
     assert decision.message
 
 
 def test_no_scope_means_every_subscription() -> None:
-    decision = classify(WRITE, data(CLUSTER_WRITE, CLUSTER.replace(SUB, OTHER_SUB)))
+    decision = classify(WRITE, data(CLUSTER_WRITE, CLUSTER.replace(SUB_A, SUB_B)))
     assert isinstance(decision, ReconcileCluster)
-    assert decision.subscription_id == OTHER_SUB
+    assert decision.subscription_id == SUB_B
 
 
 def test_scope_is_case_insensitive() -> None:
-    decision = classify(WRITE, data(CLUSTER_WRITE, CLUSTER), subscription_ids=(SUB.upper(),))
+    decision = classify(WRITE, data(CLUSTER_WRITE, CLUSTER), subscription_ids=(SUB_A.upper(),))
     assert isinstance(decision, ReconcileCluster)
 
 
@@ -194,7 +194,7 @@ def load_example(name: str) -> dict[str, Any]:
 
 
 def with_ids(event: dict[str, Any]) -> dict[str, Any]:
-    text = json.dumps(event).replace("{subscription-id}", SUB).replace("{resource-group}", "rg-apps")
+    text = json.dumps(event).replace("{subscription-id}", SUB_A).replace("{resource-group}", "rg-apps")
     result: dict[str, Any] = json.loads(text)
     return result
 
@@ -203,7 +203,7 @@ def with_ids(event: dict[str, Any]) -> dict[str, Any]:
 def test_official_examples_as_published_are_ignored(name: str) -> None:
     """The published examples are storage-account events: not ours, so no ARM request follows."""
     event = with_ids(load_example(name))
-    decision = classify(event["eventType"], event["data"], subscription_ids=(SUB,))
+    decision = classify(event["eventType"], event["data"], subscription_ids=(SUB_A,))
     assert decision == Ignore(IgnoreReason.OPERATION, event["data"]["operationName"])
 
 
@@ -216,8 +216,8 @@ def test_official_write_example_for_a_new_cluster() -> None:
     event["data"]["authorization"]["scope"] = MIXED_CLUSTER
     event["subject"] = MIXED_CLUSTER
     assert "httpRequest" not in event["data"]
-    decision = classify(event["eventType"], event["data"], subscription_ids=(SUB,))
-    assert decision == ReconcileCluster(cluster_id=MIXED_CLUSTER, subscription_id=SUB, reason=Cause.CLUSTER_WRITTEN)  # type: ignore[arg-type]
+    decision = classify(event["eventType"], event["data"], subscription_ids=(SUB_A,))
+    assert decision == ReconcileCluster(cluster_id=MIXED_CLUSTER, subscription_id=SUB_A, reason=Cause.CLUSTER_WRITTEN)  # type: ignore[arg-type]
 
 
 def test_official_delete_example_for_our_setting() -> None:
@@ -226,8 +226,8 @@ def test_official_delete_example_for_our_setting() -> None:
     data_["resourceProvider"] = "Microsoft.Insights"
     data_["operationName"] = "Microsoft.Insights/diagnosticSettings/delete"
     data_["resourceUri"] = MIXED_SETTING
-    decision = classify(event["eventType"], data_, subscription_ids=(SUB,))
-    assert decision == ReconcileCluster(cluster_id=MIXED_CLUSTER, subscription_id=SUB, reason=Cause.SETTING_DELETED)  # type: ignore[arg-type]
+    decision = classify(event["eventType"], data_, subscription_ids=(SUB_A,))
+    assert decision == ReconcileCluster(cluster_id=MIXED_CLUSTER, subscription_id=SUB_A, reason=Cause.SETTING_DELETED)  # type: ignore[arg-type]
 
 
 def test_event_callers_are_read_from_claims_and_authorization():

@@ -15,7 +15,7 @@ from remediation.app.runtime import get_runtime
 from remediation.app.sweep import SweepRequest, spread_delays
 from remediation.config.values import Mode
 from remediation.errors import ConfigError, SweepFailedError, SweepQueueError
-from tests.support.azurite import OTHER_SUB, SUB
+from tests.support.constants import SUB_A, SUB_B
 from tests.support.host import QueueHost, timer
 
 Functions = dict[str, Callable[..., Any]]
@@ -39,14 +39,14 @@ def test_timer_queues_one_message_per_subscription_and_reads_no_cluster(
     app_env: Any, functions: Functions, host: QueueHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim = app_env
-    sim.add_subscription(OTHER_SUB, "dev")
-    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB},{OTHER_SUB.upper()}")
-    sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    sim.add_subscription(SUB_B, "dev")
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB_A},{SUB_B.upper()}")
+    sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
     before = datetime.now(UTC).replace(microsecond=0)
     functions["sweep"](timer())
     assert sim.arm_requests() == [], "the scope is configured: the timer makes no ARM request"
     messages = host.messages()
-    assert sorted(m["subscription_id"] for m in messages) == sorted([SUB, OTHER_SUB])
+    assert sorted(m["subscription_id"] for m in messages) == sorted([SUB_A, SUB_B])
     (run_id,) = {m["run_id"] for m in messages}
     for message in messages:
         assert message["mode"] == "apply"
@@ -59,22 +59,22 @@ def test_timer_lists_subscriptions_when_no_scope_is_configured(
     app_env: Any, functions: Functions, host: QueueHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim = app_env
-    sim.add_subscription(OTHER_SUB, "dev")
+    sim.add_subscription(SUB_B, "dev")
     monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", "")
     functions["sweep"](timer())
-    assert sorted(m["subscription_id"] for m in host.messages()) == sorted([SUB, OTHER_SUB])
+    assert sorted(m["subscription_id"] for m in host.messages()) == sorted([SUB_A, SUB_B])
     assert [r.path for r in sim.arm_requests()] == ["/subscriptions"], "one tenant-level list, nothing else"
 
 
 def test_timer_spreads_messages_with_visibility_delays(
     app_env: Any, functions: Functions, host: QueueHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app_env.add_subscription(OTHER_SUB, "dev")
-    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB},{OTHER_SUB}")
+    app_env.add_subscription(SUB_B, "dev")
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB_A},{SUB_B}")
     monkeypatch.setenv("REMEDIATION_SWEEP_SPREAD_SECONDS", "600")
     functions["sweep"](timer())
     assert host.message_count() == 2
-    assert [m["subscription_id"] for m in host.messages()] == [SUB], "the second is invisible for 300 s"
+    assert [m["subscription_id"] for m in host.messages()] == [SUB_A], "the second is invisible for 300 s"
 
 
 def test_spread_delays_are_even_and_bounded() -> None:
@@ -140,7 +140,7 @@ def test_timer_fails_when_the_queue_is_unreachable(
     )
     with caplog.at_level(logging.ERROR), pytest.raises(SweepQueueError, match="1 of 1 subscription"):
         functions["sweep"](timer())
-    assert any(getattr(r, "subscription_id", None) == SUB for r in caplog.records if r.levelno == logging.ERROR)
+    assert any(getattr(r, "subscription_id", None) == SUB_A for r in caplog.records if r.levelno == logging.ERROR)
 
 
 # --- the queue trigger: end to end ----------------------------------------------------------------------
@@ -150,16 +150,16 @@ def test_fan_out_then_sweep_remediates_records_and_logs(
     app_env: Any, functions: Functions, host: QueueHost, ledger: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim = app_env
-    open_id = sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
-    sim.add_cluster(SUB, "rg-apps", "aks-excluded", "westeurope", tags={"AKS-Audit-Remediation": "EXCLUDE"})
-    sim.add_cluster(SUB, "rg-apps", "aks-busy", "westeurope", provisioning_state="Updating")
+    open_id = sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
+    sim.add_cluster(SUB_A, "rg-apps", "aks-excluded", "westeurope", tags={"AKS-Audit-Remediation": "EXCLUDE"})
+    sim.add_cluster(SUB_A, "rg-apps", "aks-busy", "westeurope", provisioning_state="Updating")
     functions["sweep"](timer())
     (message,) = host.messages()
     with caplog.at_level(logging.INFO):
         assert host.drain() == ["completed"]
     assert sim.get_setting(open_id, SETTING) is not None
     (summary,) = sweep_records(caplog)
-    assert summary.subscription_id == SUB  # type: ignore[attr-defined]
+    assert summary.subscription_id == SUB_A  # type: ignore[attr-defined]
     assert summary.run_id == message["run_id"]  # type: ignore[attr-defined]
     assert (summary.remediated, summary.excluded, summary.deferred, summary.clusters) == (1, 1, 1, 3)  # type: ignore[attr-defined]
     (change,) = ledger.list_changes()
@@ -167,7 +167,7 @@ def test_fan_out_then_sweep_remediates_records_and_logs(
 
     state = get_runtime().state
     assert state is not None
-    last = state.sweep(SUB)
+    last = state.sweep(SUB_A)
     assert last is not None and last.run_id == message["run_id"] and last.summary["clusters"] == 3
 
     sim.clear_requests()
@@ -180,9 +180,9 @@ def test_sweep_honours_report_mode_of_the_message_and_of_the_configuration(
     app_env: Any, functions: Functions, host: QueueHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim = app_env
-    sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r-report", mode=Mode.REPORT, enqueued_at=now).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB_A, run_id="r-report", mode=Mode.REPORT, enqueued_at=now).to_json())
     assert host.drain() == ["completed"]
     assert sim.write_requests() == [], "a report message never writes, whatever REMEDIATION_MODE says"
 
@@ -191,7 +191,7 @@ def test_sweep_honours_report_mode_of_the_message_and_of_the_configuration(
 
     reset_runtime()
     later = (datetime.now(UTC) + timedelta(seconds=5)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r-apply", mode=Mode.APPLY, enqueued_at=later).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB_A, run_id="r-apply", mode=Mode.APPLY, enqueued_at=later).to_json())
     assert host.drain() == ["completed"]
     assert sim.write_requests() == [], "switching to report mode stops writes of messages already queued"
 
@@ -200,12 +200,12 @@ def test_superseded_message_makes_no_arm_request(
     app_env: Any, functions: Functions, host: QueueHost, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim = app_env
-    sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
     old = (datetime.now(UTC) - timedelta(hours=2)).isoformat(timespec="seconds").replace("+00:00", "Z")
     functions["sweep"](timer())
     assert host.drain() == ["completed"]
     sim.clear_requests()
-    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r-old", mode=Mode.APPLY, enqueued_at=old).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB_A, run_id="r-old", mode=Mode.APPLY, enqueued_at=old).to_json())
     with caplog.at_level(logging.INFO):
         assert host.drain() == ["completed"]
     assert sim.arm_requests() == []
@@ -214,11 +214,13 @@ def test_superseded_message_makes_no_arm_request(
 
 def test_report_sweep_does_not_supersede_an_apply_message(app_env: Any, functions: Functions, host: QueueHost) -> None:
     sim = app_env
-    open_id = sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    open_id = sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
     enqueued = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r-report", mode=Mode.REPORT, enqueued_at=enqueued).to_json())
+    host.put_raw(
+        SweepRequest(subscription_id=SUB_A, run_id="r-report", mode=Mode.REPORT, enqueued_at=enqueued).to_json()
+    )
     assert host.drain() == ["completed"]
-    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r-apply", mode=Mode.APPLY, enqueued_at=enqueued).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB_A, run_id="r-apply", mode=Mode.APPLY, enqueued_at=enqueued).to_json())
     assert host.drain() == ["completed"]
     assert sim.get_setting(open_id, SETTING) is not None
 
@@ -237,19 +239,19 @@ def test_report_sweep_does_not_supersede_an_apply_message(app_env: Any, function
         ),
         (
             json.dumps(
-                {"subscription_id": SUB, "run_id": "r", "mode": "delete", "enqueued_at": "2026-01-01T00:00:00Z"}
+                {"subscription_id": SUB_A, "run_id": "r", "mode": "delete", "enqueued_at": "2026-01-01T00:00:00Z"}
             ).encode(),
             "mode 'delete'",
         ),
         (
-            json.dumps({"subscription_id": SUB, "mode": "apply", "enqueued_at": "2026-01-01T00:00:00Z"}).encode(),
+            json.dumps({"subscription_id": SUB_A, "mode": "apply", "enqueued_at": "2026-01-01T00:00:00Z"}).encode(),
             "'run_id'",
         ),
         (
-            json.dumps({"subscription_id": SUB, "run_id": "r", "mode": "apply", "enqueued_at": "yesterday"}).encode(),
+            json.dumps({"subscription_id": SUB_A, "run_id": "r", "mode": "apply", "enqueued_at": "yesterday"}).encode(),
             "enqueued_at",
         ),
-        (json.dumps({"version": 2, "subscription_id": SUB}).encode(), "version"),
+        (json.dumps({"version": 2, "subscription_id": SUB_A}).encode(), "version"),
     ],
 )
 def test_malformed_message_is_logged_and_completed(
@@ -267,7 +269,7 @@ def test_message_for_a_subscription_out_of_scope_is_ignored(
     app_env: Any, functions: Functions, host: QueueHost, caplog: pytest.LogCaptureFixture
 ) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    host.put_raw(SweepRequest(subscription_id=OTHER_SUB, run_id="r", mode=Mode.APPLY, enqueued_at=now).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB_B, run_id="r", mode=Mode.APPLY, enqueued_at=now).to_json())
     with caplog.at_level(logging.WARNING):
         assert host.drain() == ["completed"]
     assert any("outside REMEDIATION_SUBSCRIPTION_IDS" in r.getMessage() for r in caplog.records)
@@ -279,7 +281,7 @@ def test_transient_failure_raises_and_the_retry_sweeps(
 ) -> None:
     sim = app_env
     monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")  # the engine's own retries give up within 3 s
-    open_id = sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    open_id = sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
     functions["sweep"](timer())
     # Every try of the first attempt's cluster list answers 503 (an outage that outlasts the SDK's retries).
     sim.inject_fault(method="GET", path_contains="managedClusters", status=503, retry_after=0, times=None)
@@ -295,8 +297,8 @@ def test_poison_after_max_dequeue_count_is_logged_with_the_subscription(
     app_env: Any, functions: Functions, host: QueueHost, caplog: pytest.LogCaptureFixture
 ) -> None:
     sim = app_env
-    sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
-    sim.forbid_subscription(SUB)
+    sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
+    sim.forbid_subscription(SUB_A)
     functions["sweep"](timer())
     (message,) = host.messages()
     assert host.drain() == ["retry", "retry", "poisoned"], "maxDequeueCount is 3"
@@ -305,9 +307,9 @@ def test_poison_after_max_dequeue_count_is_logged_with_the_subscription(
     with caplog.at_level(logging.ERROR):
         assert host.deliver_poison() == "completed"
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR and r.name == "remediation.app.sweep"]
-    assert record.subscription_id == SUB  # type: ignore[attr-defined]
+    assert record.subscription_id == SUB_A  # type: ignore[attr-defined]
     assert record.run_id == message["run_id"]  # type: ignore[attr-defined]
-    assert SUB in record.getMessage() and "poison" in record.getMessage()
+    assert SUB_A in record.getMessage() and "poison" in record.getMessage()
 
 
 def test_malformed_poison_message_is_logged(
@@ -333,7 +335,7 @@ def test_invalid_configuration_raises_and_logs(
     assert info.value.variable == "REMEDIATION_SUBSCRIPTION_IDS"
     assert any("REMEDIATION_SUBSCRIPTION_IDS" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)
     now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    host.put_raw(SweepRequest(subscription_id=SUB, run_id="r", mode=Mode.APPLY, enqueued_at=now).to_json())
+    host.put_raw(SweepRequest(subscription_id=SUB_A, run_id="r", mode=Mode.APPLY, enqueued_at=now).to_json())
     assert host.deliver() == "retry", "a message is kept until the configuration is fixed"
     assert isinstance(host.failures[-1], ConfigError)
     assert app_env.requests == []
@@ -342,7 +344,7 @@ def test_invalid_configuration_raises_and_logs(
 def test_runtime_is_built_once_per_process(
     app_env: Any, functions: Functions, host: QueueHost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app_env.add_cluster(SUB, "rg-apps", "aks-a", "westeurope")
+    app_env.add_cluster(SUB_A, "rg-apps", "aks-a", "westeurope")
     functions["sweep"](timer())
     first = get_runtime()
     monkeypatch.setenv("REMEDIATION_MODE", "report")  # read once: a warm invocation does not re-read it

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from remediation.cli.main import main
-from tests.support.azurite import SUB
+from tests.support.constants import SUB_A
 
 
 def _report() -> dict[str, Any]:
@@ -19,9 +19,9 @@ def _report() -> dict[str, Any]:
 
 def test_our_ledger_fills_in_for_an_unreadable_activity_log(app_env: Any) -> None:
     sim = app_env
-    sim.add_cluster(SUB, "rg-apps", "aks-ours", "westeurope")
-    theirs = sim.add_cluster(SUB, "rg-apps", "aks-theirs", "westeurope")
-    workspace = sim.add_workspace(SUB, "rg-team", "law-team", "westeurope")
+    sim.add_cluster(SUB_A, "rg-apps", "aks-ours", "westeurope")
+    theirs = sim.add_cluster(SUB_A, "rg-apps", "aks-theirs", "westeurope")
+    workspace = sim.add_workspace(SUB_A, "rg-team", "law-team", "westeurope")
     every = ["kube-audit", "kube-audit-admin", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
     sim.put_setting(
         theirs, "team", {"workspaceId": workspace, "logs": [{"category": c, "enabled": True} for c in every]}
@@ -30,7 +30,7 @@ def test_our_ledger_fills_in_for_an_unreadable_activity_log(app_env: Any) -> Non
     main(["apply", "--format", "json", "--no-progress"], stdout=stdout, stderr=stderr)  # 1: theirs is silent
     assert {c["name"]: c["status"] for c in json.loads(stdout.getvalue())["clusters"]}["aks-ours"] == "remediated"
     # without Microsoft.Insights/eventtypes/values/read nothing in ARM tells when a setting last changed
-    sim.forbid_action("Microsoft.Insights/eventtypes/values/read", f"/subscriptions/{SUB}")
+    sim.forbid_action("Microsoft.Insights/eventtypes/values/read", f"/subscriptions/{SUB_A}")
 
     clusters = _report()
 

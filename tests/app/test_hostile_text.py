@@ -20,7 +20,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from tests.support.azurite import SUB
+from tests.support.constants import SUB_A
 from tests.support.host import http_get
 
 Functions = dict[str, Callable[..., Any]]
@@ -38,8 +38,8 @@ def get(functions: Functions, route: str, *query: tuple[str, str]) -> tuple[int,
 @pytest.fixture
 def hostile(app_env: Any) -> Any:
     sim = app_env
-    sim.add_subscription(SUB, HOSTILE_NAME)  # its owner renamed it
-    sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    sim.add_subscription(SUB_A, HOSTILE_NAME)  # its owner renamed it
+    sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
     return sim
 
 
@@ -82,7 +82,7 @@ def test_the_malformed_event_line_escapes_what_the_event_carried(
     event = func.EventGridEvent(
         id="evt-1\n\x1b[31m\u202e",
         data={"operationName": "Microsoft.ContainerService/managedClusters/write", "resourceUri": forged},
-        topic=f"/subscriptions/{SUB}",
+        topic=f"/subscriptions/{SUB_A}",
         subject=forged,
         event_type="Microsoft.Resources.ResourceWriteSuccess",
         event_time=datetime.now(UTC),

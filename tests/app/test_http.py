@@ -14,10 +14,11 @@ import pytest
 
 from remediation.azure.ledger import TableLedger
 from remediation.core.changes import ChangeEvent, ChangeRecord
-from tests.output.test_render import _Collector, run_chromium
 from tests.support import consumers
-from tests.support.azurite import OTHER_SUB, SUB
+from tests.support.chromium import run_chromium
+from tests.support.constants import SUB_A, SUB_B
 from tests.support.host import CLUSTER_WRITE, cluster_id, grid_event, http_get
+from tests.support.html_text import HtmlCollector
 
 Functions = dict[str, Callable[..., Any]]
 
@@ -38,8 +39,8 @@ def error_of(body: str) -> dict[str, str]:
 @pytest.fixture
 def estate(app_env: Any) -> Any:
     sim = app_env
-    sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
-    sim.add_cluster(SUB, "rg-apps", "aks-busy", "westeurope", provisioning_state="Upgrading")
+    sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
+    sim.add_cluster(SUB_A, "rg-apps", "aks-busy", "westeurope", provisioning_state="Upgrading")
     return sim
 
 
@@ -77,26 +78,26 @@ def test_report_formats(estate: Any, functions: Functions, fmt: str, content_typ
 
 
 def test_report_for_named_clusters_and_subscriptions(estate: Any, functions: Functions, monkeypatch: Any) -> None:
-    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB},{OTHER_SUB}")
-    estate.add_subscription(OTHER_SUB, "dev")
-    estate.add_cluster(OTHER_SUB, "rg-dev", "aks-dev", "eastus")
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB_A},{SUB_B}")
+    estate.add_subscription(SUB_B, "dev")
+    estate.add_cluster(SUB_B, "rg-dev", "aks-dev", "eastus")
     status, body, _ = call(functions, "report", ("cluster", cluster_id("aks-open").upper()))
     assert status == 200
     assert [c["name"] for c in json.loads(body)["clusters"]] == ["aks-open"]
 
-    for query in ([("subscription", SUB), ("subscription", OTHER_SUB)], [("subscription", f"{SUB},{OTHER_SUB}")]):
+    for query in ([("subscription", SUB_A), ("subscription", SUB_B)], [("subscription", f"{SUB_A},{SUB_B}")]):
         status, body, _ = call(functions, "report", *query)
         assert status == 200
         assert sorted(c["name"] for c in json.loads(body)["clusters"]) == ["aks-busy", "aks-dev", "aks-open"]
-    status, body, _ = call(functions, "report", ("subscription", OTHER_SUB))
+    status, body, _ = call(functions, "report", ("subscription", SUB_B))
     assert [c["name"] for c in json.loads(body)["clusters"]] == ["aks-dev"]
     assert estate.write_requests() == []
 
 
 def test_report_for_a_bare_cluster_name(estate: Any, functions: Functions, monkeypatch: Any) -> None:
-    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB},{OTHER_SUB}")
-    estate.add_subscription(OTHER_SUB, "dev")
-    twin = estate.add_cluster(OTHER_SUB, "rg-dev", "aks-open", "eastus")
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB_A},{SUB_B}")
+    estate.add_subscription(SUB_B, "dev")
+    twin = estate.add_cluster(SUB_B, "rg-dev", "aks-open", "eastus")
 
     status, body, _ = call(functions, "report", ("cluster", "AKS-BUSY"), ("format", "json"))
     assert status == 200
@@ -120,10 +121,10 @@ def test_report_for_a_bare_cluster_name(estate: Any, functions: Functions, monke
         ([("format", "xml")], "InvalidFormat"),
         ([("format", "html"), ("format", "csv")], "InvalidParameter"),
         ([("subscription", "not-a-guid")], "InvalidSubscription"),
-        ([("subscription", f"{SUB},12345")], "InvalidSubscription"),
+        ([("subscription", f"{SUB_A},12345")], "InvalidSubscription"),
         ([("cluster", "/subscriptions/x/resourceGroups/rg")], "InvalidCluster"),
         (
-            [("cluster", f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/s")],
+            [("cluster", f"/subscriptions/{SUB_A}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/s")],
             "InvalidCluster",
         ),
         ([("clusters", cluster_id("aks-open"))], "UnknownParameter"),
@@ -139,9 +140,9 @@ def test_report_bad_parameters_are_400(app_env: Any, functions: Functions, query
 @pytest.mark.parametrize(
     "query",
     [
-        [("subscription", OTHER_SUB)],
-        [("subscription", SUB), ("subscription", OTHER_SUB.upper())],
-        [("cluster", cluster_id("x", sub=OTHER_SUB))],
+        [("subscription", SUB_B)],
+        [("subscription", SUB_A), ("subscription", SUB_B.upper())],
+        [("cluster", cluster_id("x", sub=SUB_B))],
     ],
 )
 def test_report_outside_the_scope_is_403(app_env: Any, functions: Functions, query: Any) -> None:
@@ -149,7 +150,7 @@ def test_report_outside_the_scope_is_403(app_env: Any, functions: Functions, que
     assert status == 403
     error = error_of(body)
     assert error["code"] == "SubscriptionOutOfScope"
-    assert OTHER_SUB in error["message"].lower()
+    assert SUB_B in error["message"].lower()
     assert app_env.requests == []
 
 
@@ -161,7 +162,7 @@ def test_report_html_renders_in_headless_chromium(estate: Any, functions: Functi
     page.write_text(body, encoding="utf-8")
     dom = run_chromium(tmp_path, "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
-    parser = _Collector()
+    parser = HtmlCollector()
     parser.feed(dom.stdout)
     text = "".join(parser.text)
     assert dom.stdout.count('<tr class="cluster"') == 2
@@ -186,7 +187,7 @@ def test_invalid_configuration_is_500_naming_the_variable(
 def test_a_category_arm_does_not_know_is_500_naming_the_variable_and_the_valid_ones(
     app_env: Any, functions: Functions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app_env.add_cluster(SUB, "rg-apps", "aks-1", "westeurope")
+    app_env.add_cluster(SUB_A, "rg-apps", "aks-1", "westeurope")
     monkeypatch.setenv("REMEDIATION_CATEGORIES", "kube-audt")
     status, body, _ = call(functions, "report")
     assert status == 500
@@ -243,7 +244,7 @@ def test_changes_newest_first_with_filters_and_limits(app_env: Any, functions: F
 
 
 def test_changes_after_an_event_show_the_remediation(app_env: Any, functions: Functions) -> None:
-    cid = app_env.add_cluster(SUB, "rg-apps", "aks-evt", "westeurope")
+    cid = app_env.add_cluster(SUB_A, "rg-apps", "aks-evt", "westeurope")
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
     _, body, _ = call(functions, "changes", ("cluster", cid))
     (change,) = json.loads(body)["changes"]
@@ -253,7 +254,7 @@ def test_changes_after_an_event_show_the_remediation(app_env: Any, functions: Fu
 
 def test_changes_serve_only_the_configured_scope(app_env: Any, functions: Functions, ledger: TableLedger) -> None:
     base = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
-    ours, theirs = cluster_id("aks-a"), cluster_id("aks-x", sub=OTHER_SUB)
+    ours, theirs = cluster_id("aks-a"), cluster_id("aks-x", sub=SUB_B)
     mine = seed(ledger, ours, base)
     for minute in range(1, 6):  # newer records of a subscription outside the scope
         seed(ledger, theirs, base + timedelta(minutes=minute))
@@ -261,7 +262,7 @@ def test_changes_serve_only_the_configured_scope(app_env: Any, functions: Functi
         event=ChangeEvent.WORKSPACE_CREATED,
         run_id="run-x",
         trigger="timer",
-        resource_id=f"/subscriptions/{OTHER_SUB}/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/w",
+        resource_id=f"/subscriptions/{SUB_B}/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/w",
         timestamp=(base + timedelta(minutes=9)).isoformat(timespec="milliseconds"),
     )
     ledger.append(workspace)
@@ -276,7 +277,7 @@ def test_changes_serve_only_the_configured_scope(app_env: Any, functions: Functi
     assert status == 403
     error = error_of(body)
     assert error["code"] == "SubscriptionOutOfScope"
-    assert OTHER_SUB in error["message"]
+    assert SUB_B in error["message"]
     assert app_env.requests == []
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from remediation.app.runtime import reset_runtime
 from tests.support import consumers
-from tests.support.azurite import OTHER_SUB, SUB
+from tests.support.constants import SUB_A, SUB_B
 from tests.support.host import CLUSTER_WRITE, QueueHost, cluster_id, grid_event, http_get, timer
 
 Functions = dict[str, Callable[..., Any]]
@@ -46,12 +46,12 @@ def host(app_env: Any, functions: Functions, azurite: str, sweep_queue: str) -> 
 def swept(app_env: Any, functions: Functions, host: QueueHost, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Two subscriptions swept in apply mode through the fan-out."""
     sim = app_env
-    sim.add_subscription(OTHER_SUB, "dev")
-    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB},{OTHER_SUB}")
+    sim.add_subscription(SUB_B, "dev")
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB_A},{SUB_B}")
     reset_runtime()
-    sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
-    sim.add_cluster(SUB, "rg-apps", "aks-busy", "westeurope", provisioning_state="Upgrading")
-    sim.add_cluster(OTHER_SUB, "rg-dev", "aks-dev", "westeurope", tags={"aks-audit-remediation": "exclude"})
+    sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
+    sim.add_cluster(SUB_A, "rg-apps", "aks-busy", "westeurope", provisioning_state="Upgrading")
+    sim.add_cluster(SUB_B, "rg-dev", "aks-dev", "westeurope", tags={"aks-audit-remediation": "exclude"})
     functions["sweep"](timer())
     assert host.drain() == ["completed", "completed"]
     sim.clear_requests()
@@ -81,9 +81,9 @@ def test_status_is_the_last_observation_and_makes_no_arm_request(swept: Any, fun
         assert cluster["observed_at"] <= document["finished_at"]
     assert document["summary"]["clusters"] == 3
     sweeps = {s["subscription_id"]: s for s in document["subscriptions"]}
-    assert set(sweeps) == {SUB, OTHER_SUB}
-    assert sweeps[SUB]["summary"]["remediated"] == 1 and sweeps[SUB]["run_id"] in run_ids
-    assert sweeps[OTHER_SUB]["summary"]["excluded"] == 1
+    assert set(sweeps) == {SUB_A, SUB_B}
+    assert sweeps[SUB_A]["summary"]["remediated"] == 1 and sweeps[SUB_A]["run_id"] in run_ids
+    assert sweeps[SUB_B]["summary"]["excluded"] == 1
     assert document["errors"] == []
 
 
@@ -114,10 +114,10 @@ def test_status_csv_says_when_each_cluster_was_observed(swept: Any, functions: F
 
 
 def test_status_filters_like_the_report(swept: Any, functions: Functions) -> None:
-    _, body, _ = call(functions, ("subscription", OTHER_SUB))
+    _, body, _ = call(functions, ("subscription", SUB_B))
     document = json.loads(body)
     assert [c["name"] for c in document["clusters"]] == ["aks-dev"]
-    assert [s["subscription_id"] for s in document["subscriptions"]] == [OTHER_SUB]
+    assert [s["subscription_id"] for s in document["subscriptions"]] == [SUB_B]
 
     _, body, _ = call(functions, ("cluster", cluster_id("aks-open").upper()))
     document = json.loads(body)
@@ -140,7 +140,7 @@ def test_status_resolves_bare_names_like_the_report(
     assert error_of(body)["code"] == "ClusterNotFound"
     assert "aks-nowhere" in error_of(body)["message"]
 
-    twin = swept.add_cluster(OTHER_SUB, "rg-dev", "aks-open", "westeurope")
+    twin = swept.add_cluster(SUB_B, "rg-dev", "aks-open", "westeurope")
     functions["sweep"](timer())
     assert host.drain() == ["completed", "completed"]
     swept.clear_requests()
@@ -151,12 +151,12 @@ def test_status_resolves_bare_names_like_the_report(
     matches = str(error["matches"]).lower()
     assert twin.lower() in matches and cluster_id("aks-open").lower() in matches
     # Narrowed to one subscription, the name is one cluster again.
-    status, body, _ = call(functions, ("cluster", "aks-open"), ("subscription", OTHER_SUB))
+    status, body, _ = call(functions, ("cluster", "aks-open"), ("subscription", SUB_B))
     assert status == 200
     assert [c["id"].lower() for c in json.loads(body)["clusters"]] == [twin.lower()]
 
     # A cluster observed before the scope shrank is not found by name any more.
-    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", SUB)
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", SUB_A)
     reset_runtime()
     status, body, _ = call(functions, ("cluster", "aks-dev"))
     assert (status, error_of(body)["code"]) == (404, "ClusterNotFound")
@@ -176,12 +176,12 @@ def test_status_names_what_was_never_observed(swept: Any, functions: Functions) 
 def test_status_of_a_configured_subscription_never_swept(
     app_env: Any, functions: Functions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB},{OTHER_SUB}")
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB_A},{SUB_B}")
     status, body, _ = call(functions)
     assert status == 200
     document = json.loads(body)
     assert document["clusters"] == [] and document["subscriptions"] == []
-    assert {e["scope"] for e in document["errors"]} == {f"/subscriptions/{SUB}", f"/subscriptions/{OTHER_SUB}"}
+    assert {e["scope"] for e in document["errors"]} == {f"/subscriptions/{SUB_A}", f"/subscriptions/{SUB_B}"}
     assert {e["code"] for e in document["errors"]} == {"NotObserved"}
     assert app_env.requests == []
 
@@ -193,8 +193,8 @@ def test_status_of_a_configured_subscription_never_swept(
         ([("subscription", "prod")], 400, "InvalidSubscription"),
         ([("cluster", "/subscriptions/x")], 400, "InvalidCluster"),
         ([("since", "2026-01-01T00:00:00Z")], 400, "UnknownParameter"),
-        ([("subscription", OTHER_SUB)], 403, "SubscriptionOutOfScope"),
-        ([("cluster", cluster_id("aks-x", sub=OTHER_SUB))], 403, "SubscriptionOutOfScope"),
+        ([("subscription", SUB_B)], 403, "SubscriptionOutOfScope"),
+        ([("cluster", cluster_id("aks-x", sub=SUB_B))], 403, "SubscriptionOutOfScope"),
     ],
 )
 def test_status_errors_are_the_reports(
@@ -244,21 +244,21 @@ def test_a_deleted_cluster_leaves_the_table_when_a_sweep_no_longer_sees_it(
 
 
 def test_a_sweep_that_cannot_list_keeps_the_last_observation(swept: Any, functions: Functions, host: QueueHost) -> None:
-    swept.forbid_subscription(OTHER_SUB)
+    swept.forbid_subscription(SUB_B)
     functions["sweep"](timer())
     outcomes = host.drain()
     assert sorted(outcomes) == ["completed", "poisoned", "retry", "retry"]
     _, body, _ = call(functions)
     document = json.loads(body)
     assert "aks-dev" in {c["name"] for c in document["clusters"]}, "an unreadable subscription is not an empty one"
-    other = next(s for s in document["subscriptions"] if s["subscription_id"] == OTHER_SUB)
+    other = next(s for s in document["subscriptions"] if s["subscription_id"] == SUB_B)
     assert other["errors"] == 1
-    assert any(e["scope"] == f"/subscriptions/{OTHER_SUB}" for e in document["errors"])
+    assert any(e["scope"] == f"/subscriptions/{SUB_B}" for e in document["errors"])
 
 
 def test_events_record_their_outcome_and_a_deleted_cluster_leaves(swept: Any, functions: Functions) -> None:
     sim = swept
-    new = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope")
+    new = sim.add_cluster(SUB_A, "rg-apps", "aks-new", "westeurope")
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, new))
     _, body, _ = call(functions, ("cluster", new))
     (cluster,) = json.loads(body)["clusters"]
@@ -281,7 +281,7 @@ def test_a_table_service_outage_never_fails_the_sweep(
     caplog: Any,
 ) -> None:
     sim = app_env
-    open_id = sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    open_id = sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
     monkeypatch.setenv("AzureWebJobsStorage", dead_table_endpoint(azurite, dead_port))  # the queue still works
     reset_runtime()
     functions["sweep"](timer())
@@ -316,7 +316,7 @@ def _cluster(name: str, status: str) -> dict[str, Any]:
     return {
         "id": cluster_id(name),
         "name": name,
-        "subscription_id": SUB,
+        "subscription_id": SUB_A,
         "resource_group": "rg-apps",
         "location": "westeurope",
         "status": status,
@@ -339,9 +339,9 @@ def test_a_long_sweep_never_replaces_a_newer_event_observation(app_env: Any) -> 
     assert record_outcomes(table, event, trigger="event_grid")
     # A sweep that started at 10:00 (before the event) read aks-a when it was still non-compliant.
     sweep = _doc("sweep", "2026-11-27T10:00:00Z", [_cluster("aks-a", "failed"), _cluster("aks-b", "compliant")])
-    (recorded,) = record_sweep(table, sweep, [SUB], trigger="timer")
+    (recorded,) = record_sweep(table, sweep, [SUB_A], trigger="timer")
     assert recorded.run_id == "sweep"
-    stored = {o.cluster["name"]: (o.cluster["status"], o.run_id) for o in table.observations([SUB])}
+    stored = {o.cluster["name"]: (o.cluster["status"], o.run_id) for o in table.observations([SUB_A])}
     assert stored == {
         "aks-a": ("remediated", "event"),  # the newer observation stays
         "aks-b": ("compliant", "sweep"),
@@ -349,8 +349,8 @@ def test_a_long_sweep_never_replaces_a_newer_event_observation(app_env: Any) -> 
     }
     # The next sweep, at 11:00, no longer sees aks-new: now it is gone.
     later = _doc("sweep-2", "2026-11-27T11:00:00Z", [_cluster("aks-a", "compliant"), _cluster("aks-b", "compliant")])
-    record_sweep(table, later, [SUB], trigger="timer")
-    assert sorted(o.cluster["name"] for o in table.observations([SUB])) == ["aks-a", "aks-b"]
+    record_sweep(table, later, [SUB_A], trigger="timer")
+    assert sorted(o.cluster["name"] for o in table.observations([SUB_A])) == ["aks-a", "aks-b"]
 
 
 def test_a_cli_sweep_is_recorded_too(app_env: Any, functions: Functions) -> None:
@@ -359,7 +359,7 @@ def test_a_cli_sweep_is_recorded_too(app_env: Any, functions: Functions) -> None
     from remediation.cli.main import main
 
     sim = app_env
-    open_id = sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    open_id = sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
     stdout, stderr = io.StringIO(), io.StringIO()
     assert main(["apply", "--format", "json", "--no-progress"], stdout=stdout, stderr=stderr) == 0, stderr.getvalue()
     run_id = json.loads(stdout.getvalue())["run_id"]
@@ -388,7 +388,7 @@ def test_a_hung_state_table_never_holds_the_event_past_its_budget(
     from tests.support.table_proxy import table_proxy
 
     sim = app_env
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-new", "westeurope")
 
     def state_writes(method: str, path: str) -> Any:
         """Every write of the state table hangs (its rows go in entity-group transactions, $batch)."""

@@ -22,7 +22,7 @@ from remediation.azure.ledger_chain import AppendBlobLedger, part_name
 from remediation.cli.main import main
 from remediation.core.chain import GENESIS, line_hash
 from remediation.core.changes import ChangeEvent, ChangeRecord
-from tests.support.azurite import SUB
+from tests.support.constants import SUB_A
 from tests.support.host import CLUSTER_WRITE, cluster_id, grid_event, http_get
 
 Functions = dict[str, Callable[..., Any]]
@@ -84,7 +84,7 @@ def verify_cli(*argv: str) -> tuple[int, str, str]:
 
 def test_changes_made_by_the_app_are_chained_and_verify(app_env: Any, functions: Functions, chain: Any) -> None:
     for name in ("aks-a", "aks-b"):
-        cid = app_env.add_cluster(SUB, "rg-apps", name, "westeurope")
+        cid = app_env.add_cluster(SUB_A, "rg-apps", name, "westeurope")
         functions["on_resource_event"](grid_event(CLUSTER_WRITE, cid))
     ((name, data),) = parts(chain).items()
     assert name == part_name(datetime.now(UTC))

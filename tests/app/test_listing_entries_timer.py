@@ -17,7 +17,7 @@ import pytest
 
 from remediation.app.runtime import get_runtime
 from remediation.ids import id_key
-from tests.support.azurite import SUB
+from tests.support.constants import SUB_A
 from tests.support.host import QueueHost, timer
 
 Functions = dict[str, Callable[..., Any]]
@@ -30,11 +30,9 @@ def test_a_bad_listing_entry_on_the_queue_path_costs_only_itself(
 ) -> None:
     sim = app_env
     host = QueueHost(azurite, sweep_queue, functions)
-    valid = sim.add_cluster(SUB, "rg-apps", "aks-open", "westeurope")
+    valid = sim.add_cluster(SUB_A, "rg-apps", "aks-open", "westeurope")
     answer = sim.get_cluster(valid)
-    bad_id = (
-        f"/subscriptions/{SUB}/resourceGroups/rg apps/providers/Microsoft.ContainerService/managedClusters/aks\n\u202ex"
-    )
+    bad_id = f"/subscriptions/{SUB_A}/resourceGroups/rg apps/providers/Microsoft.ContainerService/managedClusters/aks\n\u202ex"
 
     def rewrite(response: Any, url: str) -> Any:
         if response.status == 200 and urlsplit(url).path.lower().endswith("/managedclusters"):
@@ -53,10 +51,10 @@ def test_a_bad_listing_entry_on_the_queue_path_costs_only_itself(
     assert [r.path for r in sim.write_requests() if "aks\n" in r.path or "rg apps" in r.path] == []
     state = get_runtime().state
     assert state is not None
-    last = state.sweep(SUB)
+    last = state.sweep(SUB_A)
     assert last is not None and not last.listing_failed
     assert (last.summary["clusters"], last.summary["remediated"], last.summary["failed"]) == (2, 1, 1)
-    assert [id_key(c) for c, _, _ in state.stored_clusters(SUB)] == [id_key(valid)]
+    assert [id_key(c) for c, _, _ in state.stored_clusters(SUB_A)] == [id_key(valid)]
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("remediation")]
     assert any("cluster listing of subscription" in m for m in ours)
     assert [m for m in ours if RAW.search(m)] == []

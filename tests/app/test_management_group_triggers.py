@@ -14,7 +14,7 @@ import pytest
 from remediation.app.runtime import get_runtime, reset_runtime
 from remediation.errors import ArmError, SweepFailedError
 from remediation.kit.deadline import DeadlineExceeded
-from tests.support.azurite import OTHER_SUB, SUB
+from tests.support.constants import SUB_A, SUB_B
 from tests.support.host import CLUSTER_WRITE, QueueHost, grid_event, http_get, timer
 
 Functions = dict[str, Callable[..., Any]]
@@ -30,11 +30,11 @@ def host(app_env: Any, functions: Functions, azurite: str, sweep_queue: str) -> 
 
 @pytest.fixture
 def group_env(app_env: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """SUB under the group, OTHER_SUB visible but outside it."""
+    """SUB_A under the group, SUB_B visible but outside it."""
     sim = app_env
-    sim.add_subscription(OTHER_SUB, "dev")
+    sim.add_subscription(SUB_B, "dev")
     sim.add_management_group(GROUP)
-    sim.move_subscription(SUB, GROUP)
+    sim.move_subscription(SUB_A, GROUP)
     monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", "")
     monkeypatch.setenv("REMEDIATION_MANAGEMENT_GROUP", GROUP)
     return sim
@@ -45,7 +45,7 @@ def test_the_timer_queues_the_group_s_subscriptions_from_one_listing(
 ) -> None:
     functions["sweep"](timer())
 
-    assert [m["subscription_id"] for m in host.messages()] == [SUB]
+    assert [m["subscription_id"] for m in host.messages()] == [SUB_A]
     assert [r.path for r in group_env.arm_requests()] == [DESCENDANTS], "one listing, no /subscriptions"
 
 
@@ -62,9 +62,9 @@ def test_the_timer_that_cannot_list_the_group_fails_naming_it(
 def test_a_queued_subscription_moved_out_before_its_sweep_is_not_touched(
     group_env: Any, functions: Functions, host: QueueHost
 ) -> None:
-    cluster = group_env.add_cluster(SUB, "rg-apps", "aks-moving", "westeurope")
+    cluster = group_env.add_cluster(SUB_A, "rg-apps", "aks-moving", "westeurope")
     functions["sweep"](timer())
-    group_env.move_subscription(SUB, None)
+    group_env.move_subscription(SUB_A, None)
     group_env.clear_requests()
 
     host.drain()
@@ -74,8 +74,8 @@ def test_a_queued_subscription_moved_out_before_its_sweep_is_not_touched(
 
 
 def test_an_event_from_a_subscription_outside_the_group_is_ignored(group_env: Any, functions: Functions) -> None:
-    inside = group_env.add_cluster(SUB, "rg-apps", "aks-in", "westeurope")
-    outside = group_env.add_cluster(OTHER_SUB, "rg-apps", "aks-out", "westeurope")
+    inside = group_env.add_cluster(SUB_A, "rg-apps", "aks-in", "westeurope")
+    outside = group_env.add_cluster(SUB_B, "rg-apps", "aks-out", "westeurope")
     group_env.clear_requests()
 
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, outside))
@@ -91,7 +91,7 @@ def test_an_event_whose_group_cannot_be_listed_is_dropped_with_an_error_naming_t
     group_env: Any, functions: Functions, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("REMEDIATION_MANAGEMENT_GROUP", "no-such-group")
-    cluster = group_env.add_cluster(SUB, "rg-apps", "aks-in", "westeurope")
+    cluster = group_env.add_cluster(SUB_A, "rg-apps", "aks-in", "westeurope")
 
     functions["on_resource_event"](grid_event(CLUSTER_WRITE, cluster))  # permanent (403): not redelivered
 
@@ -103,7 +103,7 @@ def test_an_event_whose_group_listing_fails_transiently_is_delivered_again(
     group_env: Any, functions: Functions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "4")  # the retries' budget, kept short
-    cluster = group_env.add_cluster(SUB, "rg-apps", "aks-in", "westeurope")
+    cluster = group_env.add_cluster(SUB_A, "rg-apps", "aks-in", "westeurope")
     group_env.inject_fault(
         method="GET", path_contains="/descendants", status=503, times=None, code="ServiceUnavailable"
     )
@@ -130,13 +130,13 @@ def listings(sim: Any) -> int:
 @pytest.fixture
 def both_swept(group_env: Any, functions: Functions, host: QueueHost) -> tuple[str, str]:
     """Both subscriptions swept in apply mode while under the group (each cluster has a change record and an
-    observation), then OTHER_SUB moved out of the group; the cluster inside the group and the one outside."""
-    group_env.move_subscription(OTHER_SUB, GROUP)
-    inside = group_env.add_cluster(SUB, "rg-apps", "aks-in", "westeurope")
-    outside = group_env.add_cluster(OTHER_SUB, "rg-apps", "aks-out", "westeurope")
+    observation), then SUB_B moved out of the group; the cluster inside the group and the one outside."""
+    group_env.move_subscription(SUB_B, GROUP)
+    inside = group_env.add_cluster(SUB_A, "rg-apps", "aks-in", "westeurope")
+    outside = group_env.add_cluster(SUB_B, "rg-apps", "aks-out", "westeurope")
     functions["sweep"](timer())
     assert sorted(host.drain()) == ["completed", "completed"]
-    group_env.move_subscription(OTHER_SUB, None)
+    group_env.move_subscription(SUB_B, None)
     group_env.clear_requests()
     return inside, outside
 
@@ -150,16 +150,16 @@ def test_changes_and_status_serve_only_the_group_s_subscriptions(
     assert status == 200
     assert body["count"] >= 1
     assert {c["cluster_id"].lower() for c in body["changes"] if c["cluster_id"]} == {inside.lower()}
-    assert all(OTHER_SUB not in (c["resource_id"] or "") for c in body["changes"])
+    assert all(SUB_B not in (c["resource_id"] or "") for c in body["changes"])
     status, body = get(functions, "status")
     assert status == 200
     assert [c["name"] for c in body["clusters"]] == ["aks-in"]
-    assert [s["subscription_id"] for s in body["subscriptions"]] == [SUB]
+    assert [s["subscription_id"] for s in body["subscriptions"]] == [SUB_A]
 
     for route, query in [
         ("changes", ("cluster", outside)),
         ("status", ("cluster", outside)),
-        ("status", ("subscription", OTHER_SUB)),
+        ("status", ("subscription", SUB_B)),
     ]:
         status, body = get(functions, route, query)
         assert (status, body["error"]["code"]) == (403, "SubscriptionOutOfScope"), (route, query)
@@ -179,7 +179,7 @@ def test_the_group_s_listing_is_served_again_until_it_is_older_than_the_cache(
     now = [1000.0]
     get_runtime().estates.clock = lambda: now[0]
     assert get(functions, "changes", ("cluster", outside))[0] == 403
-    group_env.move_subscription(OTHER_SUB, GROUP)
+    group_env.move_subscription(SUB_B, GROUP)
 
     now[0] += 299  # REMEDIATION_REPORT_CACHE_SECONDS: 300 by default
     assert get(functions, "changes", ("cluster", outside))[0] == 403
@@ -194,7 +194,7 @@ def test_a_group_narrowed_to_nothing_serves_nothing(
     group_env: Any, functions: Functions, both_swept: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inside, _ = both_swept
-    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", OTHER_SUB)  # outside the group: the intersection is empty
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", SUB_B)  # outside the group: the intersection is empty
     reset_runtime()
 
     status, body = get(functions, "changes")

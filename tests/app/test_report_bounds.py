@@ -18,7 +18,7 @@ import azure.functions as func
 import pytest
 
 from remediation.app.runtime import Runtime, get_runtime, reset_runtime
-from tests.support.azurite import SUB, WORKSPACE
+from tests.support.constants import SUB_A, WORKSPACE
 from tests.support.host import CLUSTER_WRITE, cluster_id, grid_event, http_get
 
 Functions = dict[str, Callable[..., Any]]
@@ -64,7 +64,7 @@ class Gate:
 @pytest.fixture
 def estate(app_env: Any) -> Any:
     for i in range(20):
-        app_env.add_cluster(SUB, "rg-apps", f"aks-{i:02d}", "westeurope")
+        app_env.add_cluster(SUB_A, "rg-apps", f"aks-{i:02d}", "westeurope")
     return app_env
 
 

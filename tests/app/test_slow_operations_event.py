@@ -14,8 +14,8 @@ from remediation.app.event_handler import handle_event
 from remediation.app.runtime import get_runtime, reset_runtime
 from remediation.azure.ledger import TableLedger
 from remediation.kit.deadline import DeadlineExceeded
-from tests.support.azurite import SUB, WORKSPACE
 from tests.support.clock import FakeClock
+from tests.support.constants import SUB_A, WORKSPACE
 from tests.support.host import CLUSTER_WRITE, WRITE
 
 OURS = "aks-audit-remediation"
@@ -30,7 +30,7 @@ def test_a_workspace_slower_than_the_events_budget_is_finished_by_the_redelivery
     sim.lro_polls = 0
     sim.workspace_creation_seconds = 40.0
     sim.clock = clock = FakeClock()
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-new", "westeurope")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-new", "westeurope")
     monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", "3")
     reset_runtime()
     runtime = replace(get_runtime(), clock=clock)

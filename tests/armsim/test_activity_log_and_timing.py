@@ -13,9 +13,7 @@ from azure.mgmt.monitor import MonitorManagementClient
 
 from armsim import ArmSimulator
 from armsim.throttle import READS, Limit
-
-SUB = "11111111-1111-4111-8111-111111111111"
-OTHER = "22222222-2222-4222-8222-222222222222"
+from tests.support.constants import SUB_A, SUB_B
 
 
 class Clock:
@@ -26,7 +24,7 @@ class Clock:
         return self.now
 
 
-def monitor(sim: ArmSimulator, sub: str = SUB) -> MonitorManagementClient:
+def monitor(sim: ArmSimulator, sub: str = SUB_A) -> MonitorManagementClient:
     return MonitorManagementClient(
         DefaultAzureCredential(),
         sub,
@@ -54,9 +52,9 @@ def raw(sim: ArmSimulator, method: str, path: str, **kw: Any) -> requests.Respon
 
 @pytest.fixture
 def estate(sim: ArmSimulator) -> dict[str, str]:
-    sim.add_subscription(SUB)
-    cluster = sim.add_cluster(SUB, "rg-apps", "aks-one", "eastus")
-    workspace = sim.add_workspace(SUB, "rg-logs", "law-one", "eastus")
+    sim.add_subscription(SUB_A)
+    cluster = sim.add_cluster(SUB_A, "rg-apps", "aks-one", "eastus")
+    workspace = sim.add_workspace(SUB_A, "rg-logs", "law-one", "eastus")
     return {"cluster": cluster, "workspace": workspace}
 
 
@@ -76,9 +74,9 @@ def test_setting_writes_and_deletes_are_in_the_activity_log_with_their_caller(si
         cluster, "ours", {"workspace_id": workspace, "logs": [{"category": "guard", "enabled": True}]}
     )
     client.diagnostic_settings.delete(cluster, "ours")
-    sim.add_workspace(OTHER, "rg", "law-elsewhere", "eastus")
+    sim.add_workspace(SUB_B, "rg", "law-elsewhere", "eastus")
     sim.put_setting(
-        cluster.replace(SUB, OTHER), "other-sub", {"workspaceId": workspace}, last_modified_at=datetime.now(UTC)
+        cluster.replace(SUB_A, SUB_B), "other-sub", {"workspaceId": workspace}, last_modified_at=datetime.now(UTC)
     )
 
     events = list(
@@ -130,7 +128,7 @@ def test_the_filter_patterns_of_the_spec_and_nothing_else(sim, estate) -> None:
         answer = raw(
             sim,
             "GET",
-            f"/subscriptions/{SUB}/providers/Microsoft.Insights/eventtypes/management/values",
+            f"/subscriptions/{SUB_A}/providers/Microsoft.Insights/eventtypes/management/values",
             params={"api-version": "2015-04-01", "$filter": bad},
         )
         assert answer.status_code == 400 and answer.json()["code"] == "BadRequest", bad
@@ -187,8 +185,8 @@ def test_a_refused_write_is_logged_failed(sim, estate) -> None:
 def test_a_workspace_creation_takes_its_time_without_retry_after(sim_factory) -> None:
     sim = sim_factory(workspace_creation_seconds=13.0, lro_polls=0, lro_retry_after_ms=None)
     sim.clock = clock = Clock()
-    sim.add_resource_group(SUB, "rg-logs", "eastus")
-    path = f"/subscriptions/{SUB}/resourceGroups/rg-logs/providers/Microsoft.OperationalInsights/workspaces/law-new"
+    sim.add_resource_group(SUB_A, "rg-logs", "eastus")
+    path = f"/subscriptions/{SUB_A}/resourceGroups/rg-logs/providers/Microsoft.OperationalInsights/workspaces/law-new"
     body = {"location": "eastus", "properties": {"sku": {"name": "PerGB2018"}}}
 
     created = raw(sim, "PUT", path, params={"api-version": "2025-07-01"}, json=body)
@@ -215,7 +213,7 @@ def test_a_workspace_creation_takes_its_time_without_retry_after(sim_factory) ->
 def test_a_table_change_takes_its_time(sim_factory) -> None:
     sim = sim_factory(table_change_seconds=2.0, lro_polls=0, lro_retry_after_ms=None)
     sim.clock = clock = Clock()
-    workspace = sim.add_workspace(SUB, "rg-logs", "law-one", "eastus")
+    workspace = sim.add_workspace(SUB_A, "rg-logs", "law-one", "eastus")
     answer = raw(
         sim,
         "PATCH",
@@ -240,8 +238,8 @@ def test_a_setting_put_draws_on_microsoft_insights_budget(sim_factory) -> None:
     sim = sim_factory(throttle=True)
     sim.throttle.clock = clock = Clock()
     sim.throttle.provider_limits["microsoft.insights"] = Limit(2, 1.0)
-    cluster = sim.add_cluster(SUB, "rg-apps", "aks-one", "eastus")
-    workspace = sim.add_workspace(SUB, "rg-logs", "law-one", "eastus")
+    cluster = sim.add_cluster(SUB_A, "rg-apps", "aks-one", "eastus")
+    workspace = sim.add_workspace(SUB_A, "rg-logs", "law-one", "eastus")
     path = cluster + "/providers/Microsoft.Insights/diagnosticSettings/s"
     body = {"properties": {"workspaceId": workspace, "logs": [{"category": "guard", "enabled": True}]}}
 
@@ -260,9 +258,9 @@ def test_a_noisy_neighbour_drains_the_global_read_bucket(sim_factory) -> None:
     sim = sim_factory(throttle=True)
     sim.throttle.clock = clock = Clock()
     sim.throttle.global_limits[READS] = Limit(30, 10.0)
-    cluster = sim.add_cluster(SUB, "rg-apps", "aks-one", "eastus")
-    sim.throttle.add_neighbour(SUB, READS, 9.0)  # other principals leave 1 read/s
-    sim.throttle.drain(SUB, READS, 29)
+    cluster = sim.add_cluster(SUB_A, "rg-apps", "aks-one", "eastus")
+    sim.throttle.add_neighbour(SUB_A, READS, 9.0)  # other principals leave 1 read/s
+    sim.throttle.drain(SUB_A, READS, 29)
 
     first = raw(sim, "GET", cluster, params={"api-version": "2026-08-01"})
     second = raw(sim, "GET", cluster, params={"api-version": "2026-08-01"})

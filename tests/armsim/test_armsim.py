@@ -12,7 +12,6 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ResourceNotFoundError
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from azure.mgmt.containerservice import ContainerServiceClient
-from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 from azure.mgmt.loganalytics.models import Workspace, WorkspaceSku
 from azure.mgmt.monitor import MonitorManagementClient
 from azure.mgmt.resource.resources import ResourceManagementClient
@@ -20,9 +19,9 @@ from azure.mgmt.resource.subscriptions import SubscriptionClient
 
 from armsim import ArmSimulator
 from armsim.estate import build_demo_estate
+from tests.support.arm_clients import kwargs, loganalytics, raw, token_for
+from tests.support.constants import SUB_A, SUB_B
 
-SUB = "11111111-1111-4111-8111-111111111111"
-OTHER_SUB = "22222222-2222-4222-8222-222222222222"
 CATEGORIES = ("kube-audit", "kube-audit-admin", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
 
 
@@ -36,40 +35,23 @@ class StaticCredential:
         return AccessToken(self.token, int(time.time()) + 3600)
 
 
-def kwargs(sim: ArmSimulator, **extra: Any) -> dict[str, Any]:
-    return {"base_url": sim.base_url, "credential_scopes": [sim.base_url + "/.default"], **extra}
-
-
 def monitor(sim: ArmSimulator, credential: Any = None) -> MonitorManagementClient:
-    return MonitorManagementClient(credential or DefaultAzureCredential(), SUB, **kwargs(sim))
+    return MonitorManagementClient(credential or DefaultAzureCredential(), SUB_A, **kwargs(sim))
 
 
 def aks(sim: ArmSimulator, credential: Any = None, **extra: Any) -> ContainerServiceClient:
-    return ContainerServiceClient(credential or DefaultAzureCredential(), SUB, **kwargs(sim, **extra))
-
-
-def loganalytics(sim: ArmSimulator, sub: str = SUB) -> LogAnalyticsManagementClient:
-    return LogAnalyticsManagementClient(DefaultAzureCredential(), sub, **kwargs(sim))
-
-
-def raw(sim: ArmSimulator, method: str, path: str, token: str | None = None, **kw: Any) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.request(method, sim.base_url + path, headers=headers, timeout=10, **kw)
-
-
-def token_for(sim: ArmSimulator) -> str:
-    return DefaultAzureCredential().get_token(sim.base_url + "/.default").token
+    return ContainerServiceClient(credential or DefaultAzureCredential(), SUB_A, **kwargs(sim, **extra))
 
 
 @pytest.fixture
 def cluster(sim: ArmSimulator) -> str:
-    sim.add_subscription(SUB, "Production")
-    return sim.add_cluster(SUB, "rg-apps", "aks-one", "eastus", tags={"team": "a"})
+    sim.add_subscription(SUB_A, "Production")
+    return sim.add_cluster(SUB_A, "rg-apps", "aks-one", "eastus", tags={"team": "a"})
 
 
 @pytest.fixture
 def workspace(sim: ArmSimulator, cluster: str) -> str:
-    return sim.add_workspace(SUB, "rg-logs", "law-one", "eastus")
+    return sim.add_workspace(SUB_A, "rg-logs", "law-one", "eastus")
 
 
 def logs(*categories: str, enabled: bool = True) -> list[dict[str, Any]]:
@@ -82,7 +64,7 @@ def logs(*categories: str, enabled: bool = True) -> list[dict[str, Any]]:
 def test_default_credential_gets_a_token_from_the_identity_endpoint(sim: ArmSimulator, cluster: str) -> None:
     subscriptions = list(SubscriptionClient(DefaultAzureCredential(), **kwargs(sim)).subscriptions.list())
 
-    assert [s.subscription_id for s in subscriptions] == [SUB]
+    assert [s.subscription_id for s in subscriptions] == [SUB_A]
     identity = sim.identity_requests()
     assert len(identity) == 1
     assert identity[0].query == {"api-version": "2019-08-01", "resource": sim.base_url}
@@ -99,7 +81,7 @@ def test_invalid_token_is_401_with_challenge(sim: ArmSimulator, cluster: str) ->
     assert caught.value.status_code == 401
     assert caught.value.error.code == "InvalidAuthenticationToken"
 
-    missing = raw(sim, "GET", f"/subscriptions/{SUB}?api-version=2022-12-01")
+    missing = raw(sim, "GET", f"/subscriptions/{SUB_A}?api-version=2022-12-01")
     assert missing.status_code == 401
     assert missing.json()["error"]["code"] == "InvalidAuthenticationToken"
     assert missing.headers["WWW-Authenticate"].startswith("Bearer ")
@@ -122,7 +104,7 @@ def test_identity_endpoint_requires_the_secret_header(sim: ArmSimulator) -> None
 
 def test_api_version_missing_or_unsupported_is_400(sim: ArmSimulator, cluster: str) -> None:
     missing = raw(
-        sim, "GET", f"/subscriptions/{SUB}/providers/Microsoft.ContainerService/managedClusters", token_for(sim)
+        sim, "GET", f"/subscriptions/{SUB_A}/providers/Microsoft.ContainerService/managedClusters", token_for(sim)
     )
     assert missing.status_code == 400
     assert missing.json()["error"]["code"] == "MissingApiVersionParameter"
@@ -138,23 +120,23 @@ def test_api_version_missing_or_unsupported_is_400(sim: ArmSimulator, cluster: s
 
 
 def test_subscriptions_list_with_states(sim: ArmSimulator) -> None:
-    sim.add_subscription(SUB, "Production")
-    sim.add_subscription(OTHER_SUB, "Old", state="Disabled")
+    sim.add_subscription(SUB_A, "Production")
+    sim.add_subscription(SUB_B, "Old", state="Disabled")
 
     found = {
         s.subscription_id: s for s in SubscriptionClient(DefaultAzureCredential(), **kwargs(sim)).subscriptions.list()
     }
 
-    assert found[SUB].display_name == "Production"
-    assert found[SUB].id == f"/subscriptions/{SUB}"
-    assert found[OTHER_SUB].state == "Disabled"
+    assert found[SUB_A].display_name == "Production"
+    assert found[SUB_A].id == f"/subscriptions/{SUB_A}"
+    assert found[SUB_B].state == "Disabled"
 
 
 def test_cluster_list_is_paged_with_next_links(sim_factory: Any) -> None:
     sim = sim_factory(page_size=3)
-    sim.add_subscription(SUB)
-    ids = [sim.add_cluster(SUB, f"rg-{i % 2}", f"aks-{i}", "westeurope") for i in range(8)]
-    sim.add_cluster(OTHER_SUB, "rg", "elsewhere", "eastus")
+    sim.add_subscription(SUB_A)
+    ids = [sim.add_cluster(SUB_A, f"rg-{i % 2}", f"aks-{i}", "westeurope") for i in range(8)]
+    sim.add_cluster(SUB_B, "rg", "elsewhere", "eastus")
 
     clusters = list(aks(sim).managed_clusters.list())
 
@@ -187,7 +169,7 @@ def test_missing_cluster_and_resource_group_are_404(sim: ArmSimulator, cluster: 
 
 
 def test_resource_groups(sim: ArmSimulator, cluster: str) -> None:
-    client = ResourceManagementClient(DefaultAzureCredential(), SUB, **kwargs(sim))
+    client = ResourceManagementClient(DefaultAzureCredential(), SUB_A, **kwargs(sim))
     assert client.resource_groups.check_existence("rg-apps") is True
     assert client.resource_groups.check_existence("rg-aks-audit-logs") is False
     with pytest.raises(ResourceNotFoundError) as caught:
@@ -197,7 +179,7 @@ def test_resource_groups(sim: ArmSimulator, cluster: str) -> None:
     created = client.resource_groups.create_or_update("rg-aks-audit-logs", {"location": "eastus"})
 
     assert created.name == "rg-aks-audit-logs"
-    assert sim.resource_group_exists(SUB, "RG-AKS-AUDIT-LOGS")
+    assert sim.resource_group_exists(SUB_A, "RG-AKS-AUDIT-LOGS")
     assert client.resource_groups.get("rg-aks-audit-logs").location == "eastus"
     assert [r.status for r in sim.write_requests()] == [201]
 
@@ -394,9 +376,9 @@ def test_setting_without_destination_is_rejected(sim: ArmSimulator, cluster: str
 
 def test_sixth_setting_is_rejected(sim: ArmSimulator, cluster: str) -> None:
     for i in range(5):
-        sim.put_setting(cluster, f"s{i}", {"storageAccountId": f"/subscriptions/{SUB}/sa{i}", "logs": logs("guard")})
+        sim.put_setting(cluster, f"s{i}", {"storageAccountId": f"/subscriptions/{SUB_A}/sa{i}", "logs": logs("guard")})
     client = monitor(sim)
-    body = {"storage_account_id": f"/subscriptions/{SUB}/sa9", "logs": logs("kube-audit")}
+    body = {"storage_account_id": f"/subscriptions/{SUB_A}/sa9", "logs": logs("kube-audit")}
     with pytest.raises(HttpResponseError) as caught:
         client.diagnostic_settings.create_or_update(cluster, "sixth", body)
     assert caught.value.status_code == 400
@@ -424,7 +406,7 @@ def test_same_category_to_same_sink_in_two_settings_is_rejected(
     client.diagnostic_settings.create_or_update(
         cluster, "ours", {"workspace_id": workspace, "logs": [*logs("kube-apiserver"), *logs("guard", enabled=False)]}
     )
-    other = sim.add_workspace(SUB, "rg-logs", "law-two", "eastus")
+    other = sim.add_workspace(SUB_A, "rg-logs", "law-two", "eastus")
     client.diagnostic_settings.create_or_update(cluster, "ours", {"workspace_id": other, "logs": logs("guard")})
 
 
@@ -437,7 +419,7 @@ def test_missing_and_forbidden_workspaces_are_rejected(sim: ArmSimulator, cluste
     assert caught.value.status_code == 400
     assert caught.value.error.code == "LinkedResourceNotFound"
 
-    forbidden = sim.add_workspace(OTHER_SUB, "rg-sec", "law-secret", "eastus")
+    forbidden = sim.add_workspace(SUB_B, "rg-sec", "law-secret", "eastus")
     sim.forbid_resource(forbidden)
     with pytest.raises(HttpResponseError) as caught:
         client.diagnostic_settings.create_or_update(cluster, "ours", {**body, "workspace_id": forbidden})
@@ -462,12 +444,12 @@ def test_locked_cluster_refuses_writes(sim: ArmSimulator, cluster: str, workspac
 
 def test_workspace_create_is_long_running(sim_factory: Any) -> None:
     sim = sim_factory(lro_polls=2)
-    sim.add_resource_group(SUB, "rg-aks-audit-logs", "eastus")
+    sim.add_resource_group(SUB_A, "rg-aks-audit-logs", "eastus")
     client = loganalytics(sim)
     params = Workspace(location="eastus", sku=WorkspaceSku(name="PerGB2018"), retention_in_days=90, tags={"a": "b"})
 
     poller = client.workspaces.begin_create_or_update("rg-aks-audit-logs", "law-aks-audit-eastus", params)
-    wid = f"/subscriptions/{SUB}/resourceGroups/rg-aks-audit-logs/providers/Microsoft.OperationalInsights/workspaces/law-aks-audit-eastus"
+    wid = f"/subscriptions/{SUB_A}/resourceGroups/rg-aks-audit-logs/providers/Microsoft.OperationalInsights/workspaces/law-aks-audit-eastus"
     created = poller.result()
 
     assert created.provisioning_state == "Succeeded"
@@ -487,7 +469,7 @@ def test_workspace_create_is_long_running(sim_factory: Any) -> None:
 
 
 def test_workspace_get_while_creating(sim: ArmSimulator) -> None:
-    sim.add_resource_group(SUB, "rg-logs", "eastus")
+    sim.add_resource_group(SUB_A, "rg-logs", "eastus")
     client = loganalytics(sim)
     params = Workspace(location="eastus", sku=WorkspaceSku(name="PerGB2018"), retention_in_days=30)
     poller = client.workspaces.begin_create_or_update("rg-logs", "law-new", params, polling=False)
@@ -496,7 +478,7 @@ def test_workspace_get_while_creating(sim: ArmSimulator) -> None:
 
 
 def test_workspace_errors(sim: ArmSimulator) -> None:
-    sim.add_subscription(SUB)
+    sim.add_subscription(SUB_A)
     client = loganalytics(sim)
     good = Workspace(location="eastus", sku=WorkspaceSku(name="PerGB2018"), retention_in_days=30)
     with pytest.raises(ResourceNotFoundError) as caught:
@@ -506,7 +488,7 @@ def test_workspace_errors(sim: ArmSimulator) -> None:
         client.workspaces.get("rg-none", "law-x")
     assert caught.value.error.code == "ResourceGroupNotFound"
 
-    sim.add_resource_group(SUB, "rg-logs", "eastus")
+    sim.add_resource_group(SUB_A, "rg-logs", "eastus")
     with pytest.raises(ResourceNotFoundError) as caught:
         client.workspaces.get("rg-logs", "law-x")
     assert caught.value.error.code == "ResourceNotFound"
@@ -548,7 +530,7 @@ def test_server_errors_dropped_connections_and_latency(sim: ArmSimulator, cluste
 
 
 def test_forbidden_subscription_is_403(sim: ArmSimulator, cluster: str, workspace: str) -> None:
-    sim.forbid_subscription(SUB)
+    sim.forbid_subscription(SUB_A)
     with pytest.raises(HttpResponseError) as caught:
         list(aks(sim).managed_clusters.list())
     assert caught.value.status_code == 403
@@ -589,9 +571,9 @@ def test_recording_and_write_requests(sim: ArmSimulator, cluster: str, workspace
 
 
 def test_concurrent_clients(sim: ArmSimulator) -> None:
-    sim.add_subscription(SUB)
-    workspace = sim.add_workspace(SUB, "rg-logs", "law-one", "eastus")
-    ids = [sim.add_cluster(SUB, "rg", f"aks-{i}", "eastus") for i in range(16)]
+    sim.add_subscription(SUB_A)
+    workspace = sim.add_workspace(SUB_A, "rg-logs", "law-one", "eastus")
+    ids = [sim.add_cluster(SUB_A, "rg", f"aks-{i}", "eastus") for i in range(16)]
     client = monitor(sim)
     errors: list[BaseException] = []
 
@@ -638,7 +620,7 @@ def test_missing_specs_fail_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: An
 
 def test_workspace_create_with_no_in_progress_polls(sim_factory: Any) -> None:
     sim = sim_factory(lro_polls=0)
-    sim.add_resource_group(SUB, "rg-logs", "westeurope")
+    sim.add_resource_group(SUB_A, "rg-logs", "westeurope")
     params = Workspace(location="westeurope", sku=WorkspaceSku(name="PerGB2018"), retention_in_days=30)
     created = loganalytics(sim).workspaces.begin_create_or_update("rg-logs", "law-we", params).result()
     assert created.provisioning_state == "Succeeded"
@@ -651,7 +633,7 @@ def test_workspace_create_with_no_in_progress_polls(sim_factory: Any) -> None:
 @pytest.mark.parametrize(("outcome", "state"), [("Failed", "Failed"), ("never", "Creating")])
 def test_workspace_creation_can_end_failed_or_never(sim: ArmSimulator, outcome: str, state: str) -> None:
     sim.lro_outcome = outcome
-    sim.add_resource_group(SUB, "rg-logs", "eastus")
+    sim.add_resource_group(SUB_A, "rg-logs", "eastus")
     client = loganalytics(sim)
     params = Workspace(location="eastus", sku=WorkspaceSku(name="PerGB2018"), retention_in_days=30)
     poller = client.workspaces.begin_create_or_update("rg-logs", "law-new", params, polling=False)
@@ -664,7 +646,7 @@ def test_workspace_creation_can_end_failed_or_never(sim: ArmSimulator, outcome: 
 
 def test_workspace_creation_failed_fails_the_poller(sim: ArmSimulator) -> None:
     sim.lro_outcome = "Failed"
-    sim.add_resource_group(SUB, "rg-logs", "eastus")
+    sim.add_resource_group(SUB_A, "rg-logs", "eastus")
     client = loganalytics(sim)
     params = Workspace(location="eastus", sku=WorkspaceSku(name="PerGB2018"), retention_in_days=30)
     with pytest.raises(HttpResponseError):

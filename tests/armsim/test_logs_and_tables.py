@@ -11,16 +11,16 @@ from azure.mgmt.loganalytics.models import Table, TableProperties
 from azure.monitor.query import LogsQueryClient, LogsQueryStatus
 
 from armsim import ArmSimulator
-
-from .test_armsim import SUB, loganalytics, raw, token_for
+from tests.support.arm_clients import loganalytics, raw, token_for
+from tests.support.constants import SUB_A
 
 QUERY = "union isfuzzy=true (AKSAudit | summarize by _ResourceId), (AzureDiagnostics | summarize by _ResourceId)"
 
 
 @pytest.fixture
 def workspace(sim: ArmSimulator) -> str:
-    sim.add_subscription(SUB, "Production")
-    return sim.add_workspace(SUB, "rg-logs", "law-one", "eastus")
+    sim.add_subscription(SUB_A, "Production")
+    return sim.add_workspace(SUB_A, "rg-logs", "law-one", "eastus")
 
 
 def client(sim: ArmSimulator) -> LogsQueryClient:
@@ -28,7 +28,7 @@ def client(sim: ArmSimulator) -> LogsQueryClient:
 
 
 def test_query_by_customer_id_and_by_resource_id_in_the_official_shape(sim: ArmSimulator, workspace: str) -> None:
-    cid = sim.add_cluster(SUB, "rg-apps", "AKS-One", "eastus")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "AKS-One", "eastus")
     seen = datetime.now(UTC) - timedelta(minutes=3)
     sim.ingest(workspace, cid, "kube-audit", last_seen=seen, billed_bytes=1234)
     sim.ingest(workspace, cid, "kube-apiserver", last_seen=seen, billed_bytes=10, mode="azure-diagnostics")
@@ -54,7 +54,7 @@ def test_query_by_customer_id_and_by_resource_id_in_the_official_shape(sim: ArmS
 
 
 def test_timespan_excludes_older_records(sim: ArmSimulator, workspace: str) -> None:
-    cid = sim.add_cluster(SUB, "rg-apps", "aks-one", "eastus")
+    cid = sim.add_cluster(SUB_A, "rg-apps", "aks-one", "eastus")
     sim.ingest(workspace, cid, "kube-audit", last_seen=datetime.now(UTC) - timedelta(hours=5))
 
     assert client(sim).query_resource(workspace, QUERY, timespan=timedelta(hours=1)).tables[0].rows == []
@@ -75,7 +75,7 @@ def test_query_errors(sim: ArmSimulator, workspace: str) -> None:
     token = token_for(sim)
     bad = raw(sim, "POST", "/v1" + workspace.replace("law-one", "law-two") + "/query", token, json={"query": "x"})
     assert (bad.status_code, bad.json()["error"]["code"]) == (404, "ResourceNotFoundError")
-    cluster = sim.add_cluster(SUB, "rg-apps", "aks-one", "eastus")
+    cluster = sim.add_cluster(SUB_A, "rg-apps", "aks-one", "eastus")
     not_ws = raw(sim, "POST", f"/v1{cluster}/query", token, json={"query": "AKSAudit"})
     assert (not_ws.status_code, not_ws.json()["error"]["code"]) == (400, "BadArgumentError")
     no_token = raw(sim, "POST", f"/v1{workspace}/query", None, json={"query": "AKSAudit"})

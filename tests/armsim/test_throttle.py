@@ -14,9 +14,8 @@ from azure.mgmt.containerservice import ContainerServiceClient
 
 from armsim import ArmSimulator, RecordedRequest, sequential_rounds
 from armsim.throttle import DELETES, READS, WRITES, Limit, Throttle, throttled_message
+from tests.support.constants import SUB_A, SUB_B
 
-SUB = "11111111-1111-4111-8111-111111111111"
-OTHER_SUB = "22222222-2222-4222-8222-222222222222"
 TENANT = "72f988bf-0000-4000-8000-000000000047"
 ME = "5b8a1e6c-0000-4000-8000-00000000a11d"
 
@@ -29,7 +28,7 @@ class Clock:
         return self.now
 
 
-def admit(throttle: Throttle, method: str = "GET", sub: str | None = SUB, principal: str = ME):
+def admit(throttle: Throttle, method: str = "GET", sub: str | None = SUB_A, principal: str = ME):
     return throttle.admit(method=method, subscription_id=sub, tenant_id=TENANT, principal=principal)
 
 
@@ -77,7 +76,7 @@ def test_buckets_are_per_subscription_and_per_principal_and_tenant_level_without
     for _ in range(250):
         admit(throttle)
     assert not admit(throttle).allowed
-    assert admit(throttle, sub=OTHER_SUB).remaining == 249
+    assert admit(throttle, sub=SUB_B).remaining == 249
     assert admit(throttle, principal="someone-else").remaining == 249
     tenant = admit(throttle, sub=None)
     assert tenant.allowed and tenant.header == "x-ms-ratelimit-remaining-tenant-reads" and tenant.remaining == 249
@@ -105,7 +104,7 @@ def test_headers_as_arm_reports_them() -> None:
         "x-ms-ratelimit-remaining-subscription-deletes": "199",
         "x-ms-ratelimit-remaining-subscription-global-deletes": "2999",
     }
-    setting = throttle.admit(method="PUT", subscription_id=SUB, tenant_id=TENANT, principal=ME, resource_type=put)
+    setting = throttle.admit(method="PUT", subscription_id=SUB_A, tenant_id=TENANT, principal=ME, resource_type=put)
     assert setting.headers == {"x-ms-ratelimit-remaining-subscription-resource-requests": "149"}
     assert setting.remaining == 198  # it still took a token of the caller's write bucket
     tenant = admit(throttle, "GET", sub=None)
@@ -119,16 +118,16 @@ def test_the_global_bucket_is_shared_and_a_noisy_neighbour_drains_it() -> None:
     throttle = Throttle(enabled=True, clock=clock, global_limits={READS: Limit(10, 5.0)})
     for i in range(5):
         assert admit(throttle, principal=f"other-{i}").allowed
-    throttle.drain(SUB, READS, 4)
+    throttle.drain(SUB_A, READS, 4)
     assert admit(throttle).global_remaining == 0
     refused = admit(throttle)
     assert (refused.allowed, refused.refused_by, refused.remaining) == (False, "global", 249)
     assert "global limit" in throttled_message(refused, ME, TENANT)
-    throttle.add_neighbour(SUB, READS, 4.0)  # others take 4 of the 5 tokens a second
+    throttle.add_neighbour(SUB_A, READS, 4.0)  # others take 4 of the 5 tokens a second
     clock.now += 1.0
     assert admit(throttle).allowed and not admit(throttle).allowed
     assert throttle.refused_by == {"global": 2}
-    throttle.add_neighbour(SUB, READS, 2.0)  # now more than the refill: never a token again
+    throttle.add_neighbour(SUB_A, READS, 2.0)  # now more than the refill: never a token again
     clock.now += 10
     late = admit(throttle)
     assert not late.allowed and late.retry_after == 60
@@ -141,7 +140,7 @@ def test_a_providers_write_budget_is_its_own() -> None:
     def put_setting():
         return throttle.admit(
             method="PUT",
-            subscription_id=SUB,
+            subscription_id=SUB_A,
             tenant_id=TENANT,
             principal=ME,
             resource_type="microsoft.insights/diagnosticsettings",
@@ -153,7 +152,7 @@ def test_a_providers_write_budget_is_its_own() -> None:
     assert refused.headers == {"x-ms-ratelimit-remaining-subscription-resource-requests": "0", "Retry-After": "2"}
     assert "microsoft.insights" in throttled_message(refused, ME, TENANT)
     assert admit(throttle, "PUT").allowed  # other writes are not metered by Microsoft.Insights
-    assert admit(throttle, "PUT", sub=OTHER_SUB).allowed
+    assert admit(throttle, "PUT", sub=SUB_B).allowed
     clock.now += 2.0
     assert put_setting().allowed
 
@@ -174,15 +173,15 @@ def throttled(sim_factory) -> ArmSimulator:
     sim = sim_factory(throttle=True)
     sim.throttle.clock = Clock()  # frozen: no refill unless the test moves it
     sim.throttle.subscription_limits[READS] = Limit(3, 25.0)
-    sim.add_subscription(SUB)
-    sim.add_cluster(SUB, "rg-apps", "aks-one", "eastus")
+    sim.add_subscription(SUB_A)
+    sim.add_cluster(SUB_A, "rg-apps", "aks-one", "eastus")
     return sim
 
 
 def aks(sim: ArmSimulator) -> ContainerServiceClient:
     return ContainerServiceClient(
         DefaultAzureCredential(),
-        SUB,
+        SUB_A,
         base_url=sim.base_url,
         credential_scopes=[sim.base_url + "/.default"],
         retry_total=0,
@@ -206,7 +205,7 @@ def test_empty_bucket_answers_429_with_retry_after_and_arms_error_body(throttled
     assert caught.value.status_code == 429
     assert caught.value.error.code == "TooManyRequests"
     assert (
-        f"subscription '{SUB}'" in caught.value.error.message
+        f"subscription '{SUB_A}'" in caught.value.error.message
         and "https://aka.ms/arm-throttling" in caught.value.error.message
     )
     response = caught.value.response
@@ -222,7 +221,7 @@ def test_empty_bucket_answers_429_with_retry_after_and_arms_error_body(throttled
 
 def test_another_caller_has_its_own_bucket(throttled: ArmSimulator) -> None:
     token, _ = throttled.issue_token(throttled.base_url, principal_id="0ther000-0000-4000-8000-000000000001")
-    url = f"{throttled.base_url}/subscriptions/{SUB}/resourceGroups/rg-apps/providers/Microsoft.ContainerService/managedClusters/aks-one?api-version=2026-08-01"
+    url = f"{throttled.base_url}/subscriptions/{SUB_A}/resourceGroups/rg-apps/providers/Microsoft.ContainerService/managedClusters/aks-one?api-version=2026-08-01"
     mine, _ = throttled.issue_token(throttled.base_url)
     statuses = [
         requests.get(url, headers={"Authorization": f"Bearer {mine}"}, timeout=10).status_code for _ in range(4)
@@ -234,8 +233,8 @@ def test_another_caller_has_its_own_bucket(throttled: ArmSimulator) -> None:
 
 
 def test_unthrottled_sim_reports_the_full_bucket(sim: ArmSimulator) -> None:
-    sim.add_subscription(SUB)
-    sim.add_cluster(SUB, "rg-apps", "aks-one", "eastus")
+    sim.add_subscription(SUB_A)
+    sim.add_cluster(SUB_A, "rg-apps", "aks-one", "eastus")
     seen = []
     aks(sim).managed_clusters.get(
         "rg-apps", "aks-one", raw_response_hook=lambda r: seen.append(dict(r.http_response.headers))
@@ -262,13 +261,13 @@ def test_connections_use_tcp_nodelay(sim: ArmSimulator) -> None:
 
 
 def test_event_for_a_write_carries_the_callers_claims(sim: ArmSimulator) -> None:
-    sim.add_subscription(SUB)
-    cluster = sim.add_cluster(SUB, "rg-apps", "aks-one", "eastus")
-    sim.add_workspace(SUB, "rg-logs", "law", "eastus")
+    sim.add_subscription(SUB_A)
+    cluster = sim.add_cluster(SUB_A, "rg-apps", "aks-one", "eastus")
+    sim.add_workspace(SUB_A, "rg-logs", "law", "eastus")
     token, _ = sim.issue_token(sim.base_url)
     body = {
         "properties": {
-            "workspaceId": f"/subscriptions/{SUB}/resourceGroups/rg-logs/providers/Microsoft.OperationalInsights/workspaces/law",
+            "workspaceId": f"/subscriptions/{SUB_A}/resourceGroups/rg-logs/providers/Microsoft.OperationalInsights/workspaces/law",
             "logs": [{"category": "kube-audit", "enabled": True}],
         }
     }

@@ -22,8 +22,9 @@ from remediation.azure.calls import OUTER_WAITS
 from remediation.azure.policies import RETRY_AFTER_CAP, RETRY_TOTAL
 from remediation.engine.changelog import CHANGES_LOGGER
 from remediation.kit.clock import SYSTEM_CLOCK
+from tests.support.builders import by_name, entries, region_ws, ws_id
 from tests.support.clock import FakeClock
-from tests.support.estate import REQUIRED, SUB_A, SUB_B, USER_RG, by_name, entries, region_ws, ws_id
+from tests.support.constants import REQUIRED, SUB_A, SUB_B, USER_RG
 
 USER_WS = ws_id(SUB_A, USER_RG, "law-user")
 OURS = "aks-audit-remediation"

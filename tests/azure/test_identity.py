@@ -12,8 +12,8 @@ import pytest
 
 from armsim.routing import Response
 from remediation.cli.exit_codes import EXIT_FAILED
-from tests.cli.test_cli_failsafe import cli
-from tests.support.estate import SUB_A
+from tests.support.cli import cli
+from tests.support.constants import SUB_A
 
 SHAPES = ["app-service", "imds"]
 

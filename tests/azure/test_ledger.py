@@ -19,10 +19,10 @@ from remediation.azure.ledger import (
 from remediation.core.changes import ChangeEvent, ChangeRecord
 from remediation.engine.changelog import ChangeLog
 from remediation.errors import ConfigError
+from tests.support.constants import SUB_A
 
-SUB = "00000000-0000-0000-0000-00000000000a"
-C1 = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-1"
-C2 = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-2"
+C1 = f"/subscriptions/{SUB_A}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-1"
+C2 = f"/subscriptions/{SUB_A}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-2"
 T0 = datetime(2025, 3, 31, 23, 59, 0, tzinfo=UTC)
 
 
@@ -126,7 +126,7 @@ def test_append_is_idempotent(ledger: TableLedger) -> None:
 
 
 def test_records_without_a_cluster_are_kept_under_their_resource(ledger: TableLedger) -> None:
-    rg = f"/subscriptions/{SUB}/resourceGroups/rg-aks-audit-logs"
+    rg = f"/subscriptions/{SUB_A}/resourceGroups/rg-aks-audit-logs"
     r = record(None, T0, ChangeEvent.RESOURCE_GROUP_CREATED, resource_id=rg)
     ledger.append(r)
     assert ledger.list_changes(cluster_id=rg) == [r.to_dict()]

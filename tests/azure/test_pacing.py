@@ -16,8 +16,9 @@ from remediation.azure.ratelimits import (
 from remediation.core.model import Reason
 from remediation.errors import ThrottledError
 from remediation.kit.deadline import Deadline
+from tests.support.constants import SUB_A
 
-SUB = "sub:11111111-1111-4111-8111-111111111111"
+SCOPE = f"sub:{SUB_A}"  # a pacer scope: one subscription's buckets
 
 
 class Clock:
@@ -63,7 +64,7 @@ def test_requests_are_sorted_into_arms_buckets() -> None:
 
 def answered(pacer: Pacer, kind: str, deadline: Deadline) -> None:
     """One request: a token taken, an answer without rate-limit headers."""
-    pacer.observe(SUB, kind, pacer.acquire(SUB, kind, deadline), remaining=None, retry_after=None)
+    pacer.observe(SCOPE, kind, pacer.acquire(SCOPE, kind, deadline), remaining=None, retry_after=None)
 
 
 def test_the_burst_goes_at_once_then_the_refill_rate(pacer: Pacer, clock: Clock) -> None:
@@ -81,41 +82,41 @@ def test_the_burst_goes_at_once_then_the_refill_rate(pacer: Pacer, clock: Clock)
 
 def test_remaining_header_corrects_the_model_downwards_minus_requests_in_flight(pacer: Pacer, clock: Clock) -> None:
     deadline = forever(clock)
-    tickets = [pacer.acquire(SUB, READS, deadline) for _ in range(3)]
+    tickets = [pacer.acquire(SCOPE, READS, deadline) for _ in range(3)]
     # someone else (another worker of this identity) used the bucket: ARM has 7 left after our first request
-    pacer.observe(SUB, READS, tickets[0], remaining=7, retry_after=None)
-    assert pacer.tokens(SUB, READS) == 3  # the two still in flight are taken off, and 2 kept in reserve
-    pacer.observe(SUB, READS, tickets[2], remaining=5, retry_after=None)
-    assert pacer.tokens(SUB, READS) == 2  # tickets[1] still in flight
-    pacer.observe(SUB, READS, tickets[1], remaining=6, retry_after=None)  # late: ARM has drained more since
-    assert pacer.tokens(SUB, READS) == 2
+    pacer.observe(SCOPE, READS, tickets[0], remaining=7, retry_after=None)
+    assert pacer.tokens(SCOPE, READS) == 3  # the two still in flight are taken off, and 2 kept in reserve
+    pacer.observe(SCOPE, READS, tickets[2], remaining=5, retry_after=None)
+    assert pacer.tokens(SCOPE, READS) == 2  # tickets[1] still in flight
+    pacer.observe(SCOPE, READS, tickets[1], remaining=6, retry_after=None)  # late: ARM has drained more since
+    assert pacer.tokens(SCOPE, READS) == 2
     for _ in range(2):
-        pacer.acquire(SUB, READS, deadline)
+        pacer.acquire(SCOPE, READS, deadline)
     assert clock.sleeps == []
-    pacer.acquire(SUB, READS, deadline)
+    pacer.acquire(SCOPE, READS, deadline)
     assert clock.sleeps == [0.04]
 
 
 def test_a_429_closes_the_bucket_for_its_retry_after(pacer: Pacer, clock: Clock) -> None:
     deadline = forever(clock)
-    ticket = pacer.acquire(SUB, WRITES, deadline)
-    pacer.observe(SUB, WRITES, ticket, remaining=0, retry_after=3.0)
-    pacer.acquire(SUB, WRITES, deadline)
+    ticket = pacer.acquire(SCOPE, WRITES, deadline)
+    pacer.observe(SCOPE, WRITES, ticket, remaining=0, retry_after=3.0)
+    pacer.acquire(SCOPE, WRITES, deadline)
     assert sum(clock.sleeps) == pytest.approx(3.0)
     assert pacer.stats.throttled == 1
 
 
 def test_a_wait_that_does_not_fit_the_deadline_is_not_started(pacer: Pacer, clock: Clock) -> None:
-    ticket = pacer.acquire(SUB, READS, forever(clock))
-    pacer.observe(SUB, READS, ticket, remaining=0, retry_after=30.0)
+    ticket = pacer.acquire(SCOPE, READS, forever(clock))
+    pacer.observe(SCOPE, READS, ticket, remaining=0, retry_after=30.0)
     with pytest.raises(ThrottledError) as caught:
-        pacer.acquire(SUB, READS, Deadline(10, clock=clock))
+        pacer.acquire(SCOPE, READS, Deadline(10, clock=clock))
     assert clock.sleeps == []
     assert caught.value.code == Reason.THROTTLED.value == "throttled"
     assert caught.value.transient and caught.value.status == 429
     assert "needs a wait of 30.0 s" in caught.value.message
     # a longer budget waits it out
-    pacer.acquire(SUB, READS, Deadline(60, clock=clock))
+    pacer.acquire(SCOPE, READS, Deadline(60, clock=clock))
     assert sum(clock.sleeps) == pytest.approx(30.0)
 
 
@@ -123,35 +124,35 @@ def test_until_a_global_bucket_is_heard_of_only_a_few_requests_go(pacer: Pacer, 
     """What other callers left in the subscription's global bucket is unknown until an answer tells: the
     first few requests go, the others wait for their answers (at most PROBE_PATIENCE)."""
     deadline = forever(clock)
-    first = [pacer.acquire(SUB, READS, deadline) for _ in range(PROBE_IN_FLIGHT)]
+    first = [pacer.acquire(SCOPE, READS, deadline) for _ in range(PROBE_IN_FLIGHT)]
     assert clock.sleeps == []
-    pacer.acquire(SUB, READS, deadline)  # no answer comes: it goes after the patience
+    pacer.acquire(SCOPE, READS, deadline)  # no answer comes: it goes after the patience
     assert PROBE_PATIENCE <= sum(clock.sleeps) <= PROBE_PATIENCE + 2 * PROBE_WAIT
-    pacer.observe(SUB, READS, first[0], remaining={"global-reads": 3000}, retry_after=None)
+    pacer.observe(SCOPE, READS, first[0], remaining={"global-reads": 3000}, retry_after=None)
     clock.sleeps.clear()
     for _ in range(20):
-        pacer.acquire(SUB, READS, deadline)
+        pacer.acquire(SCOPE, READS, deadline)
     assert clock.sleeps == []  # heard of: as many as the model allows
 
 
 def test_a_larger_bucket_than_documented_is_learned(pacer: Pacer, clock: Clock) -> None:
-    ticket = pacer.acquire(SUB, READS, forever(clock))
-    pacer.observe(SUB, READS, ticket, remaining=11999, retry_after=None)
-    assert pacer.tokens(SUB, READS) == 11997
+    ticket = pacer.acquire(SCOPE, READS, forever(clock))
+    pacer.observe(SCOPE, READS, ticket, remaining=11999, retry_after=None)
+    assert pacer.tokens(SCOPE, READS) == 11997
 
 
 def test_an_unanswered_request_is_forgotten(pacer: Pacer, clock: Clock) -> None:
-    ticket = pacer.acquire(SUB, READS, forever(clock))
-    pacer.release(SUB, READS, ticket)
-    other = pacer.acquire(SUB, READS, forever(clock))
-    pacer.observe(SUB, READS, other, remaining=100, retry_after=None)
-    assert pacer.tokens(SUB, READS) == 98
+    ticket = pacer.acquire(SCOPE, READS, forever(clock))
+    pacer.release(SCOPE, READS, ticket)
+    other = pacer.acquire(SCOPE, READS, forever(clock))
+    pacer.observe(SCOPE, READS, other, remaining=100, retry_after=None)
+    assert pacer.tokens(SCOPE, READS) == 98
 
 
 def test_round_trip_is_smoothed(pacer: Pacer, clock: Clock) -> None:
     assert pacer.round_trip is None
-    pacer.observe(SUB, READS, pacer.acquire(SUB, READS, None), remaining=None, retry_after=None, rtt=0.1)
-    pacer.observe(SUB, READS, pacer.acquire(SUB, READS, None), remaining=None, retry_after=None, rtt=0.2)
+    pacer.observe(SCOPE, READS, pacer.acquire(SCOPE, READS, None), remaining=None, retry_after=None, rtt=0.1)
+    pacer.observe(SCOPE, READS, pacer.acquire(SCOPE, READS, None), remaining=None, retry_after=None, rtt=0.2)
     assert pacer.round_trip == pytest.approx(0.12)
 
 
@@ -196,23 +197,23 @@ def test_headers_are_read_as_arm_sends_them() -> None:
 
 
 def test_without_a_deadline_waits_are_bounded_too(pacer: Pacer, clock: Clock) -> None:
-    ticket = pacer.acquire(SUB, READS, None)
-    pacer.observe(SUB, READS, ticket, remaining=0, retry_after=600.0)
+    ticket = pacer.acquire(SCOPE, READS, None)
+    pacer.observe(SCOPE, READS, ticket, remaining=0, retry_after=600.0)
     with pytest.raises(ThrottledError):
-        pacer.acquire(SUB, READS, None)
+        pacer.acquire(SCOPE, READS, None)
 
 
 def test_limits_can_be_given() -> None:
     clock = Clock()
     pacer = Pacer({READS: Limit(2, 1.0), WRITES: Limit(1, 1.0), DELETES: Limit(1, 1.0)}, clock=clock, sleep=clock.sleep)
     for _ in range(3):
-        pacer.acquire(SUB, READS, None)
+        pacer.acquire(SCOPE, READS, None)
     assert clock.sleeps == [1.0]
 
 
 def test_retry_after_is_capped_when_a_cap_is_given(clock: Clock) -> None:
     pacer = Pacer(clock=clock, sleep=clock.sleep, retry_after_cap=10.0)
-    ticket = pacer.acquire(SUB, READS, None)
-    pacer.observe(SUB, READS, ticket, remaining=0, retry_after=600.0)
-    pacer.acquire(SUB, READS, forever(clock))
+    ticket = pacer.acquire(SCOPE, READS, None)
+    pacer.observe(SCOPE, READS, ticket, remaining=0, retry_after=600.0)
+    pacer.acquire(SCOPE, READS, forever(clock))
     assert sum(clock.sleeps) == pytest.approx(10.0)

@@ -17,9 +17,10 @@ from remediation.azure.pacing import Pacer
 from remediation.azure.ratelimits import READS, WRITES, provider_of, reported, scope_of
 from remediation.errors import ThrottledError
 from remediation.kit.deadline import Deadline
+from tests.support.constants import SUB_A
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "specs" / "azure-recordings"
-SUB = "sub:11111111-1111-4111-8111-111111111111"
+SCOPE = f"sub:{SUB_A}"  # a pacer scope: one subscription's buckets
 INSIGHTS = "microsoft.insights"
 BUDGET = f"{INSIGHTS}/resource-requests"
 
@@ -129,7 +130,7 @@ def simulate(
         clock.now = max(clock.now, when)
         if worker in flying:
             ticket, request, left, wait = flying.pop(worker)
-            pacer.observe(SUB, request.kind, ticket, remaining=left, retry_after=wait, provider=request.provider)
+            pacer.observe(SCOPE, request.kind, ticket, remaining=left, retry_after=wait, provider=request.provider)
             if wait is None:
                 run.answered += 1
             else:
@@ -141,7 +142,7 @@ def simulate(
         if request is None:
             current.pop(worker, None)
             continue
-        ticket, pause = pacer.try_acquire(SUB, request.kind, request.provider)
+        ticket, pause = pacer.try_acquire(SCOPE, request.kind, request.provider)
         if ticket is None:
             holding[worker] = request
             blocked.add(worker)
@@ -224,34 +225,34 @@ def test_a_429_closes_the_bucket_that_refused_it() -> None:
     pacer = Pacer(clock=clock, sleep=clock.sleep, retry_after_cap=10.0)
     deadline = Deadline(3600, clock=clock)
     # the global bucket says it is empty: it refused; the caller's own read bucket stays open
-    ticket = pacer.acquire(SUB, READS, deadline)
-    pacer.observe(SUB, READS, ticket, remaining={"global-reads": 0}, retry_after=2.0)
+    ticket = pacer.acquire(SCOPE, READS, deadline)
+    pacer.observe(SCOPE, READS, ticket, remaining={"global-reads": 0}, retry_after=2.0)
     assert pacer.stats.throttled_by == {"global-reads": 1}
     # a read whose answer shows plenty left globally was refused by the bucket it does not report: the caller's
     clock.now += 5
-    ticket = pacer.acquire(SUB, READS, deadline)
-    pacer.observe(SUB, READS, ticket, remaining={"global-reads": 3000}, retry_after=1.0)
+    ticket = pacer.acquire(SCOPE, READS, deadline)
+    pacer.observe(SCOPE, READS, ticket, remaining={"global-reads": 3000}, retry_after=1.0)
     assert pacer.stats.throttled_by == {"global-reads": 1, "reads": 1}
     # a provider's Retry-After is honoured beyond the gateway's cap (up to a minute): its budget may be per minute
     clock.now += 5
-    ticket = pacer.acquire(SUB, WRITES, deadline, INSIGHTS)
-    pacer.observe(SUB, WRITES, ticket, remaining={BUDGET: 0}, retry_after=45.0, provider=INSIGHTS)
+    ticket = pacer.acquire(SCOPE, WRITES, deadline, INSIGHTS)
+    pacer.observe(SCOPE, WRITES, ticket, remaining={BUDGET: 0}, retry_after=45.0, provider=INSIGHTS)
     before = clock.now
-    pacer.acquire(SUB, WRITES, deadline, INSIGHTS)
+    pacer.acquire(SCOPE, WRITES, deadline, INSIGHTS)
     assert clock.now - before == pytest.approx(45.0)
     # and until anything else is learned, that budget refills at most one token per Retry-After
     (view,) = [b for b in pacer.buckets() if b.name == BUDGET]
     assert view.refill == pytest.approx(1 / 45, rel=0.05) and not view.estimated
     # a write elsewhere (no provider budget reported there) does not wait for Insights' budget
-    ticket = pacer.acquire(SUB, WRITES, Deadline(2, clock=clock), "microsoft.operationalinsights")
+    ticket = pacer.acquire(SCOPE, WRITES, Deadline(2, clock=clock), "microsoft.operationalinsights")
 
 
 def test_a_providers_429s_never_fail_a_request_while_the_deadline_allows() -> None:
     clock = Clock()
     pacer = Pacer(clock=clock, sleep=clock.sleep, retry_after_cap=10.0)
-    ticket = pacer.acquire(SUB, WRITES, None, INSIGHTS)
-    pacer.observe(SUB, WRITES, ticket, remaining={BUDGET: 0}, retry_after=30.0, provider=INSIGHTS)
+    ticket = pacer.acquire(SCOPE, WRITES, None, INSIGHTS)
+    pacer.observe(SCOPE, WRITES, ticket, remaining={BUDGET: 0}, retry_after=30.0, provider=INSIGHTS)
     with pytest.raises(ThrottledError, match=r"needs a wait of 30\.0 s"):
-        pacer.acquire(SUB, WRITES, Deadline(20, clock=clock), INSIGHTS)
-    pacer.acquire(SUB, WRITES, Deadline(40, clock=clock), INSIGHTS)
+        pacer.acquire(SCOPE, WRITES, Deadline(20, clock=clock), INSIGHTS)
+    pacer.acquire(SCOPE, WRITES, Deadline(40, clock=clock), INSIGHTS)
     assert pacer.stats.waits == 1

@@ -10,7 +10,8 @@ from remediation.adapters import build_adapters
 from remediation.config.values import Mode
 from remediation.core.model import Trigger
 from remediation.engine.sweep import run
-from tests.support.estate import REQUIRED, SUB_A, USER_RG, entries, ws_id
+from tests.support.builders import entries, ws_id
+from tests.support.constants import REQUIRED, SUB_A, USER_RG
 
 
 def cluster_listings(sim) -> list:

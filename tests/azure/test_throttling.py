@@ -16,7 +16,7 @@ from remediation.azure import gateway as gateway_module
 from remediation.azure.pacing import Pacer
 from remediation.kit.clock import SYSTEM_CLOCK, Clock
 from tests.support.clock import FakeClock
-from tests.support.estate import SUB_A, SUB_B
+from tests.support.constants import SUB_A, SUB_B
 
 pytestmark = pytest.mark.usefixtures("fresh_pacer")
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import os
 
 import pytest
 
 from remediation.cli.main import main
-from tests.support.estate import REQUIRED, SUB_A, SUB_B, entries, ws_id
+from tests.support.builders import entries, ws_id
+from tests.support.cli import cli
+from tests.support.constants import REQUIRED, SUB_A, SUB_B
 
 SCHEMA_KEYS = {
     "schema_version",
@@ -46,13 +47,6 @@ CLUSTER_KEYS = {
     "next_step",
     "baselines",
 }
-
-
-def cli(*argv: str, **env: str) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    environ = {**os.environ, "REMEDIATION_SUBSCRIPTION_IDS": SUB_A, **env}
-    code = main(list(argv), env=environ, stdout=stdout, stderr=stderr)
-    return code, stdout.getvalue(), stderr.getvalue()
 
 
 def test_report_json_is_the_schema_1_document_and_exit_1(estate):

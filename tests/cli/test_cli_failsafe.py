@@ -11,14 +11,8 @@ import pytest
 
 from remediation.cli.exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_USAGE
 from remediation.cli.main import main
-from tests.support.estate import SUB_A, SUB_B
-
-
-def cli(*argv: str, stdout: io.StringIO | None = None, **env: str) -> tuple[int, str, str]:
-    out, err = stdout or io.StringIO(), io.StringIO()
-    environ = {**os.environ, "REMEDIATION_SUBSCRIPTION_IDS": SUB_A, **env}
-    code = main(list(argv), env=environ, stdout=out, stderr=err)
-    return code, (out.getvalue() if not out.closed else ""), err.getvalue()
+from tests.support.cli import cli
+from tests.support.constants import SUB_A, SUB_B
 
 
 def test_a_misspelled_setting_is_exit_2_naming_it_and_the_closest_known_one(estate):

@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 
 from remediation.cli.main import main
-from tests.support.estate import SUB_A
-
-from .test_cli import cli
+from tests.support.cli import cli
+from tests.support.constants import SUB_A
 
 ROOT = Path(__file__).resolve().parents[2]
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

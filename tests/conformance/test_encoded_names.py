@@ -15,7 +15,7 @@ from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from armsim import ArmSimulator
-from tests.support.estate import REQUIRED, SUB_A
+from tests.support.constants import REQUIRED, SUB_A
 
 ODD = "rg-(prod)-ü"
 

@@ -29,7 +29,7 @@ from remediation.ids import ClusterId, WorkspaceId
 from tests.conformance.recordings import VENDORED, load
 from tests.conformance.replay import ReplayServer
 
-SUB = "00000000-0000-0000-0000-000000000000"
+RECORDED_SUB = "00000000-0000-0000-0000-000000000000"  # the subscription the recordings were scrubbed to
 
 
 class StaticCredential:
@@ -57,7 +57,9 @@ def replay() -> Iterator[Any]:
     def start(script: Sequence[dict[str, Any]]) -> tuple[ReplayServer, ArmGateway]:
         server = ReplayServer(script).__enter__()
         servers.append(server)
-        config = load_config({"REMEDIATION_SUBSCRIPTION_IDS": SUB, "REMEDIATION_ARM_ENDPOINT": server.base_url})
+        config = load_config(
+            {"REMEDIATION_SUBSCRIPTION_IDS": RECORDED_SUB, "REMEDIATION_ARM_ENDPOINT": server.base_url}
+        )
         transport = RequestsTransport(connection_verify=str(server.cert_path))
         return server, ArmGateway(config, StaticCredential(), transport=transport)
 
@@ -72,7 +74,7 @@ def nsg(recording: str) -> Cluster:
     return Cluster(
         id=ClusterId(ids["resource"]),
         name=ids["resource"].rsplit("/", 1)[-1],
-        subscription_id=SUB,
+        subscription_id=RECORDED_SUB,
         resource_group=ids["resource_group"],
         location="southcentralus",
         provisioning_state="Succeeded",
@@ -121,7 +123,7 @@ def test_categories_a_setting_put_and_the_list_as_ARM_answers_them(replay) -> No
 def test_a_refused_setting_put_with_a_bare_error_body_is_a_permanent_arm_error(replay) -> None:
     rec = "diagnostic_settings_error_2025-09"
     server, gateway = replay(exchanges(rec, 0))
-    workspace = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/ws"
+    workspace = f"/subscriptions/{RECORDED_SUB}/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/ws"
 
     with pytest.raises(ArmError) as caught:
         gateway.write_setting(nsg(rec), change(workspace, "NetworkSecurityGroupEvent"), None)
@@ -134,7 +136,7 @@ def test_a_refused_setting_put_with_a_bare_error_body_is_a_permanent_arm_error(r
 def test_a_workspace_creation_polled_through_azure_async_operation_without_retry_after(replay) -> None:
     rec = "ws_create_2025-02-01"
     server, gateway = replay(exchanges(rec, 0, 1, 2, 3))
-    workspace = f"/subscriptions/{SUB}/resourceGroups/clitest.rg000001/providers/Microsoft.OperationalInsights/workspaces/ws000004"
+    workspace = f"/subscriptions/{RECORDED_SUB}/resourceGroups/clitest.rg000001/providers/Microsoft.OperationalInsights/workspaces/ws000004"
 
     creation = gateway.create_workspace(WorkspaceId(workspace), location="southcentralus", retention_days=30, tags={})
 
@@ -153,10 +155,10 @@ def test_a_workspace_creation_polled_through_location_only(replay, rec, script, 
     server, gateway = replay(exchanges(rec, *script))
     ids = load(VENDORED / f"{rec}.json").data["ids"]
     name = ids["workspace"].rsplit("/", 1)[-1]
-    workspace = f"/subscriptions/{SUB}/resourceGroups/{ids['resource_group']}/providers/Microsoft.OperationalInsights/workspaces/{name}"
+    workspace = f"/subscriptions/{RECORDED_SUB}/resourceGroups/{ids['resource_group']}/providers/Microsoft.OperationalInsights/workspaces/{name}"
 
     if resource_group_first:
-        assert gateway.resource_group_exists(SUB, ids["resource_group"]) is True
+        assert gateway.resource_group_exists(RECORDED_SUB, ids["resource_group"]) is True
     location = exchanges(rec, script[-1])[0]["body"]["location"]
     creation = gateway.create_workspace(WorkspaceId(workspace), location=location, retention_days=30, tags={})
 
@@ -174,7 +176,7 @@ def test_a_workspace_creation_polled_through_location_only(replay, rec, script, 
 def test_a_table_patch_is_long_running_even_without_a_plan_change(replay, rec, script) -> None:
     server, gateway = replay(exchanges(rec, *script))
     ids = load(VENDORED / f"{rec}.json").data["ids"]
-    workspace = f"/subscriptions/{SUB}/resourceGroups/{ids['resource_group']}/providers/Microsoft.OperationalInsights/workspaces/{ids['workspace']}"
+    workspace = f"/subscriptions/{RECORDED_SUB}/resourceGroups/{ids['resource_group']}/providers/Microsoft.OperationalInsights/workspaces/{ids['workspace']}"
 
     plan = gateway.set_table_plan(workspace, ids["table"], "Analytics")
 
@@ -187,13 +189,13 @@ def test_cluster_resource_group_and_workspace_reads(replay) -> None:
     server, gateway = replay(exchanges(rec, 0, 1, 3, 3, 4))
     ids = load(VENDORED / f"{rec}.json").data["ids"]
     workspace = (
-        f"/subscriptions/{SUB}/resourceGroups/DefaultResourceGroup-EUS/providers/Microsoft.OperationalInsights"
+        f"/subscriptions/{RECORDED_SUB}/resourceGroups/DefaultResourceGroup-EUS/providers/Microsoft.OperationalInsights"
         "/workspaces/DefaultWorkspace-8ecadfc9-d1a3-4ea4-b844-0d9f87e4d7c8-EUS"
     )
 
     with pytest.raises(ClusterNotFoundError):
         gateway.get_cluster(ids["cluster"])
-    assert gateway.resource_group_exists(SUB, ids["resource_group"]) is True
+    assert gateway.resource_group_exists(RECORDED_SUB, ids["resource_group"]) is True
     assert gateway.workspace_state(workspace) == "Succeeded"
     assert gateway.workspace_tags(workspace) == {}  # no "tags" key at all
     cluster = gateway.get_cluster(ids["cluster"])
@@ -209,7 +211,7 @@ def test_a_resource_group_creation(replay) -> None:
     rec = "resource_group_head_put_2020"
     server, gateway = replay(exchanges(rec, 1))
 
-    creation = gateway.create_resource_group(SUB, "cli_test_rg_scenario000001", "westus", {"a": "b", "c": ""})
+    creation = gateway.create_resource_group(RECORDED_SUB, "cli_test_rg_scenario000001", "westus", {"a": "b", "c": ""})
 
     served_all(server)
     assert creation.created is True

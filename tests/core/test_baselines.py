@@ -16,14 +16,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from remediation.config.values import BASELINE_IDS
+from remediation.config.values import BASELINE_IDS, DEFAULT_CATEGORIES
 from remediation.core import baselines as b
 from remediation.core.model import DiagnosticSetting, LogEntry, MetricEntry
 from remediation.core.reasons import CATALOGUE, lookup
 from remediation.ids import id_key
 from tests.support import policy_language
-
-from .test_planner import ALL_LOGS, DEAD_WS, METADATA, REQUIRED, STORAGE, TARGET, USER_WS, cats, group
+from tests.support.model import ALL_LOGS, DEAD_WS, METADATA, STORAGE, TARGET, USER_WS, cats, group
 
 SPECS = Path(__file__).resolve().parents[2] / "specs" / "azure-policy"
 AUDIT_POLICY = json.loads((SPECS / "AuditDiagnosticLog_Audit.json").read_text())
@@ -66,7 +65,7 @@ GRID: list[tuple[str, str, tuple[DiagnosticSetting, ...], str, str]] = [
     (
         b.CIS,
         "fail: storage",
-        (setting("s", cats(*REQUIRED), workspace=None, storage=STORAGE),),
+        (setting("s", cats(*DEFAULT_CATEGORIES), workspace=None, storage=STORAGE),),
         "fail",
         "cis-audit-logs-not-kept",
     ),
@@ -79,7 +78,7 @@ GRID: list[tuple[str, str, tuple[DiagnosticSetting, ...], str, str]] = [
     (
         b.POLICY_AUDIT,
         "letter: a disabled entry beside enabled ones",
-        (setting("ops", cats(*REQUIRED) + cats("guard", enabled=False)),),
+        (setting("ops", cats(*DEFAULT_CATEGORIES) + cats("guard", enabled=False)),),
         "fail",
         "245fc9df-disabled-entry",
     ),
@@ -102,7 +101,7 @@ GRID: list[tuple[str, str, tuple[DiagnosticSetting, ...], str, str]] = [
     (
         b.POLICY_DEPLOY,
         "fail: our five",
-        (setting("ours", cats(*REQUIRED), workspace=TARGET),),
+        (setting("ours", cats(*DEFAULT_CATEGORIES), workspace=TARGET),),
         "fail",
         "6c66c325-categories-missing",
     ),
@@ -139,7 +138,7 @@ GRID: list[tuple[str, str, tuple[DiagnosticSetting, ...], str, str]] = [
     (
         b.PSRULE_AUDIT_LOGS,
         "fail: our five",
-        (setting("ours", cats(*REQUIRED)),),
+        (setting("ours", cats(*DEFAULT_CATEGORIES)),),
         "fail",
         "auditlogs-setting-incomplete",
     ),
@@ -187,7 +186,7 @@ GRID: list[tuple[str, str, tuple[DiagnosticSetting, ...], str, str]] = [
     (
         b.PSRULE_PLATFORM_LOGS,
         "fail: our five",
-        (setting("ours", cats(*REQUIRED)),),
+        (setting("ours", cats(*DEFAULT_CATEGORIES)),),
         "fail",
         "platformlogs-setting-incomplete",
     ),

@@ -5,15 +5,14 @@ from __future__ import annotations
 import pytest
 
 from remediation.config.parse import load_config
+from remediation.config.values import DEFAULT_CATEGORIES
 from remediation.core.evidence import explain, setting_evidence
 from remediation.core.model import Reason, Status
 from remediation.core.planner import plan_setting
 from remediation.core.reasons import CATALOGUE
-
-from .test_planner import (
+from tests.support.model import (
     CONFIG,
     DEAD_WS,
-    REQUIRED,
     STORAGE,
     TARGET,
     TODAY,
@@ -30,7 +29,7 @@ def test_each_setting_says_where_it_sends_what_it_covers_and_why_it_does_not_cou
     state = state_of(
         setting("live", cats("kube-audit") + cats("kube-scheduler", enabled=False), workspace_id=USER_WS),
         setting("dead", (group("audit"),), workspace_id=DEAD_WS),
-        setting("blob", cats(*REQUIRED), storage_account_id=STORAGE),
+        setting("blob", cats(*DEFAULT_CATEGORIES), storage_account_id=STORAGE),
         setting("off", cats("kube-apiserver", enabled=False), workspace_id=USER_WS),
         setting("nowhere", cats("kube-apiserver")),
         missing=(DEAD_WS,),
@@ -68,9 +67,11 @@ def _why(state, config=CONFIG, **overrides):
 
 
 def test_non_compliant_names_the_setting_that_does_not_count_and_what_apply_adds():
-    why = _why(state_of(setting("ops", cats(*REQUIRED), workspace_id=DEAD_WS), missing=(DEAD_WS,)))
+    why = _why(state_of(setting("ops", cats(*DEFAULT_CATEGORIES), workspace_id=DEAD_WS), missing=(DEAD_WS,)))
     assert "'ops' does not count: its Log Analytics workspace no longer exists" in why.text
-    assert why.next_step == ("run apply: it will create 'aks-audit-remediation', adding " + ", ".join(REQUIRED))
+    assert why.next_step == (
+        "run apply: it will create 'aks-audit-remediation', adding " + ", ".join(DEFAULT_CATEGORIES)
+    )
 
 
 def test_setting_limit_lists_the_settings_and_sink_conflict_names_the_feeding_setting():
@@ -120,13 +121,15 @@ def test_every_problem_status_has_an_explanation_and_a_next_step(status, reason,
 
 
 def test_compliant_and_remediated_say_why_without_a_next_step():
-    good = state_of(setting("ops", cats(*REQUIRED), workspace_id=USER_WS))
+    good = state_of(setting("ops", cats(*DEFAULT_CATEGORIES), workspace_id=USER_WS))
     why = _why(good)
     assert why.text == "every required category is sent to Log Analytics by 'ops'" and why.next_step is None
     bad = state_of()
     change = plan_setting(bad, CONFIG, today=TODAY).change
     done = _why(bad, status=Status.REMEDIATED)
-    assert done.text == "created 'aks-audit-remediation', adding " + ", ".join(REQUIRED) and change is not None
+    assert (
+        done.text == "created 'aks-audit-remediation', adding " + ", ".join(DEFAULT_CATEGORIES) and change is not None
+    )
     assert done.next_step is None
 
 

@@ -11,8 +11,7 @@ from remediation.core.evidence import explain
 from remediation.core.exemptions import ExemptionState, exemption_doc, exemption_of
 from remediation.core.model import Status
 from remediation.core.planner import precheck
-
-from .test_planner import CONFIG, cluster
+from tests.support.model import CONFIG, cluster
 
 TODAY = date(2026, 12, 1)
 KEY = "aks-audit-remediation"

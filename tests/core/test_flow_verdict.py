@@ -26,13 +26,13 @@ from remediation.ids import ClusterId
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 GRACE = timedelta(minutes=90)
-REQUIRED = ("kube-audit", "kube-audit-admin", "kube-apiserver")
+CATEGORIES = ("kube-audit", "kube-audit-admin", "kube-apiserver")
 CLUSTER = "/subscriptions/S/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/AKS-1"
 WS = "/subscriptions/S/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law"
 WS2 = "/subscriptions/S/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law2"
 
 
-def sink(ws: str = WS, categories=REQUIRED, modified: datetime | None = NOW - timedelta(days=2)) -> FlowSink:
+def sink(ws: str = WS, categories=CATEGORIES, modified: datetime | None = NOW - timedelta(days=2)) -> FlowSink:
     return FlowSink(ws, TableMode.RESOURCE_SPECIFIC, frozenset(categories), modified)
 
 
@@ -41,11 +41,11 @@ def row(category: str, minutes_ago: int = 5, billed: int = 0, resource: str = CL
 
 
 def decide(sinks, results, **kw):
-    return decide_flow(CLUSTER, REQUIRED, sinks, results, now=NOW, grace=GRACE, lookback_hours=kw.get("lookback", 24))
+    return decide_flow(CLUSTER, CATEGORIES, sinks, results, now=NOW, grace=GRACE, lookback_hours=kw.get("lookback", 24))
 
 
 def test_flowing_when_every_required_category_has_a_record_ids_matched_case_insensitively():
-    flow = decide([sink()], {WS.lower(): tuple(row(c) for c in REQUIRED)})
+    flow = decide([sink()], {WS.lower(): tuple(row(c) for c in CATEGORIES)})
     assert flow.verdict is FlowVerdict.FLOWING
     assert flow.last_seen["kube-audit"] == NOW - timedelta(minutes=5)
     assert flow.reason is None
@@ -73,7 +73,7 @@ def test_pending_only_while_a_setting_covering_a_missing_category_is_younger_tha
     unknown_age = decide([sink(modified=None)], {WS.lower(): ()})
     assert (unknown_age.verdict, unknown_age.reason) == (FlowVerdict.UNKNOWN, "last-write-unknown")
     # the young setting covers only kube-apiserver, which already flows: the others are partial, not pending
-    old_rest = sink(categories=REQUIRED[:2])
+    old_rest = sink(categories=CATEGORIES[:2])
     young_flowing = sink(WS2, categories=("kube-apiserver",), modified=NOW - timedelta(minutes=1))
     results = {WS.lower(): (), WS2.lower(): (row("kube-apiserver"),)}
     assert decide([old_rest, young_flowing], results).verdict is FlowVerdict.PARTIAL
@@ -86,7 +86,7 @@ def test_unknown_reasons():
     assert decide([sink()], {}).reason == "query-timeout"
     # one of two workspaces failing makes the verdict unknown: half an answer proves nothing
     both = decide(
-        [sink(), sink(WS2)], {WS.lower(): tuple(row(c) for c in REQUIRED), WS2.lower(): QueryFailure("X", "")}
+        [sink(), sink(WS2)], {WS.lower(): tuple(row(c) for c in CATEGORIES), WS2.lower(): QueryFailure("X", "")}
     )
     assert both.verdict is FlowVerdict.UNKNOWN
 
@@ -103,7 +103,7 @@ def test_gb_per_day_is_the_billed_volume_scaled_to_a_day(lookback, billed, expec
 def test_flow_sinks_follow_compliance_rules_and_a_written_setting_counts_as_new():
     cluster = Cluster(ClusterId(CLUSTER), "AKS-1", "S", "RG", "eastus", "Succeeded")
     metadata = CategoryMetadata(groups={"audit": frozenset({"kube-audit", "kube-audit-admin", "guard"})})
-    config = load_config({"REMEDIATION_CATEGORIES": ",".join(REQUIRED)})
+    config = load_config({"REMEDIATION_CATEGORIES": ",".join(CATEGORIES)})
     settings = (
         DiagnosticSetting(
             "grp",

@@ -24,7 +24,7 @@ GRACE = timedelta(minutes=90)
 SINCE = NOW - GRACE
 CLUSTER = "/subscriptions/S/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/AKS-1"
 WS = "/subscriptions/S/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/law"
-REQUIRED = ("kube-audit", "kube-apiserver")
+CATEGORIES = ("kube-audit", "kube-apiserver")
 KEY = setting_key(CLUSTER, "Audit")
 READ = SettingChanges(covered_since=SINCE - timedelta(minutes=5))  # the window reaches back over the grace
 UNREADABLE = SettingChanges(covered_since=None, failure="AuthorizationFailed")
@@ -85,13 +85,13 @@ def test_young_only_when_known_and_inside_the_grace_period():
     assert not LastChange(None, None).known
 
 
-def sink(modified: datetime | None = None, name: str = "audit", categories=REQUIRED) -> FlowSink:
+def sink(modified: datetime | None = None, name: str = "audit", categories=CATEGORIES) -> FlowSink:
     return FlowSink(WS, TableMode.RESOURCE_SPECIFIC, frozenset(categories), modified, name)
 
 
 def decide(sinks, rows=(), changes=None):
     return decide_flow(
-        CLUSTER, REQUIRED, sinks, {WS.lower(): tuple(rows)}, now=NOW, grace=GRACE, lookback_hours=24, changes=changes
+        CLUSTER, CATEGORIES, sinks, {WS.lower(): tuple(rows)}, now=NOW, grace=GRACE, lookback_hours=24, changes=changes
     )
 
 
@@ -118,7 +118,7 @@ def test_findings_only_when_every_covering_setting_is_known_to_be_old():
     # the query answered: what it saw is kept
     assert flow.gb_per_day == 0.0 and flow.last_seen == {"kube-audit": None, "kube-apiserver": None}
     # every flowing category needs no age: flowing whatever the Activity Log says
-    assert decide([sink()], [seen(c) for c in REQUIRED], UNREADABLE).verdict is FlowVerdict.FLOWING
+    assert decide([sink()], [seen(c) for c in CATEGORIES], UNREADABLE).verdict is FlowVerdict.FLOWING
     # a setting covering only flowing categories does not matter
     flowing_only = sink(name="x", categories=("kube-apiserver",))
     partial = decide([flowing_only, old], [seen("kube-apiserver")], changes)
@@ -177,7 +177,7 @@ def _verify(checks, history, *, rows=(), ledger=None, deadline=None):
     from remediation.engine.flow_check import verify_flow
     from remediation.kit.deadline import Deadline
 
-    config = load_config({"REMEDIATION_CATEGORIES": ",".join(REQUIRED)})
+    config = load_config({"REMEDIATION_CATEGORIES": ",".join(CATEGORIES)})
     return verify_flow(
         config,
         _Logs(rows),
@@ -219,7 +219,7 @@ def test_one_listing_per_subscription_that_needs_it_over_a_window_covering_the_g
     assert results.activity_log_reads == 1 and results.errors == []
     # every category flowing: nothing to read at all
     history.calls.clear()
-    _verify([_check(CLUSTER)], history, rows=[seen(c) for c in REQUIRED])
+    _verify([_check(CLUSTER)], history, rows=[seen(c) for c in CATEGORIES])
     assert history.calls == []
 
 

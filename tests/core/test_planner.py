@@ -2,71 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from remediation.config.parse import load_config
+from remediation.config.values import DEFAULT_CATEGORIES
 from remediation.core.compliance import evaluate
 from remediation.core.model import (
     ActionKind,
-    CategoryMetadata,
-    Cluster,
     ClusterState,
     DiagnosticSetting,
     LogEntry,
     Status,
 )
 from remediation.core.planner import apply_change, plan_setting, target_workspace
-from remediation.ids import ClusterId, id_key
-
-SUB = "11111111-2222-3333-4444-555555555555"
-CLUSTER_ID = ClusterId(
-    f"/subscriptions/{SUB}/resourceGroups/rg-app/providers/Microsoft.ContainerService/managedClusters/aks1"
-)
-REQUIRED = ("kube-audit", "kube-audit-admin", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
-OTHER_LOGS = ("guard", "cluster-autoscaler", "cloud-controller-manager")
-ALL_LOGS = REQUIRED + OTHER_LOGS
-METADATA = CategoryMetadata(
-    groups={"audit": frozenset({"kube-audit", "kube-audit-admin", "guard"}), "alllogs": frozenset(ALL_LOGS)},
-    categories=frozenset(ALL_LOGS),
-)
-USER_WS = f"/subscriptions/{SUB}/resourceGroups/rg-user/providers/Microsoft.OperationalInsights/workspaces/law-user"
-DEAD_WS = f"/subscriptions/{SUB}/resourceGroups/rg-user/providers/Microsoft.OperationalInsights/workspaces/law-gone"
-STORAGE = f"/subscriptions/{SUB}/resourceGroups/rg-user/providers/Microsoft.Storage/storageAccounts/stlogs"
-CONFIG = load_config({})
-TODAY = date(2026, 12, 1)
-TARGET = target_workspace(
-    Cluster(CLUSTER_ID, "aks1", SUB, "rg-app", "eastus", "Succeeded"),
+from remediation.ids import id_key
+from tests.support.constants import SUB_A
+from tests.support.model import (
+    ALL_LOGS,
     CONFIG,
+    DEAD_WS,
+    METADATA,
+    STORAGE,
+    TARGET,
+    TODAY,
+    USER_WS,
+    cats,
+    cluster,
+    group,
+    setting,
+    state_of,
 )
-
-
-def cluster(state: str = "Succeeded", tags: dict[str, str] | None = None) -> Cluster:
-    return Cluster(CLUSTER_ID, "aks1", SUB, "rg-app", "eastus", state, tags or {})
-
-
-def cats(*names: str, enabled: bool = True) -> tuple[LogEntry, ...]:
-    return tuple(LogEntry(enabled=enabled, category=n) for n in names)
-
-
-def group(name: str, enabled: bool = True) -> LogEntry:
-    return LogEntry(enabled=enabled, category_group=name)
-
-
-def setting(name: str, logs: tuple[LogEntry, ...], **sinks: str) -> DiagnosticSetting:
-    return DiagnosticSetting(name=name, logs=logs, **sinks)
-
-
-def state_of(*settings: DiagnosticSetting, missing: tuple[str, ...] = (), cluster_state: str = "Succeeded"):
-    return ClusterState(cluster(cluster_state), settings, METADATA, frozenset(id_key(w) for w in missing))
 
 
 def test_target_workspace_is_per_subscription_and_region():
     assert (
-        f"/subscriptions/{SUB}/resourceGroups/rg-aks-audit-logs/providers/Microsoft.OperationalInsights/workspaces/law-aks-audit-eastus"
+        f"/subscriptions/{SUB_A}/resourceGroups/rg-aks-audit-logs/providers/Microsoft.OperationalInsights/workspaces/law-aks-audit-eastus"
     ) == TARGET
     fixed = load_config({"REMEDIATION_WORKSPACE_ID": USER_WS})
     assert target_workspace(cluster(), fixed) == USER_WS
@@ -75,8 +47,10 @@ def test_target_workspace_is_per_subscription_and_region():
 @pytest.mark.parametrize(
     ("settings", "accepted", "missing"),
     [
-        pytest.param((), "log-analytics", REQUIRED, id="no settings"),
-        pytest.param((setting("u", cats(*REQUIRED), workspace_id=USER_WS),), "log-analytics", (), id="all explicit"),
+        pytest.param((), "log-analytics", DEFAULT_CATEGORIES, id="no settings"),
+        pytest.param(
+            (setting("u", cats(*DEFAULT_CATEGORIES), workspace_id=USER_WS),), "log-analytics", (), id="all explicit"
+        ),
         pytest.param(
             (setting("u", cats("kube-apiserver"), workspace_id=USER_WS),),
             "log-analytics",
@@ -93,22 +67,35 @@ def test_target_workspace_is_per_subscription_and_region():
         pytest.param(
             (setting("u", (group("allLogs", enabled=False),), workspace_id=USER_WS),),
             "log-analytics",
-            REQUIRED,
+            DEFAULT_CATEGORIES,
             id="disabled group",
         ),
         pytest.param(
-            (setting("u", cats(*REQUIRED, enabled=False), workspace_id=USER_WS),),
+            (setting("u", cats(*DEFAULT_CATEGORIES, enabled=False), workspace_id=USER_WS),),
             "log-analytics",
-            REQUIRED,
+            DEFAULT_CATEGORIES,
             id="disabled entries",
         ),
         pytest.param(
-            (setting("u", cats(*REQUIRED), storage_account_id=STORAGE),), "log-analytics", REQUIRED, id="storage only"
+            (setting("u", cats(*DEFAULT_CATEGORIES), storage_account_id=STORAGE),),
+            "log-analytics",
+            DEFAULT_CATEGORIES,
+            id="storage only",
         ),
-        pytest.param((setting("u", cats(*REQUIRED), storage_account_id=STORAGE),), "any", (), id="storage, any"),
-        pytest.param((setting("u", cats(*REQUIRED), workspace_id=DEAD_WS),), "any", REQUIRED, id="deleted workspace"),
         pytest.param(
-            (setting("u", cats(*REQUIRED), workspace_id=""),), "log-analytics", REQUIRED, id="empty workspace id"
+            (setting("u", cats(*DEFAULT_CATEGORIES), storage_account_id=STORAGE),), "any", (), id="storage, any"
+        ),
+        pytest.param(
+            (setting("u", cats(*DEFAULT_CATEGORIES), workspace_id=DEAD_WS),),
+            "any",
+            DEFAULT_CATEGORIES,
+            id="deleted workspace",
+        ),
+        pytest.param(
+            (setting("u", cats(*DEFAULT_CATEGORIES), workspace_id=""),),
+            "log-analytics",
+            DEFAULT_CATEGORIES,
+            id="empty workspace id",
         ),
     ],
 )
@@ -125,7 +112,7 @@ def test_no_settings_creates_ours_on_the_target_workspace():
     assert result.change is not None
     assert result.change.kind is ActionKind.CREATE
     assert result.change.workspace_id == TARGET
-    assert result.change.categories == REQUIRED
+    assert result.change.categories == DEFAULT_CATEGORIES
     assert result.change.log_analytics_destination_type == "Dedicated"
 
 
@@ -145,7 +132,7 @@ def test_drifted_own_setting_gains_categories_keeping_workspace_and_type():
     assert result.change.workspace_id == USER_WS
     assert result.change.log_analytics_destination_type is None
     assert result.change.categories_before == ("kube-audit", "guard")
-    assert result.change.categories == ("kube-audit", "guard", *REQUIRED[1:])
+    assert result.change.categories == ("kube-audit", "guard", *DEFAULT_CATEGORIES[1:])
 
 
 def test_own_setting_name_is_matched_case_insensitively():
@@ -164,19 +151,19 @@ def test_own_disabled_entry_is_enabled_and_other_entries_kept():
     )
     result = plan_setting(state_of(ours), CONFIG, today=TODAY)
     assert result.change is not None
-    assert set(result.change.categories) == set(REQUIRED)
+    assert set(result.change.categories) == set(DEFAULT_CATEGORIES)
     assert LogEntry(enabled=False, category="cluster-autoscaler") in result.change.keep_logs
     assert LogEntry(enabled=False, category_group="audit") in result.change.keep_logs
     assert all(e.category != "kube-audit" for e in result.change.keep_logs)
 
 
 def test_own_setting_on_deleted_workspace_is_repointed():
-    ours = setting("aks-audit-remediation", cats(*REQUIRED), workspace_id=DEAD_WS)
+    ours = setting("aks-audit-remediation", cats(*DEFAULT_CATEGORIES), workspace_id=DEAD_WS)
     result = plan_setting(state_of(ours, missing=(DEAD_WS,)), CONFIG, today=TODAY)
     assert result.change is not None
     assert result.change.kind is ActionKind.UPDATE
     assert result.change.workspace_id == TARGET
-    assert result.change.categories == REQUIRED
+    assert result.change.categories == DEFAULT_CATEGORIES
     assert result.change.log_analytics_destination_type == "Dedicated"
 
 
@@ -211,7 +198,7 @@ def test_busy_cluster_is_deferred_with_what_is_missing(state):
     result = plan_setting(state_of(cluster_state=state), CONFIG, today=TODAY)
     assert result.status is Status.DEFERRED
     assert result.reason == "cluster-busy"
-    assert result.missing == REQUIRED
+    assert result.missing == DEFAULT_CATEGORIES
     assert result.change is None
 
 

@@ -8,16 +8,14 @@ import pytest
 
 from remediation.core.report import ClusterDoc, ErrorDoc, ReportDocument, summarize
 from remediation.core.status import Observation, gone, observations, status_document, subscription_sweeps
-
-SUB = "aaaaaaaa-1111-4111-8111-000000000001"
-OTHER = "bbbbbbbb-2222-4222-8222-000000000002"
+from tests.support.constants import SUB_A, SUB_B
 
 
-def cid(name: str, sub: str = SUB) -> str:
+def cid(name: str, sub: str = SUB_A) -> str:
     return f"/subscriptions/{sub}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/{name}"
 
 
-def cluster(name: str, sub: str = SUB, status: Any = "compliant", reason: str | None = None) -> ClusterDoc:
+def cluster(name: str, sub: str = SUB_A, status: Any = "compliant", reason: str | None = None) -> ClusterDoc:
     return ClusterDoc(
         id=cid(name, sub),
         name=name,
@@ -62,18 +60,18 @@ def test_observations_are_stamped_with_the_run_and_skip_unreadable_named_cluster
 
 def test_sweeps_split_clusters_and_errors_by_subscription() -> None:
     errors = [
-        ErrorDoc(scope=f"/subscriptions/{OTHER}", code="AuthorizationFailed", message="no"),
+        ErrorDoc(scope=f"/subscriptions/{SUB_B}", code="AuthorizationFailed", message="no"),
         ErrorDoc(scope=cid("b"), code="ScopeLocked", message="locked"),
     ]
     doc = document([cluster("a"), cluster("b", status="failed", reason="ScopeLocked")], errors)
-    mine, other = subscription_sweeps(doc, [SUB, OTHER.upper()], "timer")
+    mine, other = subscription_sweeps(doc, [SUB_A, SUB_B.upper()], "timer")
     assert (mine.summary["clusters"], mine.summary["failed"], len(mine.errors), mine.listing_failed) == (2, 1, 1, False)
-    assert (other.summary["clusters"], other.listing_failed, other.subscription_id) == (0, True, OTHER)
+    assert (other.summary["clusters"], other.listing_failed, other.subscription_id) == (0, True, SUB_B)
 
 
 def test_gone_removes_unseen_older_rows_only_when_the_listing_worked() -> None:
     doc = document([cluster("a")])
-    (sweep,) = subscription_sweeps(doc, [SUB], "timer")
+    (sweep,) = subscription_sweeps(doc, [SUB_A], "timer")
     stored = [
         (cid("a"), "2026-11-27T09:00:00Z", "timer"),  # seen
         (cid("deleted"), "2026-11-27T09:00:00Z", "timer"),  # older, unseen: gone
@@ -82,36 +80,36 @@ def test_gone_removes_unseen_older_rows_only_when_the_listing_worked() -> None:
         (cid("new"), "2026-11-27T10:00:03Z", "event_grid"),  # observed during the sweep: kept
     ]
     assert gone(stored, sweep, [cid("A").upper()]) == [cid("deleted"), cid("tie-sweep")]
-    failed = document([], [ErrorDoc(scope=f"/subscriptions/{SUB}", code="AuthorizationFailed", message="no")])
-    (blind,) = subscription_sweeps(failed, [SUB], "timer")
+    failed = document([], [ErrorDoc(scope=f"/subscriptions/{SUB_A}", code="AuthorizationFailed", message="no")])
+    (blind,) = subscription_sweeps(failed, [SUB_A], "timer")
     assert gone(stored, blind, []) == []
 
 
 def test_status_document_keeps_the_newest_observation_and_names_gaps() -> None:
     old = Observation(cluster("a", status="non_compliant"), "2026-11-27T09:00:00Z", "run-1", "report", "timer")
     new = Observation(cluster("a", status="remediated"), "2026-11-27T10:00:05Z", "run-2", "apply", "event_grid")
-    other = Observation(cluster("z", OTHER), "2026-11-27T08:00:00Z", "run-0", "apply", "timer")
+    other = Observation(cluster("z", SUB_B), "2026-11-27T08:00:00Z", "run-0", "apply", "timer")
     doc = status_document(
         [new, other, old],
         [],
         required_categories=["kube-audit"],
         document_id="d",
         now="2026-11-27T11:00:00Z",
-        subscriptions=[SUB],
+        subscriptions=[SUB_A],
         clusters=[],
     )
     assert doc["mode"] == "status"
     assert [(c["name"], c["status"], c["observed_run_id"]) for c in doc["clusters"]] == [("a", "remediated", "run-2")]
     assert new.cluster.get("observed_at") is None, "the stored outcome is not changed"
     assert (doc["started_at"], doc["finished_at"]) == ("2026-11-27T10:00:05Z", "2026-11-27T11:00:00Z")
-    assert [e["code"] for e in doc["errors"]] == ["NotObserved"], "no sweep of SUB recorded"
+    assert [e["code"] for e in doc["errors"]] == ["NotObserved"], "no sweep of SUB_A recorded"
     assert doc["subscriptions"] == []
 
 
 def test_fresher_names_rows_observed_after_the_sweep_started() -> None:
     from remediation.core.status import fresher
 
-    (sweep,) = subscription_sweeps(document([cluster("a")]), [SUB], "timer")
+    (sweep,) = subscription_sweeps(document([cluster("a")]), [SUB_A], "timer")
     stored = [
         (cid("a"), "2026-11-27T10:00:03Z", "event_grid"),
         (cid("b"), "2026-11-27T10:00:00Z", "event_grid"),

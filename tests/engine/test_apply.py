@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from remediation.engine.changelog import CHANGES_LOGGER
-from tests.support.estate import REQUIRED, SUB_A, SUB_B, USER_RG, by_name, entries, region_ws, ws_id
+from tests.support.builders import by_name, entries, region_ws, ws_id
+from tests.support.constants import REQUIRED, SUB_A, SUB_B, USER_RG
 
 USER_WS = ws_id(SUB_A, USER_RG, "law-user")
 STORAGE = f"/subscriptions/{SUB_A}/resourceGroups/{USER_RG}/providers/Microsoft.Storage/storageAccounts/stlogs"

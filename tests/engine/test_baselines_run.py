@@ -6,22 +6,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from pathlib import Path
 
 from armsim.estate import build_demo_estate
-from remediation.cli.main import main
 from remediation.core.baselines import POLICY_DEPLOY_LOG_CATEGORIES
-from tests.support.estate import REQUIRED, SUB_A, USER_RG, entries, region_ws
+from tests.support.builders import entries, region_ws
+from tests.support.cli import cli
+from tests.support.constants import REQUIRED, SUB_A, USER_RG
 
 STORAGE = f"/subscriptions/{SUB_A}/resourceGroups/{USER_RG}/providers/Microsoft.Storage/storageAccounts/stlogs"
-
-
-def cli(*argv: str, **env: str) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    environ = {**os.environ, "REMEDIATION_SUBSCRIPTION_IDS": SUB_A, **env}
-    code = main(list(argv), env=environ, stdout=stdout, stderr=stderr)
-    return code, stdout.getvalue(), stderr.getvalue()
 
 
 def _estate(sim) -> dict[str, str]:

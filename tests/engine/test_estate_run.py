@@ -6,7 +6,8 @@ import logging
 from collections import Counter
 
 from remediation.engine.changelog import CHANGES_LOGGER
-from tests.support.estate import REQUIRED, SUB_A, SUB_B, USER_RG, by_name, entries, region_ws, ws_id
+from tests.support.builders import by_name, entries, region_ws, ws_id
+from tests.support.constants import REQUIRED, SUB_A, SUB_B, USER_RG
 
 USER_WS = ws_id(SUB_A, USER_RG, "law-user")
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.support.estate import REQUIRED, SUB_A, USER_RG, by_name, entries, ws_id
+from tests.support.builders import by_name, entries, ws_id
+from tests.support.constants import REQUIRED, SUB_A, USER_RG
 
 
 def test_a_setting_on_a_deleted_workspace_is_shown_as_not_counting(estate, sweep):

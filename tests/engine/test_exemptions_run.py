@@ -6,23 +6,14 @@ that crosses midnight decides the same."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 
-from remediation.cli.main import main
-from tests.support.estate import SUB_A
+from tests.support.cli import cli
+from tests.support.constants import SUB_A
 
 KEY = "aks-audit-remediation"
-
-
-def cli(*argv: str, **env: str) -> tuple[int, str, str]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    environ = {**os.environ, "REMEDIATION_SUBSCRIPTION_IDS": SUB_A, **env}
-    code = main(list(argv), env=environ, stdout=stdout, stderr=stderr)
-    return code, stdout.getvalue(), stderr.getvalue()
 
 
 def _day(offset: int) -> str:

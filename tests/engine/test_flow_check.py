@@ -19,7 +19,8 @@ from remediation.core.model import Trigger
 from remediation.core.report import exit_code
 from remediation.engine.event import reconcile_cluster
 from remediation.engine.sweep import run
-from tests.support.estate import REQUIRED, SUB_A, SUB_B, USER_RG, by_name, entries, ws_id
+from tests.support.builders import by_name, entries, ws_id
+from tests.support.constants import REQUIRED, SUB_A, SUB_B, USER_RG
 
 USER_WS = ws_id(SUB_A, USER_RG, "law-user")
 

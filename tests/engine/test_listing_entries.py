@@ -18,8 +18,9 @@ import pytest
 
 from armsim import ArmSimulator
 from remediation.cli.exit_codes import EXIT_FAILED
-from tests.cli.test_cli import cli
-from tests.support.estate import REQUIRED, SUB_A, by_name, entries
+from tests.support.builders import by_name, entries
+from tests.support.cli import cli
+from tests.support.constants import REQUIRED, SUB_A
 
 SETTING = "aks-audit-remediation"
 CLUSTERS = f"/subscriptions/{SUB_A}/resourceGroups/rg-apps/providers/Microsoft.ContainerService/managedClusters"

@@ -15,7 +15,8 @@ import pytest
 
 from remediation.core.report import ReportDocument
 from remediation.permissions import Scope, actions
-from tests.support.estate import REQUIRED, SUB_A, SUB_B, by_name, entries, region_ws
+from tests.support.builders import by_name, entries, region_ws
+from tests.support.constants import REQUIRED, SUB_A, SUB_B
 
 HUB = "cccccccc-3333-4333-8333-000000000003"
 SUB_C = "dddddddd-4444-4444-8444-000000000004"

@@ -9,8 +9,9 @@ import logging
 from typing import Any
 
 from remediation.engine.changelog import CHANGES_LOGGER
+from tests.support.builders import region_ws
 from tests.support.clock import FakeClock
-from tests.support.estate import SUB_A, region_ws
+from tests.support.constants import SUB_A
 
 
 def workspace_puts(sim: Any) -> list[Any]:

@@ -17,7 +17,8 @@ from remediation.core.model import Trigger
 from remediation.core.report import exit_code
 from remediation.engine.sweep import run
 from remediation.output.render import render
-from tests.support.estate import REQUIRED, SUB_A, USER_RG, by_name, entries, region_ws
+from tests.support.builders import by_name, entries, region_ws
+from tests.support.constants import REQUIRED, SUB_A, USER_RG
 
 OURS_TAG = {"managed-by": "aks-audit-remediation"}
 

@@ -10,9 +10,7 @@ from junitparser import Failure, Skipped
 from remediation.core.report import ReportDocument, summarize
 from remediation.output.render import CONTENT_TYPES, FORMATS, render
 from tests.support import consumers
-
-from .test_render import XSS, make_document
-from .test_render_baselines import judged
+from tests.support.documents import XSS, judged, make_document
 
 CONTROL = "line one\nline\x1b[31m two\x00"
 

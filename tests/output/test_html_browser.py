@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from armsim.estate import build_demo_estate
-from tests.output.test_render import run_chromium
-from tests.support.estate import REQUIRED  # noqa: F401 - the shared fixtures (estate, configure, sweep) live there
+from tests.support.chromium import run_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "report.png"

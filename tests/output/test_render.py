@@ -9,10 +9,6 @@ import hashlib
 import html
 import io
 import json
-import shutil
-import struct
-import subprocess
-import zlib
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -22,117 +18,10 @@ import pytest
 from remediation.core.report import ReportDocument, summarize
 from remediation.output.common import by_attention
 from remediation.output.render import CONTENT_TYPES, COST_NOTE, CSV_COLUMNS, FORMATS, render
-
-SUB_A = "00000000-0000-0000-0000-00000000000a"
-SUB_B = "00000000-0000-0000-0000-00000000000b"
-XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def cluster_id(sub: str, rg: str, name: str) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
-
-
-WS = (
-    f"/subscriptions/{SUB_A}/resourceGroups/rg-aks-audit-logs"
-    "/providers/Microsoft.OperationalInsights/workspaces/law-aks-audit-westeurope"
-)
-ALL = ["kube-audit", "kube-audit-admin", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
-
-
-def _extra(cluster: dict[str, Any]) -> dict[str, Any]:
-    """The fields schema 1 gained: evidence, next steps, names and links."""
-    cluster.setdefault("subscription_name", "Contoso Production" if cluster["subscription_id"] == SUB_A else None)
-    cluster.setdefault("portal_url", "https://portal.azure.com/#resource" + cluster["id"] + "/overview")
-    cluster.setdefault("settings", [])
-    cluster.setdefault("explanation", f"why {cluster['status']}")
-    cluster.setdefault("next_step", None)
-    if cluster["action"] is not None:
-        cluster["action"].setdefault("added", ["kube-audit", "kube-audit-admin"])
-    return cluster
-
-
-def make_document(mode: str = "report") -> ReportDocument:
-    clusters: list[Any] = [
-        {
-            "id": cluster_id(SUB_A, "rg-apps", "aks-prod"),
-            "name": "aks-prod",
-            "subscription_id": SUB_A,
-            "resource_group": "rg-apps",
-            "location": "westeurope",
-            "status": "compliant",
-            "missing_categories": [],
-            "reason": None,
-            "action": None,
-        },
-        {
-            "id": cluster_id(SUB_A, "rg-apps", "aks-dev"),
-            "name": "aks-dev",
-            "subscription_id": SUB_A,
-            "resource_group": "rg-apps",
-            "location": "westeurope",
-            "status": "non_compliant" if mode == "report" else "remediated",
-            "missing_categories": ["kube-audit", "kube-audit-admin"],
-            "reason": None,
-            "action": {
-                "kind": "create",
-                "setting_name": "aks-audit-remediation",
-                "workspace_id": WS,
-                "categories": ALL,
-            },
-        },
-        {
-            "id": cluster_id(SUB_B, "rg-x", "aks-busy"),
-            "name": "aks-busy",
-            "subscription_id": SUB_B,
-            "resource_group": "rg-x",
-            "location": "eastus",
-            "status": "deferred",
-            "missing_categories": ALL,
-            "reason": "cluster-busy",
-            "action": None,
-        },
-        {
-            "id": cluster_id(SUB_B, "rg-x", "evil"),
-            "name": XSS,
-            "subscription_id": SUB_B,
-            "resource_group": "rg-x",
-            "location": "eastus",
-            "status": "failed",
-            "missing_categories": ["kube-audit"],
-            "reason": '=HYPERLINK("http://evil") | ' + XSS,
-            "action": None,
-        },
-    ]
-    clusters = [_extra(c) for c in clusters]
-    clusters[2]["next_step"] = "wait for the next sweep"
-    clusters[3]["settings"] = None
-    clusters[3]["missing_categories"] = None
-    clusters[3]["next_step"] = "fix " + XSS
-    return {
-        "schema_version": 1,
-        "mode": mode,  # type: ignore[typeddict-item]
-        "run_id": "run-123",
-        "started_at": "2025-01-01T00:00:00Z",
-        "finished_at": "2025-01-01T00:00:05Z",
-        "required_categories": list(ALL),
-        "summary": summarize(clusters),
-        "clusters": clusters,
-        "workspaces": [{"id": WS, "location": "westeurope", "action": "would_create"}],
-        "errors": [{"scope": f"/subscriptions/{SUB_B}", "code": "AuthorizationFailed", "message": "no access " + XSS}],
-        "tool_version": "9.9.9",
-        "scope": {"subscriptions": [SUB_A, SUB_B], "clusters": []},
-        "configuration": {
-            "mode": "apply",
-            "categories": list(ALL),
-            "destination_tables": "resource-specific",
-            "accepted_destinations": "log-analytics",
-            "setting_name": "aks-audit-remediation",
-            "workspace": "per region",
-            "exclude_tag": "aks-audit-remediation=exclude",
-            "cloud": "AzureCloud",
-            "portal": "https://portal.azure.com",
-        },
-    }
+from tests.support.chromium import png_pixels, run_chromium
+from tests.support.constants import REQUIRED, SUB_B
+from tests.support.documents import WS, XSS, make_document
+from tests.support.html_text import HtmlCollector
 
 
 def test_content_types_cover_every_format() -> None:
@@ -257,31 +146,16 @@ def test_csv_one_row_per_cluster() -> None:
     assert rows[0]["portal_url"].startswith("https://portal.azure.com/#resource/subscriptions/")
     dev = rows[1]
     assert dev["missing_categories"] == "kube-audit;kube-audit-admin"
-    assert dev["categories"] == ";".join(ALL)
+    assert dev["categories"] == ";".join(REQUIRED)
     assert dev["action_kind"] == "create"
     assert dev["workspace_id"] == WS
     assert rows[0]["reason"] == "" and rows[0]["action_kind"] == ""
     assert rows[3]["reason"].startswith("'=HYPERLINK"), "formula neutralised"
 
 
-class _Collector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[str] = []
-        self.attrs: list[tuple[str, str | None]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        self.attrs += attrs
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
 def test_html_is_self_contained_and_escaped() -> None:
     page = render(make_document(), "html")
-    parser = _Collector()
+    parser = HtmlCollector()
     parser.feed(page)
     assert parser.tags.count("script") == 1, "one inline script, allowed by its hash"
     assert "img" not in parser.tags
@@ -396,80 +270,6 @@ def test_html_script_is_the_one_its_hash_allows() -> None:
 
 # --- real headless Chromium ------------------------------------------------------------------
 
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--hide-scrollbars",
-)
-
-
-def chromium() -> str:
-    """The Chromium binary. Absent is a failure, not a skip: CI installs it (make deps-browser)."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        pytest.fail("chromium is not installed: run `make deps-browser` (apt-get install chromium)")
-    return path
-
-
-def run_chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    profile = tmp_path / "profile"
-    profile.mkdir(exist_ok=True)
-    return subprocess.run(
-        [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def png_pixels(data: bytes) -> tuple[int, int, set[bytes]]:
-    """Decode an 8-bit RGB/RGBA non-interlaced PNG (what Chromium writes) into its set of pixel colours."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width, height, colour_type = 8, b"", 0, 0, 0
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        if kind == b"IHDR":
-            width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", body)
-            assert depth == 8 and interlace == 0 and colour_type in (2, 6)
-        elif kind == b"IDAT":
-            idat += body
-        pos += 12 + length
-    bpp = 4 if colour_type == 6 else 3
-    raw = zlib.decompress(idat)
-    stride = width * bpp
-    prev = bytearray(stride)
-    colours: set[bytes] = set()
-    for y in range(height):
-        start = y * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
-        for i in range(stride):
-            a = line[i - bpp] if i >= bpp else 0
-            b = prev[i]
-            c = prev[i - bpp] if i >= bpp else 0
-            if kind == 1:
-                line[i] = (line[i] + a) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + b) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + (a + b) // 2) & 0xFF
-            elif kind == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
-        for x in range(0, stride, bpp):
-            colours.add(bytes(line[x : x + 3]))
-        prev = line
-    return width, height, colours
-
 
 @pytest.mark.browser
 def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
@@ -478,7 +278,7 @@ def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
 
     dom = run_chromium(tmp_path, "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
-    parser = _Collector()
+    parser = HtmlCollector()
     parser.feed(dom.stdout)
     assert dom.stdout.count('<tr class="cluster"') == 4, dom.stdout[:2000]
     text = "".join(parser.text)

@@ -10,12 +10,7 @@ from typing import Any
 from remediation.core.report import ReportDocument, summarize
 from remediation.output.baselines import baseline_ids, compact_text, html_cells, reason_words, short, title
 from remediation.output.render import render
-
-from .test_render import XSS, make_document
-
-
-def judged(verdict: str, reason: str, detail: str | None = None) -> dict[str, Any]:
-    return {"verdict": verdict, "reason": reason, "detail": detail}
+from tests.support.documents import XSS, judged, make_document
 
 
 def baseline_document() -> ReportDocument:

@@ -12,8 +12,9 @@ import pytest
 
 from remediation.core.report import ReportDocument, summarize
 from remediation.output.render import render
-
-from .test_render import WS, XSS, _Collector, make_document, png_pixels, run_chromium
+from tests.support.chromium import png_pixels, run_chromium
+from tests.support.documents import WS, XSS, make_document
+from tests.support.html_text import HtmlCollector
 
 SEEN = "2026-11-27T11:00:00Z"
 
@@ -116,7 +117,7 @@ def test_flow_badges_render_in_headless_chromium(tmp_path: Path) -> None:
 
     dom = run_chromium(tmp_path, "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
-    parser = _Collector()
+    parser = HtmlCollector()
     parser.feed(dom.stdout)
     text = "".join(parser.text)
     assert parser.tags.count("script") == 1, "only the page's own hashed script"

@@ -15,9 +15,9 @@ import pytest
 from packaging.requirements import Requirement
 
 from armsim import ArmSimulator
+from tests.support.constants import SUB_A
 
 ROOT = Path(__file__).resolve().parents[2]
-SUB = "aaaaaaaa-1111-4111-8111-000000000001"
 PIP_DEADLINE = 600  # seconds: a cold pip cache downloads the Azure SDKs
 
 
@@ -70,12 +70,12 @@ def test_pip_install_gives_a_console_script_that_reports_csv_from_any_directory(
     assert pip.returncode == 0, pip.stderr[-3000:]
 
     sim: ArmSimulator = sim_factory()
-    sim.add_subscription(SUB, "prod")
-    cluster = sim.add_cluster(SUB, "rg-app", "aks-1", "eastus")
+    sim.add_subscription(SUB_A, "prod")
+    cluster = sim.add_cluster(SUB_A, "rg-app", "aks-1", "eastus")
     workdir = tmp_path / "elsewhere"
     workdir.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env.update(sim.env(), REMEDIATION_SUBSCRIPTION_IDS=SUB)
+    env.update(sim.env(), REMEDIATION_SUBSCRIPTION_IDS=SUB_A)
     result = subprocess.run(
         [str(venv / "bin" / "aks-audit-remediation"), "report", "--format", "csv"],
         cwd=workdir,

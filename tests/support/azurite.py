@@ -1,24 +1,16 @@
-"""Fixtures for the Function app tests: Azurite (the Azure Storage emulator) for the ledger, the state
-table and the sweep queue.
-
-The ARM simulator fixture ``sim`` lives in tests/conftest.py.
-"""
+"""Fixture plugin (named in tests/conftest.py): Azurite, the Azure Storage emulator, for the ledger, the
+state table and the sweep queue; one per session (per xdist worker), a fresh table or queue name per test."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-
-from remediation.app.runtime import reset_runtime
-from remediation.azure.ledger import TableLedger
 
 ROOT = Path(__file__).resolve().parents[2]
 AZURITE = ROOT / "node_modules" / ".bin" / "azurite"
@@ -119,63 +111,3 @@ def state_table() -> str:
 @pytest.fixture
 def sweep_queue() -> str:
     return "sweep-" + uuid.uuid4().hex[:12]
-
-
-# --- the Function app against armsim -------------------------------------------------------------
-
-SUB = "aaaaaaaa-1111-4111-8111-000000000001"
-OTHER_SUB = "bbbbbbbb-2222-4222-8222-000000000002"
-LOCATION = "westeurope"
-WORKSPACE = (
-    f"/subscriptions/{SUB}/resourceGroups/rg-aks-audit-logs"
-    f"/providers/Microsoft.OperationalInsights/workspaces/law-aks-audit-{LOCATION}"
-)
-
-
-@pytest.fixture
-def app_env(
-    sim: Any, azurite: str, ledger_table: str, state_table: str, sweep_queue: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
-    """armsim with one subscription (its regional workspace already there), the ledger, state table
-    and sweep queue on Azurite, and the app settings in the environment; the app's runtime is rebuilt
-    for the test."""
-    sim.add_subscription(SUB, "prod")
-    sim.add_workspace(SUB, "rg-aks-audit-logs", f"law-aks-audit-{LOCATION}", LOCATION)
-    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", SUB)
-    monkeypatch.setenv("REMEDIATION_MODE", "apply")
-    monkeypatch.setenv("REMEDIATION_SCHEDULE", "0 0 * * * *")
-    monkeypatch.setenv("AzureWebJobsStorage", azurite)
-    monkeypatch.setenv("REMEDIATION_LEDGER_TABLE", ledger_table)
-    monkeypatch.setenv("REMEDIATION_LEDGER_CONTAINER", "ledger-" + ledger_table.lower())
-    monkeypatch.setenv("REMEDIATION_STATE_TABLE", state_table)
-    monkeypatch.setenv("REMEDIATION_SWEEP_QUEUE", sweep_queue)
-    monkeypatch.delenv("REMEDIATION_SWEEP_SPREAD_SECONDS", raising=False)
-    monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
-    reset_runtime()
-    yield sim
-    reset_runtime()
-
-
-_INDEXED: list[Any] = []
-
-
-def indexed() -> list[Any]:
-    """``app.get_functions()`` of the app, as the worker indexes it (once: indexing twice is an error)."""
-    if not _INDEXED:
-        import function_app
-
-        _INDEXED.extend(function_app.app.get_functions())
-    return _INDEXED
-
-
-@pytest.fixture(scope="session")
-def functions() -> dict[str, Callable[..., Any]]:
-    """The app's functions by name: the user code behind each decorated function."""
-    return {fn.get_function_name(): fn.get_user_function() for fn in indexed()}
-
-
-@pytest.fixture
-def ledger(app_env: Any) -> TableLedger:
-    built = TableLedger.from_environment(dict(os.environ))
-    assert built is not None
-    return built

@@ -1,10 +1,12 @@
-"""Helpers for integration tests: the real engine and SDK clients against armsim."""
+"""Fixture plugin (named in tests/conftest.py): the real engine and SDK clients against armsim.
+
+``estate`` is armsim with SUB_A and the user's workspace; ``configure`` loads a Config from the
+environment the simulator set; ``sweep`` runs the engine on it as the CLI would."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -17,25 +19,7 @@ from remediation.engine.sweep import run
 from remediation.kit.clock import Clock
 from remediation.kit.deadline import Deadline
 from tests.support.clock import FakeClock
-
-SUB_A = "aaaaaaaa-1111-4111-8111-000000000001"
-SUB_B = "bbbbbbbb-2222-4222-8222-000000000002"
-USER_RG = "rg-user-logs"
-
-
-def ws_id(sub: str, rg: str, name: str) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}"
-
-
-def region_ws(sub: str, location: str) -> str:
-    return ws_id(sub, "rg-aks-audit-logs", f"law-aks-audit-{location}")
-
-
-def entries(*categories: str, enabled: bool = True) -> list[dict[str, Any]]:
-    return [{"category": c, "enabled": enabled} for c in categories]
-
-
-REQUIRED = ["kube-audit", "kube-audit-admin", "kube-apiserver", "kube-controller-manager", "kube-scheduler"]
+from tests.support.constants import SUB_A, USER_RG
 
 
 @pytest.fixture
@@ -78,7 +62,3 @@ def sweep(configure) -> Callable[..., ReportDocument]:
         )
 
     return go
-
-
-def by_name(document: ReportDocument) -> dict[str, Any]:
-    return {c["name"]: c for c in document["clusters"]}

@@ -1,4 +1,5 @@
-"""Building real azure.functions request objects for the app's functions."""
+"""The Function app as its host runs it: the indexed functions, and real azure.functions request objects
+(Event Grid events, timer and queue triggers, HTTP requests) to call them with."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from azure.functions.meta import Datum
 from azure.functions.queue import QueueMessageInConverter
 from azure.functions.timer import TimerRequest  # the concrete class the worker builds
 
-from tests.support.azurite import SUB
+from tests.support.constants import SUB_A
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "specs/azure-specs/Microsoft.EventGrid/examples/event-grid-schema"
 WRITE = "Microsoft.Resources.ResourceWriteSuccess"
@@ -25,7 +26,7 @@ SETTING_WRITE = "Microsoft.Insights/diagnosticSettings/write"
 SETTING_DELETE = "Microsoft.Insights/diagnosticSettings/delete"
 
 
-def cluster_id(name: str, rg: str = "rg-apps", sub: str = SUB) -> str:
+def cluster_id(name: str, rg: str = "rg-apps", sub: str = SUB_A) -> str:
     return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
 
 
@@ -52,7 +53,7 @@ def grid_event(
 ) -> func.EventGridEvent:
     """A subscription system-topic event in the published shape (the official example, retargeted)."""
     name = "resource_delete_success.json" if event_type == DELETE else "resource_write_success.json"
-    text = (EXAMPLES / name).read_text().replace("{subscription-id}", SUB).replace("{resource-group}", "rg-apps")
+    text = (EXAMPLES / name).read_text().replace("{subscription-id}", SUB_A).replace("{resource-group}", "rg-apps")
     envelope: dict[str, Any] = json.loads(text)
     data = envelope["data"]
     data["operationName"] = operation
@@ -69,7 +70,7 @@ def grid_event(
     return func.EventGridEvent(
         id=event_id or str(uuid.uuid4()),
         data=data,
-        topic=f"/subscriptions/{SUB}",
+        topic=f"/subscriptions/{SUB_A}",
         subject=resource_uri or envelope["subject"],
         event_type=event_type,
         event_time=datetime.now(UTC),
@@ -79,7 +80,7 @@ def grid_event(
 
 def example_event(name: str) -> func.EventGridEvent:
     """An official example exactly as published (a storage account event), with a real subscription ID."""
-    text = (EXAMPLES / name).read_text().replace("{subscription-id}", SUB).replace("{resource-group}", "rg-apps")
+    text = (EXAMPLES / name).read_text().replace("{subscription-id}", SUB_A).replace("{resource-group}", "rg-apps")
     envelope = json.loads(text)
     return func.EventGridEvent(
         id=envelope["id"],
@@ -208,3 +209,15 @@ class QueueHost:
         if not self._exists(self.queue):
             self.queue.create_queue()
         self.queue.send_message(base64.b64encode(raw).decode())
+
+
+_INDEXED: list[Any] = []
+
+
+def indexed() -> list[Any]:
+    """``app.get_functions()`` of the app, as the worker indexes it (once: indexing twice is an error)."""
+    if not _INDEXED:
+        import function_app
+
+        _INDEXED.extend(function_app.app.get_functions())
+    return _INDEXED
