@@ -28,8 +28,6 @@ from remediation.kit.clock import SYSTEM_CLOCK, Clock
 
 logger = logging.getLogger(__name__)
 
-COALESCE_DEFAULT_SECONDS = 30
-
 
 @dataclass(frozen=True, kw_only=True)
 class Runtime(Adapters):
@@ -37,13 +35,17 @@ class Runtime(Adapters):
 
     config: Config
     sweep_spread_seconds: int = 0
-    report_limits: ReportLimits = field(default_factory=ReportLimits)
+    report_limits: ReportLimits = field(default_factory=lambda: parse_report_limits({}))
     # GET /api/report's runs (one at a time, shared, cached): per app instance, like the runtime itself.
-    reports: ReportRuns[ReportOutcome] = field(default_factory=lambda: ReportRuns(ReportLimits().cache_seconds))
+    reports: ReportRuns[ReportOutcome] = field(
+        default_factory=lambda: ReportRuns(parse_report_limits({}).cache_seconds)
+    )
     # /api/status and /api/changes' estate (remediation.app.http_scope): the group's listing, shared and cached.
-    estates: ReportRuns[Estate] = field(default_factory=lambda: ReportRuns(ReportLimits().cache_seconds))
+    estates: ReportRuns[Estate] = field(default_factory=lambda: ReportRuns(parse_report_limits({}).cache_seconds))
     # Event storms (remediation.app.event_coalescing): per app instance, like the runtime itself.
-    events: EventCoalescer = field(default_factory=lambda: EventCoalescer(COALESCE_DEFAULT_SECONDS))
+    events: EventCoalescer = field(
+        default_factory=lambda: EventCoalescer(parse_app_int({}, "REMEDIATION_EVENT_COALESCE_SECONDS"))
+    )
     # The time every invocation's deadline reads and waits on (remediation.kit.clock): real time in the app.
     clock: Clock = SYSTEM_CLOCK
 

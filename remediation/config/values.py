@@ -153,7 +153,8 @@ class Config:
 
 @dataclass(frozen=True)
 class ReportLimits:
-    """What bounds ``GET /api/report`` (``remediation.app.report_runs``)."""
+    """What bounds ``GET /api/report`` (``remediation.app.report_runs``); from
+    :func:`remediation.config.parse.parse_report_limits` (defaults: the catalogue's)."""
 
-    cache_seconds: int = 300
-    max_clusters: int = 50
+    cache_seconds: int
+    max_clusters: int
