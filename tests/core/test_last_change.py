@@ -196,7 +196,7 @@ def _check(cluster: str, modified: datetime | None = None, name: str = "audit"):
     return FlowCheck(cluster, (sink(modified, name),))
 
 
-OTHER_SUB = "/subscriptions/T/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/AKS-9"
+CLUSTER_ELSEWHERE = "/subscriptions/T/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/AKS-9"
 
 
 def test_one_listing_per_subscription_that_needs_it_over_a_window_covering_the_grace_period():
@@ -204,7 +204,7 @@ def test_one_listing_per_subscription_that_needs_it_over_a_window_covering_the_g
     checks = [
         _check(CLUSTER),
         _check(CLUSTER.replace("AKS-1", "AKS-2")),
-        _check(OTHER_SUB, modified=ago(2000)),  # systemData says: nothing to read for subscription T
+        _check(CLUSTER_ELSEWHERE, modified=ago(2000)),  # systemData says: nothing to read for subscription T
     ]
     results = _verify(checks, history)
     assert [c[0] for c in history.calls] == ["s"]
@@ -214,7 +214,7 @@ def test_one_listing_per_subscription_that_needs_it_over_a_window_covering_the_g
     assert verdicts == {
         CLUSTER.lower(): FlowVerdict.PENDING,  # its setting was written 25 minutes ago
         CLUSTER.lower().replace("aks-1", "aks-2"): FlowVerdict.SILENT,  # no event: older than the window
-        OTHER_SUB.lower(): FlowVerdict.SILENT,
+        CLUSTER_ELSEWHERE.lower(): FlowVerdict.SILENT,
     }
     assert results.activity_log_reads == 1 and results.errors == []
     # every category flowing: nothing to read at all

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from remediation.core.signals import needing_attention, subscription_summaries
+from tests.support.constants import SUB_A, SUB_B
 
-A = "AAAAAAAA-1111-4111-8111-000000000001"
-B = "bbbbbbbb-2222-4222-8222-000000000002"
+A = SUB_A.upper()  # a subscription ID spelled in capitals, as ARM sometimes does
 C = "cccccccc-3333-4333-8333-000000000003"
 
 
@@ -34,7 +34,7 @@ def test_one_record_per_subscription_in_scope_or_seen_with_counts_and_errors() -
         [
             cluster(A, "one", "remediated"),
             cluster(A.lower(), "two", "failed", "InternalError"),
-            cluster(B, "three", "blocked"),
+            cluster(SUB_B, "three", "blocked"),
         ],
         [
             {
@@ -51,7 +51,7 @@ def test_one_record_per_subscription_in_scope_or_seen_with_counts_and_errors() -
     assert list(by_sub) == sorted(by_sub), "sorted, lower-case"
     assert (by_sub[A.lower()]["clusters"], by_sub[A.lower()]["remediated"], by_sub[A.lower()]["failed"]) == (2, 1, 1)
     assert by_sub[A.lower()]["errors"] == 1
-    assert (by_sub[B]["clusters"], by_sub[B]["blocked"], by_sub[B]["errors"]) == (1, 1, 0)
+    assert (by_sub[SUB_B]["clusters"], by_sub[SUB_B]["blocked"], by_sub[SUB_B]["errors"]) == (1, 1, 0)
     assert (by_sub[C]["clusters"], by_sub[C]["errors"]) == (0, 1), "configured and unreadable"
     assert by_sub["dddddddd-4444-4444-8444-000000000004"]["clusters"] == 0, "configured, empty: still reported"
     assert len(records) == 4, "a tenant-level error belongs to no subscription"

@@ -16,10 +16,9 @@ import pytest
 from remediation.core.report import ReportDocument
 from remediation.permissions import Scope, actions
 from tests.support.builders import by_name, entries, region_ws
-from tests.support.constants import REQUIRED, SUB_A, SUB_B
+from tests.support.constants import REQUIRED, SUB_A, SUB_B, SUB_C
 
 HUB = "cccccccc-3333-4333-8333-000000000003"
-SUB_C = "dddddddd-4444-4444-8444-000000000004"
 GROUP = "landing-zones"
 GROUP_ID = f"/providers/Microsoft.Management/managementGroups/{GROUP}"
 WORKSPACE_GROUP = "rg-aks-audit-logs"

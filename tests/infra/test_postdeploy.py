@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.constants import SUB_A
+
 HOOK = Path(__file__).resolve().parents[2] / "infra" / "hooks" / "postdeploy.sh"
 GROUP = "landing-zones"
-SUB = "aaaaaaaa-1111-4111-8111-000000000001"
 
-# Logs each call; `az deployment ...` fails until the FAILURES-th call is past; `az graph query` lists SUB.
+# Logs each call; `az deployment ...` fails until the FAILURES-th call is past; `az graph query` lists SUB_A.
 FAKE_AZ = """#!/bin/sh
 echo "$*" >> "$AZ_LOG"
 case "$1" in
@@ -36,7 +37,7 @@ def run_hook(tmp_path: Path, failures: int, **env: str) -> tuple[subprocess.Comp
         "AZ_LOG": str(log),
         "AZ_COUNT": str(tmp_path / "az.count"),
         "AZ_FAILURES": str(failures),
-        "AZ_SUB": SUB,
+        "AZ_SUB": SUB_A,
         "AZURE_LOCATION": "westeurope",
         "AZURE_RESOURCE_GROUP": "rg-aks-audit",
         "AZURE_FUNCTION_APP_NAME": "func-aks-audit",
@@ -73,7 +74,7 @@ def test_the_event_grid_deployment_gives_up_after_its_attempts(tmp_path: Path) -
 def test_group_mode_deploys_the_group_template_with_the_same_retries(tmp_path: Path) -> None:
     group = {
         "MANAGEMENT_GROUP_ID": GROUP,
-        "HUB_SUBSCRIPTION_ID": SUB,
+        "HUB_SUBSCRIPTION_ID": SUB_A,
         "FUNCTION_APP_PRINCIPAL_ID": "00000000-0000-0000-0000-0000000000aa",
         "CUSTOM_ROLE_DEFINITION_NAME": "AKS audit remediation",
         "EVENTGRID_TOPIC_IDENTITY_ID": "/subscriptions/x/resourceGroups/rg/providers/id/topic",
@@ -81,7 +82,7 @@ def test_group_mode_deploys_the_group_template_with_the_same_retries(tmp_path: P
     result, calls = run_hook(tmp_path, failures=1, **group)
     assert result.returncode == 0, result.stderr
     assert (deployments(calls, "mg"), deployments(calls, "sub")) == (2, 0)
-    assert f"existingSubscriptionIds={SUB}" in next(c for c in calls if c.startswith("deployment mg create"))
+    assert f"existingSubscriptionIds={SUB_A}" in next(c for c in calls if c.startswith("deployment mg create"))
     assert f"postdeploy: management group {GROUP} ready" in result.stdout
 
     again, calls = run_hook(tmp_path / "again", failures=99, EVENTGRID_DEPLOY_ATTEMPTS="2", **group)

@@ -7,6 +7,7 @@ from remediation.config.values import DEFAULT_CATEGORIES
 
 SUB_A = "aaaaaaaa-1111-4111-8111-000000000001"
 SUB_B = "bbbbbbbb-2222-4222-8222-000000000002"
+SUB_C = "dddddddd-4444-4444-8444-000000000004"
 USER_RG = "rg-user-logs"
 
 # The Function app tests' estate: SUB_A with its regional workspace in LOCATION already there.

@@ -6,13 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from remediation.core.report import ReportDocument, summarize
+from tests.support.builders import cluster_id
 from tests.support.constants import REQUIRED, SUB_A, SUB_B
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def cluster_id(sub: str, rg: str, name: str) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
 
 
 WS = (

@@ -16,6 +16,7 @@ from azure.functions.meta import Datum
 from azure.functions.queue import QueueMessageInConverter
 from azure.functions.timer import TimerRequest  # the concrete class the worker builds
 
+from tests.support import builders
 from tests.support.constants import SUB_A
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "specs/azure-specs/Microsoft.EventGrid/examples/event-grid-schema"
@@ -27,7 +28,8 @@ SETTING_DELETE = "Microsoft.Insights/diagnosticSettings/delete"
 
 
 def cluster_id(name: str, rg: str = "rg-apps", sub: str = SUB_A) -> str:
-    return f"/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.ContainerService/managedClusters/{name}"
+    """A cluster of the app's estate (SUB_A, rg-apps unless told)."""
+    return builders.cluster_id(sub, rg, name)
 
 
 def setting_id(cluster: str, name: str = "aks-audit-remediation") -> str:
