@@ -19,7 +19,10 @@ from remediation.core.model import Trigger
 from remediation.core.report import exit_code
 from remediation.engine.event import reconcile_cluster
 from remediation.engine.sweep import run
+from remediation.kit.clock import SYSTEM_CLOCK, Clock
+from remediation.kit.deadline import Deadline
 from tests.support.builders import by_name, entries, ws_id
+from tests.support.clock import FakeClock
 from tests.support.constants import REQUIRED, SUB_A, SUB_B, USER_RG
 
 USER_WS = ws_id(SUB_A, USER_RG, "law-user")
@@ -27,7 +30,10 @@ USER_WS = ws_id(SUB_A, USER_RG, "law-user")
 
 @pytest.fixture
 def flow_run(configure):
-    def go(mode: str = "report", *, budget: float = 60.0, **settings: str) -> dict[str, Any]:
+    """A CLI run with flow verification, its deadline on a fake clock unless ``clock=`` says otherwise."""
+    fake = FakeClock()
+
+    def go(mode: str = "report", *, budget: float = 60.0, clock: Clock = fake, **settings: str) -> dict[str, Any]:
         config = configure(**settings)
         return run(
             config,
@@ -36,6 +42,7 @@ def flow_run(configure):
             trigger=Trigger.CLI,
             logs=LogsAdapter.from_config(config),
             flow_budget=budget,
+            deadline=Deadline.for_trigger(Trigger.CLI.value, config.deadline_seconds, clock=clock),
         )
 
     return go
@@ -207,7 +214,7 @@ def test_a_slow_workspace_does_not_delay_the_others(estate, flow_run):
     ingest_all(estate, USER_WS, b)
     estate.inject_fault(method="POST", path_contains="law-slow/query", status=None, latency=12, times=1)
 
-    document = flow_run(budget=5)
+    document = flow_run(budget=2, clock=SYSTEM_CLOCK)  # real time: the slow query's socket times out
 
     clusters = by_name(document)
     assert clusters["aks-b"]["flow"]["verdict"] == "flowing"
