@@ -202,7 +202,8 @@ class ClusterNameError(RemediationError):
 
 
 class UsageError(Exception):
-    """Invalid command-line input: exit code 2, nothing read or written."""
+    """Invalid command-line input: exit code 2, nothing written (nothing read but, in group mode, the
+    management group's listing that shows a named subscription or cluster outside it)."""
 
 
 class ApiError(Exception):

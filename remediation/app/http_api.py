@@ -2,11 +2,12 @@
 
 ``GET /api/report`` is always a dry run (``Mode.REPORT``, whatever ``REMEDIATION_MODE`` says)
 and never writes. ``GET /api/status`` renders the estate as last observed from the state table,
-and ``GET /api/changes`` reads the change ledger, both within the run's scope
+and ``GET /api/changes`` reads the change ledger. All three serve the run's scope, decided one way
 (:mod:`remediation.app.http_scope`: with a management group, one shared, cached listing of it;
-no other ARM request). Errors are ``{"error": {"code", "message"}}`` with 400 (malformed
-parameter), 403 (outside the configured scope), 500 (invalid configuration, naming the variable)
-or 503 (no ledger or state table, or it could not be read; the management group could not be listed).
+``/api/status`` and ``/api/changes`` make no other ARM request). Errors are
+``{"error": {"code", "message"}}`` with 400 (malformed parameter), 403 (a subscription or cluster
+named outside the scope), 500 (invalid configuration, naming the variable) or 503 (no ledger or
+state table, or it could not be read; the management group could not be listed).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from remediation.app.http_params import (
     parse_changes_request,
     parse_report_request,
 )
-from remediation.app.http_scope import check_in_estate, estate_subscriptions, is_empty, served_estate
+from remediation.app.http_scope import estate_subscriptions, is_empty, scoped_estate
 from remediation.app.report_runs import ReportBusy, ReportOutcome
 from remediation.app.runtime import Runtime
 from remediation.config.values import Mode
@@ -59,17 +60,26 @@ def report(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
 
     Bounded (``remediation.app.report_runs``): one run at a time per instance, shared by every
     caller of the same scope, served again while younger than ``REMEDIATION_REPORT_CACHE_SECONDS``.
+    A request naming subscriptions or clusters is checked against the served estate first (403,
+    503 like ``/api/status``), and its run covers that estate; one for the whole estate lists the
+    management group in its run (a failed listing is then an error in the report).
     """
     limits = runtime.report_limits
     try:
-        request = parse_report_request(url, params, runtime.config, max_clusters=limits.max_clusters, flow_allowed=True)
+        request = parse_report_request(url, params, max_clusters=limits.max_clusters, flow_allowed=True)
     except ApiError as exc:
         return error_result(exc.status, exc.code, exc.message)
     deadline = Deadline.for_trigger(Trigger.HTTP.value, runtime.config.deadline_seconds, clock=runtime.clock)
+    estate: Estate | None = None
+    if request.subscriptions or request.clusters or request.names:
+        try:
+            estate = scoped_estate(runtime, request.subscriptions, request.clusters, deadline)
+        except ApiError as exc:
+            return error_result(exc.status, exc.code, exc.message)
     try:
         served = runtime.reports.get(
             request.scope_key,
-            lambda: _run_report(runtime, request, deadline),
+            lambda: _run_report(runtime, request, deadline, estate),
             # A run waits for the run lock at most half its budget; a caller sharing a run, the whole of it.
             lock_wait=deadline.remaining() / 2,
             share_wait=deadline.remaining() + SHARE_GRACE,
@@ -100,8 +110,9 @@ def report(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
     return HttpResult(200, render(document, request.fmt), CONTENT_TYPES[request.fmt], headers)
 
 
-def _run_report(runtime: Runtime, request: ReportRequest, deadline: Deadline) -> ReportOutcome:
-    """One dry run (names resolved first): what every caller of this scope gets."""
+def _run_report(runtime: Runtime, request: ReportRequest, deadline: Deadline, estate: Estate | None) -> ReportOutcome:
+    """One dry run (names resolved first) of ``estate`` (None: the run lists it): what every caller
+    of this scope gets."""
     clusters = request.clusters
     if request.names:
         try:
@@ -111,6 +122,7 @@ def _run_report(runtime: Runtime, request: ReportRequest, deadline: Deadline) ->
                 request.names,
                 subscriptions=request.subscriptions,
                 trigger=Trigger.HTTP,
+                estate=estate,
             )
         except ClusterNameError as exc:
             return ReportOutcome(name_error=exc)
@@ -124,6 +136,7 @@ def _run_report(runtime: Runtime, request: ReportRequest, deadline: Deadline) ->
         clusters=clusters,
         deadline=deadline,
         logs=runtime.logs if request.flow else None,
+        estate=estate,
     )
     document["generated_at"] = document["finished_at"]
     return ReportOutcome(document=document)
@@ -155,7 +168,8 @@ def status(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
     """``GET /api/status``: the estate as last observed (the state table); no ARM request but the
     management group's shared listing (:mod:`remediation.app.http_scope`)."""
     try:
-        request = parse_report_request(url, params, runtime.config, max_clusters=runtime.report_limits.max_clusters)
+        request = parse_report_request(url, params, max_clusters=runtime.report_limits.max_clusters)
+        estate = scoped_estate(runtime, request.subscriptions, request.clusters)
     except ApiError as exc:
         return error_result(exc.status, exc.code, exc.message)
     if runtime.state is None:
@@ -164,11 +178,6 @@ def status(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
             "StateNotConfigured",
             "no state table: set AzureWebJobsStorage (or AzureWebJobsStorage__accountName) to record observations",
         )
-    try:
-        estate = served_estate(runtime)
-        check_in_estate(estate, request.subscriptions, request.clusters)
-    except ApiError as exc:
-        return error_result(exc.status, exc.code, exc.message)
     clusters = request.clusters
     # Unfiltered, the estate (when it is bounded) is the filter: a subscription outside it is not shown.
     subscriptions = request.subscriptions or (() if clusters or request.names else estate_subscriptions(estate))
@@ -198,22 +207,21 @@ def status(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
 def changes(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
     """``GET /api/changes``: change records from the ledger, newest first."""
     try:
-        request = parse_changes_request(url, params, runtime.config)
+        request = parse_changes_request(url, params)
     except ApiError as exc:
         return error_result(exc.status, exc.code, exc.message)
     if request.verify:
         return _verify_ledger(runtime)
+    try:
+        estate = scoped_estate(runtime, (), (request.cluster,) if request.cluster else ())
+    except ApiError as exc:
+        return error_result(exc.status, exc.code, exc.message)
     if runtime.ledger is None:
         return error_result(
             503,
             "LedgerNotConfigured",
             "no change ledger: set AzureWebJobsStorage (or AzureWebJobsStorage__accountName) to keep change records",
         )
-    try:
-        estate = served_estate(runtime)
-        check_in_estate(estate, (), (request.cluster,) if request.cluster else ())
-    except ApiError as exc:
-        return error_result(exc.status, exc.code, exc.message)
     try:
         records = (
             []

@@ -1,10 +1,13 @@
-"""The estate that ``/api/status`` and ``/api/changes`` serve: the same scope as a run's.
+"""The estate the HTTP endpoints serve: the same scope as a run's, decided one way for all three.
 
 A run covers ``REMEDIATION_SUBSCRIPTION_IDS``, or with ``REMEDIATION_MANAGEMENT_GROUP`` the group's
 descendant subscriptions (narrowed by the list when both are set; :mod:`remediation.engine.estate`).
-The endpoints that read stored state (the state table, the change ledger) serve that estate and
-nothing else: a subscription or cluster outside it is 403 ``SubscriptionOutOfScope``, and records
-of other subscriptions are not served.
+A request to ``/api/status``, ``/api/changes`` or ``/api/report`` naming a subscription or cluster
+outside that estate is 403 ``SubscriptionOutOfScope`` (:meth:`Estate.refusal
+<remediation.engine.estate.Estate.refusal>`, the CLI's exit 2 too); the endpoints that read stored
+state (the state table, the change ledger) serve no record of another subscription. A named
+``/api/report`` runs on the estate decided here (the run does not list the group again); one for
+the whole estate is a run that lists the group itself.
 
 With a group, knowing the estate takes one ARM listing, which these endpoints otherwise never
 make. So that a function key cannot turn reads of stored state into ARM reads, the listing is
@@ -26,7 +29,6 @@ from remediation.app.runtime import Runtime
 from remediation.core.model import Trigger
 from remediation.engine.estate import Estate, estate_of
 from remediation.errors import ApiError, ArmError
-from remediation.ids import parse_cluster_id
 from remediation.kit.deadline import Deadline, DeadlineExceeded
 
 logger = logging.getLogger(__name__)
@@ -35,8 +37,9 @@ logger = logging.getLogger(__name__)
 LOOKUP_SECONDS = 30.0
 
 
-def served_estate(runtime: Runtime) -> Estate:
-    """The estate the endpoints serve (the group's listing shared and cached per instance).
+def served_estate(runtime: Runtime, request_deadline: Deadline | None = None) -> Estate:
+    """The estate the endpoints serve (the group's listing shared and cached per instance), within
+    ``request_deadline`` (default: the HTTP trigger's) and :data:`LOOKUP_SECONDS`.
 
     Raises :class:`ApiError` 503 ``ManagementGroupUnavailable`` when the group cannot be listed.
     """
@@ -44,9 +47,10 @@ def served_estate(runtime: Runtime) -> Estate:
     if config.management_group is None:
         return estate_of(config, runtime.gateway)  # the configured list (or any): no ARM request
     group = config.management_group
-    deadline = Deadline.for_trigger(Trigger.HTTP.value, config.deadline_seconds, clock=runtime.clock).child(
-        LOOKUP_SECONDS
+    request_deadline = request_deadline or Deadline.for_trigger(
+        Trigger.HTTP.value, config.deadline_seconds, clock=runtime.clock
     )
+    deadline = request_deadline.child(LOOKUP_SECONDS)
     try:
         return runtime.estates.get(
             (group, config.subscription_ids),
@@ -70,17 +74,23 @@ def served_estate(runtime: Runtime) -> Estate:
 
 def check_in_estate(estate: Estate, subscriptions: Sequence[str], clusters: Sequence[str]) -> None:
     """403 ``SubscriptionOutOfScope`` for a requested subscription or cluster outside the estate."""
-    for subscription_id in subscriptions:
-        if not estate.admits(subscription_id):
-            raise ApiError(403, "SubscriptionOutOfScope", f"subscription {subscription_id} is outside {estate.where}")
-    for cluster_id in clusters:
-        subscription_id = parse_cluster_id(cluster_id).subscription_id
-        if not estate.admits(subscription_id):
-            raise ApiError(
-                403,
-                "SubscriptionOutOfScope",
-                f"cluster {cluster_id} is in subscription {subscription_id}, outside {estate.where}",
-            )
+    refusal = estate.refusal(subscriptions, clusters)
+    if refusal is not None:
+        raise ApiError(403, "SubscriptionOutOfScope", refusal)
+
+
+def scoped_estate(
+    runtime: Runtime,
+    subscriptions: Sequence[str],
+    clusters: Sequence[str],
+    request_deadline: Deadline | None = None,
+) -> Estate:
+    """The served estate, once every subscription and cluster the request names is known to be in it.
+
+    Raises :class:`ApiError`: 403 ``SubscriptionOutOfScope``, 503 ``ManagementGroupUnavailable``."""
+    estate = served_estate(runtime, request_deadline)
+    check_in_estate(estate, subscriptions, clusters)
+    return estate
 
 
 def estate_subscriptions(estate: Estate) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ from remediation import __version__
 from remediation.adapters import build_adapters
 from remediation.cli.exit_codes import EXIT_FAILED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE
 from remediation.cli.progress import ConsoleAwareHandler, ProgressDisplay
-from remediation.cli.run import resolve_names, run_command
+from remediation.cli.run import named_estate, resolve_names, run_command
 from remediation.cli.verify import add_command as add_verify_command
 from remediation.cli.verify import run_verify
 from remediation.config.parse import load_config, parse_subscription_ids
@@ -32,6 +32,7 @@ from remediation.config.values import Config, Mode
 from remediation.core.changes import ChangeRecord
 from remediation.core.report import ReportDocument
 from remediation.engine.changelog import CHANGES_LOGGER
+from remediation.engine.estate import configured_estate
 from remediation.engine.names import is_cluster_name
 from remediation.engine.response import INVALID_CONFIGURATION_EXIT_CODE, exit_code
 from remediation.errors import (
@@ -43,6 +44,7 @@ from remediation.errors import (
     UsageError,
 )
 from remediation.ids import parse_cluster_id
+from remediation.kit.deadline import DeadlineExceeded
 from remediation.output.common import escape_control
 from remediation.output.render import FORMATS, render
 
@@ -161,7 +163,9 @@ def validate_scope(
     config: Config, subscriptions: Sequence[str], clusters: Sequence[str]
 ) -> tuple[list[str], list[str], list[str]]:
     """Check --subscription / --cluster values: (subscriptions, cluster IDs, bare cluster names).
-    Raises :class:`UsageError` with what to do."""
+    Raises :class:`UsageError` with what to do. Against the settings only (no request): a management
+    group's estate is checked once it is listed (:func:`remediation.cli.run.named_estate`)."""
+    configured = configured_estate(config)
     subs: list[str] = []
     for raw in subscriptions:
         try:
@@ -171,10 +175,8 @@ def validate_scope(
         if not parsed:
             raise UsageError("--subscription: an empty value; give a subscription GUID")
         for sub in parsed:
-            if not config.subscription_in_scope(sub):
-                raise UsageError(
-                    f"--subscription: {sub} is outside REMEDIATION_SUBSCRIPTION_IDS ({', '.join(config.subscription_ids)})"
-                )
+            if (refusal := configured.refusal([sub], [])) is not None:
+                raise UsageError(f"--subscription: {refusal}")
             subs.append(sub)
     cluster_ids: list[str] = []
     names: list[str] = []
@@ -186,10 +188,8 @@ def validate_scope(
             ref = parse_cluster_id(raw)
         except ResourceIdError as exc:
             raise UsageError(f"--cluster: {exc}; or give a bare cluster name") from None
-        if not config.subscription_in_scope(ref.subscription_id):
-            raise UsageError(
-                f"--cluster: {raw} is in subscription {ref.subscription_id}, outside REMEDIATION_SUBSCRIPTION_IDS"
-            )
+        if (refusal := configured.refusal([], [ref.id])) is not None:
+            raise UsageError(f"--cluster: {refusal}")
         if subs and ref.subscription_id not in subs:
             raise UsageError(f"--cluster: {raw} is not in any --subscription given")
         cluster_ids.append(ref.id)
@@ -310,9 +310,17 @@ def _run(
     except UsageError as exc:
         stderr.write(f"error: {exc}\n")
         return EXIT_USAGE
+    try:
+        estate = named_estate(config, adapters, subscriptions, clusters, named=bool(names))
+    except UsageError as exc:
+        stderr.write(f"error: {exc}\n")
+        return EXIT_USAGE
+    except (ArmError, DeadlineExceeded) as exc:
+        stderr.write(f"error: {escape_control(str(exc))}\n")
+        return EXIT_FAILED
     if names:
         try:
-            clusters = list(dict.fromkeys([*clusters, *resolve_names(config, adapters, names, subscriptions)]))
+            clusters = list(dict.fromkeys([*clusters, *resolve_names(config, adapters, names, subscriptions, estate)]))
         except ClusterNameError as exc:
             stderr.write(f"error: --cluster: {escape_control(str(exc))}\n")
             return EXIT_USAGE
@@ -331,6 +339,7 @@ def _run(
                 clusters=clusters,
                 progress=progress,
                 change_sinks=[recorded.append],
+                estate=estate,
             )
     except UnknownCategoriesError as exc:
         stderr.write(f"error: invalid configuration: {exc}\n")

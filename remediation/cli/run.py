@@ -14,14 +14,41 @@ from remediation.config.values import Config, Mode
 from remediation.core.changes import ChangeSink
 from remediation.core.model import Trigger
 from remediation.core.report import ReportDocument
+from remediation.engine.estate import Estate, estate_of
 from remediation.engine.names import resolve_cluster_names
 from remediation.engine.observations import record_outcomes, record_sweep
 from remediation.engine.sweep import run
+from remediation.errors import UsageError
+from remediation.kit.deadline import Deadline
 
 
-def resolve_names(config: Config, adapters: Adapters, names: Sequence[str], subscriptions: Sequence[str]) -> list[str]:
+def named_estate(
+    config: Config, adapters: Adapters, subscriptions: Sequence[str], clusters: Sequence[str], *, named: bool
+) -> Estate | None:
+    """The management group's estate, listed once, when the command names subscriptions, cluster IDs
+    or (``named``) bare names: the run then covers it without listing the group again. None without
+    a group (the list was checked with the arguments) or when nothing is named (the run lists it).
+
+    Raises :class:`UsageError` (exit 2, like 403 ``SubscriptionOutOfScope`` over HTTP) for a subscription
+    or cluster outside it, and what listing the group raises (``ManagementGroupError``, a deadline)."""
+    if config.management_group is None or not (subscriptions or clusters or named):
+        return None
+    deadline = Deadline.for_trigger(Trigger.CLI.value, config.deadline_seconds)
+    estate = estate_of(config, adapters.gateway.bounded(deadline))
+    for option, refusal in (
+        ("--subscription", estate.refusal(subscriptions, ())),
+        ("--cluster", estate.refusal((), clusters)),
+    ):
+        if refusal is not None:
+            raise UsageError(f"{option}: {refusal}")
+    return estate
+
+
+def resolve_names(
+    config: Config, adapters: Adapters, names: Sequence[str], subscriptions: Sequence[str], estate: Estate | None
+) -> list[str]:
     """Bare cluster names to resource IDs, among the clusters in scope (see :mod:`remediation.engine.names`)."""
-    return resolve_cluster_names(config, adapters.gateway, names, subscriptions=subscriptions)
+    return resolve_cluster_names(config, adapters.gateway, names, subscriptions=subscriptions, estate=estate)
 
 
 def _swept(config: Config, subscriptions: Sequence[str], document: ReportDocument) -> list[str]:
@@ -43,8 +70,10 @@ def run_command(
     clusters: Sequence[str],
     progress: Callable[[int, int], None] | None,
     change_sinks: Sequence[ChangeSink] = (),
+    estate: Estate | None = None,
 ) -> ReportDocument:
-    """The run, its changes also to ``change_sinks`` (after the ledger), its outcomes to the state table."""
+    """The run, its changes also to ``change_sinks`` (after the ledger), its outcomes to the state table;
+    ``estate``: the scope as already listed (:func:`named_estate`)."""
     document = run(
         config,
         adapters.gateway,
@@ -56,6 +85,7 @@ def run_command(
         clusters=clusters,
         change_sinks=[*adapters.change_sinks, *change_sinks],
         progress=progress,
+        estate=estate,
     )
     if adapters.state is not None:
         if clusters:  # named clusters: their outcomes, no subscription was swept

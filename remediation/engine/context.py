@@ -19,6 +19,7 @@ from remediation.core.changes import ChangeSink
 from remediation.core.model import CategoryMetadata, Cluster, Trigger
 from remediation.core.report import ErrorDoc
 from remediation.engine.changelog import ChangeLog
+from remediation.engine.estate import Estate
 from remediation.engine.knowledge import Knowledge, knowledge_for
 from remediation.engine.ports import ChangeHistory, Gateway, LogsGateway
 from remediation.engine.workspaces import WorkspaceResolver
@@ -48,6 +49,7 @@ class Run:
     logs: LogsGateway | None = None
     ledger: ChangeHistory | None = None  # our change records (flow ages when the Activity Log is unreadable)
     knowledge: Knowledge = field(default_factory=Knowledge)
+    estate: Estate | None = None  # the scope, when its starter already knows it (else listed by the run)
     # One caller per subscription reads the category metadata (retrying within the budget);
     # its waiters share the answer, a transient failure included, instead of each retrying in
     # turn. A permanent failure (403 or 404 on that one cluster) lets the next cluster try.
@@ -93,6 +95,7 @@ def start_run(
     logs: LogsGateway | None = None,
     ledger: ChangeHistory | None = None,
     trust_known_workspaces: bool = False,
+    estate: Estate | None = None,
 ) -> Run:
     run_id = run_id or uuid.uuid4().hex
     deadline = deadline or Deadline.for_trigger(trigger.value, config.deadline_seconds)
@@ -120,6 +123,7 @@ def start_run(
         logs=logs,
         ledger=ledger,
         knowledge=known,
+        estate=estate,
     )
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from remediation.config.values import Config
+from remediation.ids import parse_cluster_id
 
 # The code of a subscription (or a named cluster's) outside the configured estate: reported, never read.
 OUTSIDE_SCOPE = "OutsideScope"
@@ -54,11 +55,31 @@ class Estate:
     def outside_message(self, subscription_id: str) -> str:
         return f"subscription {subscription_id} is not in {self.where}; it is not touched"
 
+    def refusal(self, subscriptions: Sequence[str], clusters: Sequence[str]) -> str | None:
+        """Why a request naming ``subscriptions`` and ``clusters`` (resource IDs) is refused: the first
+        one outside the estate; None when every one is inside. The one decision behind 403
+        ``SubscriptionOutOfScope`` (HTTP) and exit 2 (CLI)."""
+        for subscription_id in subscriptions:
+            if not self.admits(subscription_id):
+                return f"subscription {subscription_id} is outside {self.where}"
+        for cluster_id in clusters:
+            subscription_id = parse_cluster_id(cluster_id).subscription_id
+            if not self.admits(subscription_id):
+                return f"cluster {cluster_id} is in subscription {subscription_id}, outside {self.where}"
+        return None
+
+
+def configured_estate(config: Config) -> Estate:
+    """The estate as far as the settings alone say, with no request: ``REMEDIATION_SUBSCRIPTION_IDS``
+    (or any). With a management group too, the run's estate is narrower (:func:`estate_of`): what
+    this one refuses, that one refuses too."""
+    return Estate(frozenset(s.lower() for s in config.subscription_ids) if config.subscription_ids else None)
+
 
 def estate_of(config: Config, gateway: GroupLister) -> Estate:
     """The run's estate: one listing of the management group when one is configured (raises
     :class:`~remediation.errors.ManagementGroupError` naming it when the listing fails)."""
-    configured = frozenset(s.lower() for s in config.subscription_ids) if config.subscription_ids else None
+    configured = configured_estate(config).allowed
     if config.management_group is None:
         return Estate(configured)
     listed = frozenset(s.lower() for s in gateway.list_management_group_subscriptions(config.management_group))

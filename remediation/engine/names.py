@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from remediation.config.values import Config
 from remediation.core.model import Trigger
-from remediation.engine.estate import subscriptions_in_scope
+from remediation.engine.estate import Estate, subscriptions_in_scope
 from remediation.engine.ports import Gateway
 from remediation.errors import ClusterNameError
 from remediation.kit.deadline import Deadline
@@ -32,12 +32,14 @@ def resolve_cluster_names(
     *,
     subscriptions: Sequence[str] = (),
     trigger: Trigger = Trigger.CLI,
+    estate: Estate | None = None,
 ) -> list[str]:
-    """The resource ID of each name, in order; raises :class:`ClusterNameError` (or ArmError)."""
+    """The resource ID of each name, in order; raises :class:`ClusterNameError` (or ArmError).
+    ``estate``: the scope as the caller already knows it (else the management group is listed)."""
     if not names:
         return []
     bounded = gateway.bounded(Deadline.for_trigger(trigger.value, config.deadline_seconds))
-    subs = list(subscriptions) or subscriptions_in_scope(config, bounded)
+    subs = list(subscriptions) or subscriptions_in_scope(config, bounded, estate)
     listed = [
         cluster for sub in dict.fromkeys(s.lower() for s in subs) for cluster in bounded.list_clusters(sub).clusters
     ]

@@ -154,8 +154,10 @@ def _rejected(state: Run, subscription_id: str, entry: RejectedEntry) -> Cluster
 
 
 def _estate(state: Run) -> Estate | None:
-    """The run's estate: one listing of the management group; None when it could not be listed
-    (the error, naming the group, is the run's)."""
+    """The run's estate: as its starter knows it, else one listing of the management group; None
+    when it could not be listed (the error, naming the group, is the run's)."""
+    if state.estate is not None:
+        return state.estate
     group = state.config.management_group or ""
     try:
         return estate_of(state.config, state.gateway)

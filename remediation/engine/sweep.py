@@ -25,6 +25,7 @@ from remediation.core.model import Cluster, Trigger
 from remediation.core.report import ReportDocument
 from remediation.engine.cluster import check_categories, process
 from remediation.engine.context import Run, now, start_run
+from remediation.engine.estate import Estate
 from remediation.engine.finish import finish
 from remediation.engine.flow_check import FLOW_BUDGET_SECONDS
 from remediation.engine.outcomes import ClusterOutcome
@@ -58,10 +59,13 @@ def run(
     logs: LogsGateway | None = None,
     flow_budget: float = FLOW_BUDGET_SECONDS,
     ledger: ChangeHistory | None = None,
+    estate: Estate | None = None,
 ) -> ReportDocument:
     """Reconcile (or, in report mode, only assess) every cluster in scope, within ``deadline``
     (default: the trigger's budget or ``REMEDIATION_DEADLINE_SECONDS``), then verify the flow
     (at most ``flow_budget`` seconds of it). Without ``logs`` every flow verdict is ``unknown``.
+    ``estate``: the scope as the caller already knows it (:mod:`remediation.engine.estate`; the
+    run then does not list the management group again).
 
     Raises :class:`~remediation.errors.UnknownCategoriesError` (a configuration error, found in
     ARM's category metadata before the first write); every other failure is in the report."""
@@ -76,6 +80,7 @@ def run(
         deadline=deadline,
         logs=logs,
         ledger=ledger,
+        estate=estate,
     )
     logger.info(
         "run %s started (%s, trigger %s, deadline in %.0f s)",

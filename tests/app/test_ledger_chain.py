@@ -22,7 +22,7 @@ from remediation.azure.ledger_chain import AppendBlobLedger, part_name
 from remediation.cli.main import main
 from remediation.core.chain import GENESIS, line_hash
 from remediation.core.changes import ChangeEvent, ChangeRecord
-from tests.support.constants import SUB_A
+from tests.support.constants import SUB_A, SUB_B
 from tests.support.host import CLUSTER_WRITE, cluster_id, grid_event, http_get
 
 Functions = dict[str, Callable[..., Any]]
@@ -211,3 +211,34 @@ def test_verify_parameters_and_configuration(
     monkeypatch.delenv("AzureWebJobsStorage")
     code, _, err = verify_cli()
     assert code == 2 and "no change ledger" in err
+
+
+def test_verify_says_nothing_of_subscriptions_outside_the_scope(
+    app_env: Any, functions: Functions, chain: AppendBlobLedger
+) -> None:
+    """The check covers the whole chain (a link is the hash of the line before, whichever subscription
+    it is of), and answers only positions, counts and hashes: no record, cluster or subscription."""
+    theirs = cluster_id("aks-theirs", sub=SUB_B)  # outside REMEDIATION_SUBSCRIPTION_IDS (moved out, say)
+    for i in range(4):
+        chain.append(record(i, theirs if i % 2 else None))
+    ((name, data),) = parts(chain).items()
+    lines = data.splitlines(keepends=True)
+    lines[1] = lines[1].replace(b"kube-audit", b"kube-audix")  # someone edits a record of theirs
+    rewrite(chain, name, b"".join(lines))
+
+    status, body = verify_http(functions)
+
+    assert status == 200
+    assert set(body) == {
+        "intact", "records", "parts", "last_seq", "last_hash", "first_broken",
+        "container", "retention_days", "protection", "unprotected_parts",
+    }  # fmt: skip
+    assert body["first_broken"] == {
+        "part": name,
+        "line": 3,
+        "seq": 3,
+        "reason": "prev is not the hash of the record before it: that record was changed or removed",
+    }
+    text = json.dumps(body).lower()
+    assert SUB_B not in text and "aks-theirs" not in text and "kube-audi" not in text
+    assert app_env.requests == [], "not scoped: no listing, nothing read in ARM"

@@ -235,3 +235,81 @@ def test_a_group_listing_that_keeps_failing_ends_with_the_request_s_deadline(
 
     assert (status, body["error"]["code"]) == (503, "ManagementGroupUnavailable")
     assert f"management group '{GROUP}'" in body["error"]["message"]
+
+
+# --- /api/report answers what it names outside the group as /api/status does ---------------------------
+
+
+def cluster_reads(sim: Any, subscription_id: str) -> list[str]:
+    return [r.path for r in sim.arm_requests() if r.path.lower().startswith(f"/subscriptions/{subscription_id}/")]
+
+
+@pytest.fixture
+def two_sides(group_env: Any) -> tuple[str, str]:
+    """A cluster under the group (SUB_A) and one in SUB_B, visible but outside it."""
+    inside = group_env.add_cluster(SUB_A, "rg-apps", "aks-in", "westeurope")
+    outside = group_env.add_cluster(SUB_B, "rg-apps", "aks-out", "westeurope")
+    group_env.clear_requests()
+    return inside, outside
+
+
+def test_report_naming_what_is_outside_the_group_is_403_like_status_and_changes(
+    group_env: Any, functions: Functions, two_sides: tuple[str, str]
+) -> None:
+    inside, outside = two_sides
+    for query in [("cluster", outside), ("subscription", SUB_B), ("cluster", outside.upper())]:
+        for route in ("report", "status"):
+            status, body = get(functions, route, query)
+            assert (status, body["error"]["code"]) == (403, "SubscriptionOutOfScope"), (route, query)
+            assert f"management group '{GROUP}'" in body["error"]["message"]
+    status, body = get(functions, "report", ("cluster", inside), ("cluster", outside))
+    assert (status, body["error"]["code"]) == (403, "SubscriptionOutOfScope"), "one outside refuses the request"
+    assert listings(group_env) == 1, "seven requests, one shared listing"
+    assert cluster_reads(group_env, SUB_B) == [], "nothing outside the group is read"
+
+    status, body = get(functions, "report", ("cluster", inside))
+    assert status == 200
+    assert [(c["name"], c["status"]) for c in body["clusters"]] == [("aks-in", "non_compliant")]
+    status, body = get(functions, "report", ("cluster", "aks-in"))  # a bare name, looked up in the same estate
+    assert status == 200 and [c["name"] for c in body["clusters"]] == ["aks-in"]
+    status, body = get(functions, "report", ("cluster", "aks-out"))
+    assert (status, body["error"]["code"]) == (404, "ClusterNotFound")
+    assert listings(group_env) == 1, "the named runs cover the listed estate: no listing of their own"
+    assert cluster_reads(group_env, SUB_B) == []
+    assert group_env.write_requests() == []
+
+
+def test_report_of_the_whole_estate_is_unchanged_and_the_list_narrows_the_group(
+    group_env: Any, functions: Functions, two_sides: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, body = get(functions, "report")
+    assert status == 200
+    assert [c["name"] for c in body["clusters"]] == ["aks-in"]
+    assert listings(group_env) == 1, "the run lists the group itself, as before"
+
+    monkeypatch.setenv("REMEDIATION_SUBSCRIPTION_IDS", f"{SUB_A},{SUB_B}")  # SUB_B listed, but not under the group
+    reset_runtime()
+    status, body = get(functions, "report", ("subscription", SUB_B))
+    assert (status, body["error"]["code"]) == (403, "SubscriptionOutOfScope")
+    assert "narrowed by REMEDIATION_SUBSCRIPTION_IDS" in body["error"]["message"]
+    assert cluster_reads(group_env, SUB_B) == []
+
+
+def test_report_naming_clusters_answers_503_when_the_group_cannot_be_listed(
+    group_env: Any, functions: Functions, two_sides: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inside, _ = two_sides
+    monkeypatch.setenv("REMEDIATION_MANAGEMENT_GROUP", "no-such-group")
+    reset_runtime()
+
+    for query in [("cluster", inside), ("subscription", SUB_A), ("cluster", "aks-in")]:
+        status, body = get(functions, "report", query)
+        assert (status, body["error"]["code"]) == (503, "ManagementGroupUnavailable"), query
+        assert "management group 'no-such-group'" in body["error"]["message"]
+    assert listings(group_env) == 3, "not cached: each request lists again"
+    assert cluster_reads(group_env, SUB_A) == []
+
+    status, body = get(functions, "report")  # the whole estate: a run, whose report names the group
+    assert status == 200
+    assert body["clusters"] == []
+    assert [e["scope"] for e in body["errors"]] == ["/providers/Microsoft.Management/managementGroups/no-such-group"]

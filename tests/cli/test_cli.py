@@ -146,7 +146,11 @@ def test_cluster_and_subscription_filters(estate):
             "REMEDIATION_WORKSPACE_RETENTION_DAYS: 5 is out of range",
         ),
         (("report", "--subscription", "prod"), {}, "--subscription: 'prod' is not a subscription GUID"),
-        (("report", "--subscription", SUB_B), {}, f"--subscription: {SUB_B} is outside REMEDIATION_SUBSCRIPTION_IDS"),
+        (
+            ("report", "--subscription", SUB_B),
+            {},
+            f"--subscription: subscription {SUB_B} is outside REMEDIATION_SUBSCRIPTION_IDS",
+        ),
         (
             ("report", "--cluster", "/subscriptions/x/aks"),
             {},
@@ -237,3 +241,38 @@ def test_an_unknown_cluster_name_is_an_error(estate):
 
     assert code == 2
     assert "no cluster named 'aks-nope'" in err
+
+
+def test_naming_what_is_outside_the_management_group_exits_2_as_outside_the_list_does(estate):
+    """Group mode: the same refusal as 403 SubscriptionOutOfScope over HTTP, from one listing of the group."""
+    estate.add_subscription(SUB_B, "dev")
+    estate.add_management_group("lz")
+    estate.move_subscription(SUB_A, "lz")
+    inside = estate.add_cluster(SUB_A, "rg-app", "aks-in", "eastus")
+    outside = estate.add_cluster(SUB_B, "rg-app", "aks-out", "eastus")
+    group = {"REMEDIATION_SUBSCRIPTION_IDS": "", "REMEDIATION_MANAGEMENT_GROUP": "lz"}
+
+    def listings() -> int:
+        return sum(1 for r in estate.arm_requests() if r.path.endswith("/descendants"))
+
+    for argv, message in [
+        (("--cluster", outside), f"--cluster: cluster {outside} is in subscription {SUB_B}, outside management group"),
+        (("--subscription", SUB_B), f"--subscription: subscription {SUB_B} is outside management group 'lz'"),
+    ]:
+        estate.clear_requests()
+        code, out, err = cli("report", *argv, **group)
+        assert (code, out) == (2, ""), err
+        assert message in err
+        assert listings() == len(estate.arm_requests()) == 1, "one listing, nothing outside read"
+
+    estate.clear_requests()
+    code, out, err = cli("report", "--cluster", inside, "--format", "json", **group)
+    assert code == 1, err
+    assert [c["name"] for c in json.loads(out)["clusters"]] == ["aks-in"]
+    assert listings() == 1, "the run covers the estate already listed"
+
+    estate.clear_requests()
+    code, out, err = cli("report", "--cluster", inside, **{**group, "REMEDIATION_MANAGEMENT_GROUP": "no-such-group"})
+    assert (code, out) == (3, "")
+    assert "could not list the subscriptions of management group 'no-such-group'" in err
+    assert listings() == len(estate.arm_requests()) == 1
