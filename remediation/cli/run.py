@@ -7,6 +7,7 @@ adapters :func:`remediation.adapters.build_adapters` gives (the Function app's r
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 
 from remediation.adapters import Adapters
@@ -20,6 +21,7 @@ from remediation.engine.observations import record_outcomes, record_sweep
 from remediation.engine.sweep import run
 from remediation.errors import UsageError
 from remediation.kit.deadline import Deadline
+from remediation.kit.interrupt import run_interruptibly
 
 
 def named_estate(
@@ -73,7 +75,40 @@ def run_command(
     estate: Estate | None = None,
 ) -> ReportDocument:
     """The run, its changes also to ``change_sinks`` (after the ledger), its outcomes to the state table;
-    ``estate``: the scope as already listed (:func:`named_estate`)."""
+    ``estate``: the scope as already listed (:func:`named_estate`).
+
+    The run works in its own thread and Ctrl-C reaches it as a request
+    (:func:`remediation.kit.interrupt.run_interruptibly`): the clusters in flight are finished,
+    no other is started, and ``KeyboardInterrupt`` is raised here (the state table is written
+    only by a run that reached its end)."""
+    return run_interruptibly(
+        lambda interrupt: _run_and_record(
+            config,
+            adapters,
+            mode=mode,
+            subscriptions=subscriptions,
+            clusters=clusters,
+            progress=progress,
+            change_sinks=change_sinks,
+            estate=estate,
+            interrupt=interrupt,
+        ),
+        name="cli-run",
+    )
+
+
+def _run_and_record(
+    config: Config,
+    adapters: Adapters,
+    *,
+    mode: Mode,
+    subscriptions: Sequence[str],
+    clusters: Sequence[str],
+    progress: Callable[[int, int], None] | None,
+    change_sinks: Sequence[ChangeSink],
+    estate: Estate | None,
+    interrupt: threading.Event,
+) -> ReportDocument:
     document = run(
         config,
         adapters.gateway,
@@ -86,6 +121,7 @@ def run_command(
         change_sinks=[*adapters.change_sinks, *change_sinks],
         progress=progress,
         estate=estate,
+        interrupt=interrupt,
     )
     if adapters.state is not None:
         if clusters:  # named clusters: their outcomes, no subscription was swept

@@ -60,12 +60,16 @@ def run(
     flow_budget: float = FLOW_BUDGET_SECONDS,
     ledger: ChangeHistory | None = None,
     estate: Estate | None = None,
+    interrupt: threading.Event | None = None,
 ) -> ReportDocument:
     """Reconcile (or, in report mode, only assess) every cluster in scope, within ``deadline``
     (default: the trigger's budget or ``REMEDIATION_DEADLINE_SECONDS``), then verify the flow
     (at most ``flow_budget`` seconds of it). Without ``logs`` every flow verdict is ``unknown``.
     ``estate``: the scope as the caller already knows it (:mod:`remediation.engine.estate`; the
     run then does not list the management group again).
+
+    ``interrupt`` set (Ctrl-C, :func:`remediation.kit.interrupt.run_interruptibly`): the clusters
+    in flight are finished, no other is started, and the run raises ``KeyboardInterrupt``.
 
     Raises :class:`~remediation.errors.UnknownCategoriesError` (a configuration error, found in
     ARM's category metadata before the first write); every other failure is in the report."""
@@ -111,7 +115,9 @@ def run(
             workers,
             extra={"run_id": state.run_id, "trigger": trigger.value, "concurrency": workers},
         )
-        outcomes.extend(_process_interleaved(state, targets, workers, total - len(targets), total, progress))
+        outcomes.extend(_process_interleaved(state, targets, workers, total - len(targets), total, progress, interrupt))
+        if interrupt is not None and interrupt.is_set():
+            raise KeyboardInterrupt  # after the last cluster, before the flow stage
         document = finish(
             state,
             outcomes,
@@ -134,17 +140,27 @@ def run(
 
 
 def _process_interleaved(
-    state: Run, targets: list[Cluster], workers: int, done: int, total: int, progress: Progress | None
+    state: Run,
+    targets: list[Cluster],
+    workers: int,
+    done: int,
+    total: int,
+    progress: Progress | None,
+    interrupt: threading.Event | None,
 ) -> list[ClusterOutcome]:
-    """Process ``targets`` with ``workers`` threads, subscriptions interleaved (see :mod:`.schedule`)."""
+    """Process ``targets`` with ``workers`` threads, subscriptions interleaved (see :mod:`.schedule`);
+    once ``interrupt`` is set, finish the clusters in flight and raise ``KeyboardInterrupt``."""
     scheduler = Interleaver(targets, workers)
     outcomes: list[ClusterOutcome] = []
     lock = threading.Lock()
 
     stop = threading.Event()  # set on an interrupt (Ctrl-C): finish the clusters in flight, start no other
 
+    def stopping() -> bool:
+        return stop.is_set() or (interrupt is not None and interrupt.is_set())
+
     def work() -> None:
-        while not stop.is_set() and (cluster := scheduler.take()) is not None:
+        while not stopping() and (cluster := scheduler.take()) is not None:
             try:
                 outcome = process(state, cluster)
             finally:
@@ -158,10 +174,12 @@ def _process_interleaved(
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="remediation") as pool:
         futures = [pool.submit(work) for _ in range(threads)]
         try:
-            # Waits in short slices: the kernel may deliver Ctrl-C's SIGINT to a worker thread, and
-            # Python runs the handler only when the main thread next runs bytecode; a wait with no
-            # timeout would hold the interrupt until a cluster in flight finished.
+            # Waits in short slices, to see an interrupt soon: ``interrupt`` set by the command
+            # line, or (run in the main thread) a KeyboardInterrupt, which Python raises only when
+            # the main thread next runs bytecode, whichever thread the kernel gave SIGINT to.
             while not_done := [future for future in futures if not future.done()]:
+                if interrupt is not None and interrupt.is_set():
+                    raise KeyboardInterrupt
                 wait(not_done, timeout=_INTERRUPT_CHECK_SECONDS, return_when=FIRST_EXCEPTION)
             for future in futures:
                 future.result()
