@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
-import azure.functions as func
 import pytest
 import requests
 
 from armsim import sequential_rounds
 from tests.support.constants import SUB_A, WORKSPACE
-from tests.support.host import CLUSTER_WRITE, grid_event
+from tests.support.host import CLUSTER_WRITE, envelope_event, grid_event
 
 OURS = "aks-audit-remediation"
 SOMEONE_ELSE = "0be1e5e0-0000-4000-8000-0000000000ee"
@@ -20,18 +18,6 @@ SOMEONE_ELSE = "0be1e5e0-0000-4000-8000-0000000000ee"
 LATENCY = 0.25
 
 Functions = dict[str, Any]
-
-
-def as_grid_event(event: dict[str, Any]) -> func.EventGridEvent:
-    return func.EventGridEvent(
-        id=event["id"],
-        data=event["data"],
-        topic=event["topic"],
-        subject=event["subject"],
-        event_type=event["eventType"],
-        event_time=datetime.now(UTC),
-        data_version=event["dataVersion"],
-    )
 
 
 def setting_puts(sim: Any) -> list[Any]:
@@ -87,7 +73,7 @@ def test_our_own_write_is_not_news_but_a_foreign_write_is_repaired(
     assert ours["data"]["operationName"] == "Microsoft.Insights/diagnosticSettings/write"
     sim.clear_requests()
     with caplog.at_level(logging.DEBUG, logger="remediation.app.event_handler"):
-        functions["on_resource_event"](as_grid_event(ours))
+        functions["on_resource_event"](envelope_event(ours))
     assert sim.arm_requests() == []
     dropped = [r for r in caplog.records if "caused by our own identity" in r.getMessage()]
     assert len(dropped) == 1 and dropped[0].levelno == logging.DEBUG
@@ -101,7 +87,7 @@ def test_our_own_write_is_not_news_but_a_foreign_write_is_repaired(
     assert foreign["data"]["claims"]["http://schemas.microsoft.com/identity/claims/objectidentifier"] == SOMEONE_ELSE
     sim.clear_requests()
 
-    functions["on_resource_event"](as_grid_event(foreign))
+    functions["on_resource_event"](envelope_event(foreign))
 
     assert sim.get_setting(cid, OURS) is not None
     assert [p.status for p in setting_puts(sim)] == [200]
@@ -116,6 +102,6 @@ def test_our_own_write_is_not_news_but_a_foreign_write_is_repaired(
     )
     foreign_write = sim.event_for(sim.write_requests()[-1])
     sim.clear_requests()
-    functions["on_resource_event"](as_grid_event(foreign_write))
+    functions["on_resource_event"](envelope_event(foreign_write))
     enabled = {e["category"] for e in sim.get_setting(cid, OURS)["properties"]["logs"] if e["enabled"]}
     assert len(enabled) == 5
