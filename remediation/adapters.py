@@ -22,6 +22,7 @@ from remediation.config.values import Config
 from remediation.core.changes import ChangeRecord, ChangeSink
 from remediation.core.status import Observation, SubscriptionSweep
 from remediation.engine.ports import ChangeHistory, Gateway, LogsGateway, StateStore
+from remediation.kit.deadline import Deadline
 
 
 class ChangeLedger(ChangeHistory, Protocol):
@@ -57,7 +58,9 @@ class SweepQueue(Protocol):
     @property
     def name(self) -> str: ...
 
-    def send(self, text: str, *, delay_seconds: int = 0) -> str: ...
+    def send(self, text: str, *, delay_seconds: int = 0, deadline: Deadline | None = None) -> str:
+        """Put one message; with ``deadline``, its retries wait on that deadline and never past it."""
+        ...
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -152,6 +152,8 @@ def fan_out(runtime: Runtime, *, past_due: bool = False) -> FanOut:
     """
     run_id = uuid.uuid4().hex
     fields: dict[str, Any] = {"run_id": run_id, "trigger": Trigger.TIMER.value, "mode": runtime.config.mode.value}
+    # The timer's budget (remediation.kit.deadline): the queue's retries wait on it, never past it.
+    deadline = Deadline.for_trigger(Trigger.TIMER.value, runtime.config.deadline_seconds, clock=runtime.clock)
     if past_due:
         logger.warning("the timer is past due; fanning out now", extra=fields)
     if runtime.queue is None:
@@ -171,7 +173,7 @@ def fan_out(runtime: Runtime, *, past_due: bool = False) -> FanOut:
     failed: list[str] = []
     for request, delay in zip(requests, delays, strict=True):
         try:
-            runtime.queue.send(request.to_json(), delay_seconds=delay)
+            runtime.queue.send(request.to_json(), delay_seconds=delay, deadline=deadline)
         except SweepQueueError as exc:
             logger.error(
                 "sweep %s: subscription %s not queued: %s",

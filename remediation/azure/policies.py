@@ -69,6 +69,40 @@ def call_deadline(request: PipelineRequest[Any] | PipelineResponse[Any, Any]) ->
     return found if isinstance(found, CallDeadline) else None
 
 
+def per_call(deadline: Deadline | None) -> dict[str, Any]:
+    """The per-call keyword that bounds one SDK call (every request and retry of it) by ``deadline``:
+    ``{"deadline": CallDeadline(deadline)}``, or none without a deadline."""
+    return {} if deadline is None else {"deadline": CallDeadline(deadline)}
+
+
+def carry_deadline(request: PipelineRequest[Any]) -> CallDeadline | None:
+    """Move the per-call keyword ``deadline`` from the options into the request's context (where
+    every policy behind the retry policy reads it, and the transport never sees it); the call's deadline."""
+    carried = request.context.options.pop("deadline", None)
+    if not isinstance(carried, CallDeadline):
+        return None
+    request.context[DEADLINE_KEY] = carried
+    return carried
+
+
+def retry_fits(call: CallDeadline | None, wait: float) -> bool:
+    """Whether a retry after ``wait`` s still leaves :data:`MIN_TRY_SECONDS` for the try; when it
+    does not, the call is marked ``stopped_for_time`` and the retry is not made."""
+    if call is not None and not call.deadline.can_wait(wait + MIN_TRY_SECONDS):
+        call.stopped_for_time = True
+        return False
+    return True
+
+
+def retry_sleep(call: CallDeadline | None, wait: float, transport: Any) -> None:
+    """The wait before a retry: on the call's deadline (its clock, never past it), or the transport's
+    sleep for a call that carries no deadline."""
+    if call is not None:
+        call.deadline.sleep(wait)
+    elif wait > 0:
+        transport.sleep(wait)
+
+
 def new_retry_policy() -> BoundedRetryPolicy:
     """The retry policy of every SDK client (ARM and Log Analytics)."""
     return BoundedRetryPolicy(
@@ -89,11 +123,9 @@ class BoundedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
         super().__init__(**kwargs)
 
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
-        options = request.context.options
-        carried = options.pop("deadline", None)
-        if isinstance(carried, CallDeadline):
-            request.context[DEADLINE_KEY] = carried
-            options["timeout"] = max(carried.deadline.remaining(), 0.001)
+        carried = carry_deadline(request)
+        if carried is not None:
+            request.context.options["timeout"] = max(carried.deadline.remaining(), 0.001)
         response: PipelineResponse[Any, Any] = super().send(request)
         return response
 
@@ -116,20 +148,14 @@ class BoundedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
         wait = self._next_wait(settings, response)
         # azure-core hands over the response, or the request when there is none: both carry the context.
         call = call_deadline(response) if isinstance(response, (PipelineRequest, PipelineResponse)) else None
-        if call is not None and not call.deadline.can_wait(wait + MIN_TRY_SECONDS):
-            call.stopped_for_time = True
+        if not retry_fits(call, wait):
             return False
         settings["next_wait"] = wait
-        settings["deadline"] = call.deadline if call is not None else None
+        settings["call"] = call
         return True
 
     def sleep(self, settings: dict[str, Any], transport: Any, response: Any = None) -> None:
-        wait = float(settings.pop("next_wait", 0.0))
-        deadline = settings.get("deadline")
-        if isinstance(deadline, Deadline):
-            deadline.sleep(wait)
-        elif wait > 0:
-            transport.sleep(wait)
+        retry_sleep(settings.get("call"), float(settings.pop("next_wait", 0.0)), transport)
 
 
 class BoundedPolling(ARMPolling):

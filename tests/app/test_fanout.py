@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from remediation.app.runtime import get_runtime
-from remediation.app.sweep import SweepRequest, spread_delays
+from remediation.app.sweep import SweepRequest, fan_out, spread_delays
 from remediation.config.values import Mode
 from remediation.errors import ConfigError, SweepFailedError, SweepQueueError
+from remediation.kit.deadline import MIN_TRY_SECONDS
+from tests.support.clock import FakeClock
 from tests.support.constants import SUB_A, SUB_B
 from tests.support.host import QueueHost, timer
 
@@ -125,22 +128,35 @@ def test_timer_without_storage_fails_clearly(
         functions["sweep"](timer())
 
 
+@pytest.mark.parametrize(
+    ("budget", "tries"),
+    [(None, 4), ("6", 2)],
+    ids=["every-retry-within-the-timer-budget", "no-retry-past-the-deadline"],
+)
 def test_timer_fails_when_the_queue_is_unreachable(
     app_env: Any,
-    functions: Functions,
     azurite: str,
     dead_port: int,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    budget: str | None,
+    tries: int,
 ) -> None:
     dead = f"http://127.0.0.1:{dead_port}/devstoreaccount1"
     monkeypatch.setenv(
         "AzureWebJobsStorage",
         azurite.rsplit("QueueEndpoint=", 1)[0] + f"QueueEndpoint={dead};",
     )
+    if budget is not None:
+        monkeypatch.setenv("REMEDIATION_DEADLINE_SECONDS", budget)
+    clock = FakeClock()  # the queue SDK's backoff (3, 5, 9 s, each +-1 s) waits on the timer's deadline
     with caplog.at_level(logging.ERROR), pytest.raises(SweepQueueError, match="1 of 1 subscription"):
-        functions["sweep"](timer())
+        fan_out(replace(get_runtime(), clock=clock))
     assert any(getattr(r, "subscription_id", None) == SUB_A for r in caplog.records if r.levelno == logging.ERROR)
+    assert len(clock.waits) == tries - 1, clock.waits
+    assert all(2.0 <= wait <= 10.0 for wait in clock.waits), clock.waits
+    if budget is not None:  # a 4-6 s second wait would leave less than MIN_TRY_SECONDS of the 6 s: not made
+        assert sum(clock.waits) + MIN_TRY_SECONDS <= float(budget)
 
 
 # --- the queue trigger: end to end ----------------------------------------------------------------------
