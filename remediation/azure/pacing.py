@@ -153,6 +153,7 @@ class Pacer:
         if bucket is None:
             burst = float(left + 1)
             bucket = Bucket(burst, burst / PROVIDER_PRIOR_SECONDS, self._clock.now(), learned=True, tokens=burst)
+            bucket.unseen(len(self._bucket(scope, kind).in_flight))  # ARM may count them before the next answer
             self._buckets[(scope, name)] = bucket
             self._providers.setdefault((scope, provider or ""), set()).add(name)
             logger.debug("ARM reports a resource provider's budget %s in %s: at least %d", name, scope, left + 1)

@@ -21,8 +21,14 @@ real answers in ``specs/azure-recordings``):
 
 Learning a refill: between two answers of a bucket that was not full, the tokens ARM gained are the
 change of ``left`` plus the tokens our answered requests took; over a window of a second or more (and
-8 tokens, or 10 s), that over the time is the refill left for us. Until then, the documented rate
-(global) or the bucket's size per minute (provider); after a 429, one token per ``Retry-After``.
+8 tokens, or 10 s), that over the time is the refill left for us. ARM may have counted our requests
+still in flight before an answer, so the gain is a range (up to that many tokens more) and the refill
+only moves into it. An answer whose ``left`` plus our other requests ARM may have counted first (those
+in flight since the last answer, or the most ever in flight at once) reaches the bucket's size may show
+a full bucket, whose refill was capped: the window then only raises the refill, and starts again (with
+8 writes in flight and waits longer than a refill to full, the estimate otherwise fell to MIN_REFILL).
+Until then, the documented rate (global) or the bucket's size per minute (provider); after a 429, one
+token per ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -164,6 +170,8 @@ class Bucket:
         self._newest = 0  # the ticket of the newest answer the model was set from
         self._counted = 0  # our requests ARM let through and reported this bucket on
         self._window: deque[tuple[float, int, int]] = deque()  # (time, left, counted) since last full
+        self._overlap = 0  # our requests in flight at the last answer, and sent since
+        self._peak = 1  # the most of our requests on this bucket in flight at once
         self.heard: float | None = None  # when an answer of a request drawing on it last came back
         self._probing: float | None = None  # when the requests sent while stale started waiting for an answer
 
@@ -199,6 +207,12 @@ class Bucket:
     def take(self, ticket: int) -> None:
         self.tokens -= 1.0
         self.in_flight.add(ticket)
+        self._overlap += 1
+        self._peak = max(self._peak, len(self.in_flight))
+
+    def unseen(self, count: int) -> None:
+        """``count`` of our requests were in flight, drawing on this bucket unknown to us, when it was first reported."""
+        self._peak = max(self._peak, count + 1)
 
     def observe(self, now: float, ticket: int, left: int, *, refused: bool) -> None:
         """Correct the model from what one answer says ARM had ``left`` after it (``now`` advanced)."""
@@ -222,8 +236,11 @@ class Bucket:
     def _learn_refill(self, now: float, left: int, *, refused: bool) -> None:
         if not refused:
             self._counted += 1
-        if left >= self.burst - 1:  # full: the refill was capped, nothing to learn; start again
-            self._window.clear()
+        # Full, for all we know: ARM may have counted our other requests (those in flight at the last answer
+        # or sent since, or as many as were ever in flight at once) before this one, so ``left`` may be a full
+        # bucket less those. Its refill was then capped: the window shows at most a lower bound; start again.
+        others, self._overlap = max(self._overlap, self._peak) - 1, len(self.in_flight)
+        full = left + others >= self.burst - 2  # ARM rounds what is left down: a bucket of 11.9 of 12 shows 10
         if not self._window or now - self._window[-1][0] >= SAMPLE_EVERY:
             self._window.append((now, left, self._counted))
         while len(self._window) > 2 and now - self._window[1][0] >= MAX_WINDOW:
@@ -232,8 +249,15 @@ class Bucket:
         span = now - then
         gained = left - before + (self._counted - counted)
         if span >= MIN_WINDOW and (gained >= MIN_TOKENS or span >= LONG_WINDOW):
-            self.refill = max(MIN_REFILL, gained / span)
+            # ARM may also have counted our requests still in flight before this answer: it gained at least
+            # ``gained`` and, unless the bucket was full, at most that many more. The refill moves into that range.
+            rate = max(MIN_REFILL, gained / span)
+            most = float("inf") if full else (gained + len(self.in_flight)) / span
+            self.refill = max(rate, min(self.refill, most))
             self.estimated = True
+        if full:
+            self._window.clear()
+            self._window.append((now, left, self._counted))
 
     def throttled(self, now: float, wait: float) -> None:
         """ARM refused a request on this bucket: empty, and closed for ``wait`` seconds."""

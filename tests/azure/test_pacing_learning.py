@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from remediation.azure.pacing import Pacer
-from remediation.azure.ratelimits import READS, WRITES, provider_of, reported, scope_of
+from remediation.azure.ratelimits import MIN_REFILL, READS, WRITES, Bucket, provider_of, reported, scope_of
 from remediation.errors import ThrottledError
 from remediation.kit.deadline import Deadline
 from tests.support.constants import SUB_A
@@ -256,3 +256,29 @@ def test_a_providers_429s_never_fail_a_request_while_the_deadline_allows() -> No
         pacer.acquire(SCOPE, WRITES, Deadline(20, clock=clock), INSIGHTS)
     pacer.acquire(SCOPE, WRITES, Deadline(40, clock=clock), INSIGHTS)
     assert pacer.stats.waits == 1
+
+
+def test_a_budget_that_fills_while_the_pacer_waits_does_not_lower_the_learned_refill() -> None:
+    """8 writes in flight on a budget of 12 refilled 4/s, sent in waves 10 s apart (longer than it takes
+    to refill to full): ARM counts each wave from a full budget (11 left, then 10, ..., 4) but the answers
+    come back in another order, so most of them show "full, less the writes in flight". Those cannot tell a
+    slow refill from a full budget: the refill learned from them may rise, never fall (it collapsed to
+    MIN_REFILL, and the next wave then waited minutes)."""
+    now = 100.0
+    budget = Bucket(12.0, 12.0 / 60, now, learned=True)
+    ticket = 0
+    answered_order = [4, 11, 7, 10, 5, 9, 6, 8]  # what each answer reports, in the order they arrive
+    for _ in range(6):
+        tickets = []
+        for _ in answered_order:
+            ticket += 1
+            budget.take(ticket)
+            tickets.append(ticket)
+        now += 0.03
+        for sent, left in zip(tickets, answered_order, strict=True):
+            budget.advance(now)
+            budget.answered(now, sent)
+            budget.observe(now, sent, left, refused=False)
+            assert budget.refill >= 12.0 / 60, f"learned {budget.refill:.3f}/s from {left} left"
+        now += 10.0
+    assert budget.refill > MIN_REFILL

@@ -130,10 +130,10 @@ def test_microsoft_insights_write_budget_is_learned_and_never_fails_a_cluster(si
     for i in range(40):
         sim.add_cluster(SUB_A, "rg-apps", f"aks-{i:02d}", "eastus")
 
-    # 4 workers: with 8, about 1 run in 3 on this clock fails a cluster or two as throttled (the pacer waits
-    # past the budget's refill-to-full, answers then report a full budget less the writes in flight, and the
-    # refill learned from them collapses to MIN_REFILL): a finding of issue 17's fake clock, for ratelimits.py.
-    document = sweep("apply", REMEDIATION_MAX_CONCURRENCY="4")
+    # 8 workers: the pacer waits past the budget's refill to full, and the answers then report a full budget
+    # less the writes in flight; the refill learned from them fell to MIN_REFILL and 5 runs in 12 failed
+    # clusters as throttled, before ratelimits.py judged "full" counting the writes in flight.
+    document = sweep("apply", REMEDIATION_MAX_CONCURRENCY="8")
 
     assert document["summary"]["remediated"] == 40
     assert document["summary"]["failed"] == 0
