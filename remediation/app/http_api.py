@@ -153,12 +153,12 @@ def _name_error(exc: ClusterNameError) -> HttpResult:
 
 
 def _observed_names(
-    runtime: Runtime, estate: Estate, subscriptions: tuple[str, ...], names: tuple[str, ...]
+    runtime: Runtime, estate: Estate, subscriptions: tuple[str, ...], names: tuple[str, ...], deadline: Deadline
 ) -> list[str]:
     """The IDs of the observed clusters the bare ``names`` mean (in the requested, else the served, scope)."""
     assert runtime.state is not None
     scope = subscriptions or estate_subscriptions(estate)
-    observed = [] if is_empty(estate) else runtime.state.observations(scope)
+    observed = [] if is_empty(estate) else runtime.state.observations(scope, deadline=deadline)
     in_scope = [o.cluster["id"] for o in observed if estate.admits(o.cluster["subscription_id"])]
     where = f"the observed clusters of subscription(s) {', '.join(scope)}" if scope else "the observed clusters"
     return match_cluster_names(names, in_scope, where)
@@ -166,7 +166,9 @@ def _observed_names(
 
 def status(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
     """``GET /api/status``: the estate as last observed (the state table); no ARM request but the
-    management group's shared listing (:mod:`remediation.app.http_scope`)."""
+    management group's shared listing (:mod:`remediation.app.http_scope`). The table's retries
+    draw on the HTTP budget (remediation.kit.deadline)."""
+    deadline = Deadline.for_trigger(Trigger.HTTP.value, runtime.config.deadline_seconds, clock=runtime.clock)
     try:
         request = parse_report_request(url, params, max_clusters=runtime.report_limits.max_clusters)
         estate = scoped_estate(runtime, request.subscriptions, request.clusters)
@@ -183,10 +185,10 @@ def status(runtime: Runtime, url: str, params: Mapping[str, str]) -> HttpResult:
     subscriptions = request.subscriptions or (() if clusters or request.names else estate_subscriptions(estate))
     try:
         if request.names:  # bare names: looked up among the clusters observed in scope, like /api/report does in ARM
-            clusters = (*clusters, *_observed_names(runtime, estate, request.subscriptions, request.names))
+            clusters = (*clusters, *_observed_names(runtime, estate, request.subscriptions, request.names, deadline))
         nothing = is_empty(estate)  # a group with no subscription in scope: nothing to read
-        observed = [] if nothing else runtime.state.observations(subscriptions, clusters)
-        sweeps = [] if nothing else runtime.state.sweeps()
+        observed = [] if nothing else runtime.state.observations(subscriptions, clusters, deadline=deadline)
+        sweeps = [] if nothing else runtime.state.sweeps(deadline=deadline)
     except ClusterNameError as exc:
         return _name_error(exc)
     except StateError as exc:

@@ -215,12 +215,12 @@ def _effective_mode(request: SweepRequest, configured: Mode) -> Mode:
     return Mode.REPORT if Mode.REPORT in (request.mode, configured) else Mode.APPLY
 
 
-def _superseded(runtime: Runtime, request: SweepRequest, mode: Mode) -> str | None:
+def _superseded(runtime: Runtime, request: SweepRequest, mode: Mode, deadline: Deadline) -> str | None:
     """The run that already swept the subscription after this message was enqueued, if any."""
     if runtime.state is None:
         return None
     try:
-        last = runtime.state.sweep(request.subscription_id)
+        last = runtime.state.sweep(request.subscription_id, deadline=deadline)
     except StateError as exc:
         logger.warning("could not read the last sweep of %s: %s; sweeping", request.subscription_id, exc)
         return None
@@ -259,7 +259,9 @@ def sweep_subscription(
             runtime.config.mode.value,
             extra=fields,
         )
-    newer = _superseded(runtime, request, mode)
+    # The queue trigger's budget (remediation.kit.deadline), for the sweep and for recording it.
+    deadline = Deadline.for_trigger(Trigger.QUEUE.value, runtime.config.deadline_seconds, clock=runtime.clock)
+    newer = _superseded(runtime, request, mode, deadline)
     if newer is not None:
         logger.info(
             "sweep %s of %s superseded by sweep %s, which started after it was queued; nothing to do",
@@ -269,8 +271,6 @@ def sweep_subscription(
             extra=fields,
         )
         return SweepOutcome(request=request, note="superseded")
-    # The queue trigger's budget (remediation.kit.deadline), for the sweep and for recording it.
-    deadline = Deadline.for_trigger(Trigger.QUEUE.value, runtime.config.deadline_seconds, clock=runtime.clock)
     document = run(
         runtime.config,
         runtime.gateway,

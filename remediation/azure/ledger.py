@@ -34,6 +34,7 @@ run reports the failure (an error with scope ``ledger``; the CLI exits 3).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -41,6 +42,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from remediation.azure.policies import BoundedRetryPolicy
 from remediation.azure.storage import (
     CONNECTION_TIMEOUT,
     READ_TIMEOUT,
@@ -84,9 +86,31 @@ _FIELDS = (
 )
 
 
-def table_service(account: StorageAccount) -> Any:
-    """A ``TableServiceClient`` for the account, with bounded timeouts and retries."""
+@functools.cache
+def bounded_table_service() -> type[Any]:
+    """``TableServiceClient`` whose retry policy is the Tables SDK's (its secondary-host handling)
+    bounded by a call's deadline (the per-call keyword ``deadline=CallDeadline(...)``) exactly as
+    ARM's is: :class:`~remediation.azure.policies.BoundedRetryPolicy`. The SDK builds its retry
+    policy itself (no ``retry_policy`` option), so the subclass swaps it where the SDK makes it;
+    every table client the service hands out shares these policies."""
     from azure.data.tables import TableServiceClient
+    from azure.data.tables._policies import TablesRetryPolicy
+
+    class BoundedTablesRetry(BoundedRetryPolicy, TablesRetryPolicy):
+        pass
+
+    class BoundedTableService(TableServiceClient):
+        def _configure_policies(self, **kwargs: Any) -> list[Any]:
+            policies: list[Any] = super()._configure_policies(**kwargs)
+            return [BoundedTablesRetry(**kwargs) if type(p) is TablesRetryPolicy else p for p in policies]
+
+    return BoundedTableService
+
+
+def table_service(account: StorageAccount) -> Any:
+    """A ``TableServiceClient`` for the account, with bounded timeouts and retries (bounded by a
+    call's deadline too, when the call carries one)."""
+    TableServiceClient = bounded_table_service()  # noqa: N806 - the SDK's class, bounded
 
     if account.connection_string is not None:
         connection = account.connection_string

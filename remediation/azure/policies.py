@@ -120,6 +120,9 @@ class BoundedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
 
     def __init__(self, **kwargs: Any) -> None:
         self.retry_after_cap = float(kwargs.pop("retry_after_cap", RETRY_AFTER_CAP))
+        # A client's own socket timeouts (a storage client's) are the caps; ARM's are the module's.
+        self.connection_timeout = float(kwargs.get("connection_timeout") or CONNECTION_TIMEOUT)
+        self.read_timeout = float(kwargs.get("read_timeout") or READ_TIMEOUT)
         super().__init__(**kwargs)
 
     def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
@@ -132,8 +135,10 @@ class BoundedRetryPolicy(RetryPolicy):  # type: ignore[type-arg]
     def _configure_timeout(self, request: Any, absolute_timeout: float, is_response_error: bool) -> None:
         super()._configure_timeout(request, absolute_timeout, is_response_error)
         options = request.context.options
-        options["connection_timeout"] = min(options.get("connection_timeout") or CONNECTION_TIMEOUT, absolute_timeout)
-        options["read_timeout"] = min(options.get("read_timeout") or READ_TIMEOUT, absolute_timeout)
+        options["connection_timeout"] = min(
+            options.get("connection_timeout") or self.connection_timeout, absolute_timeout
+        )
+        options["read_timeout"] = min(options.get("read_timeout") or self.read_timeout, absolute_timeout)
 
     def _next_wait(self, settings: dict[str, Any], response: Any) -> float:
         if isinstance(response, PipelineResponse):

@@ -32,11 +32,13 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 from remediation.azure.ledger import table_service
+from remediation.azure.policies import per_call
 from remediation.azure.storage import failure_kind, storage_account, table_name
 from remediation.core.report import ActionDoc, ClusterDoc, ErrorDoc, SummaryDoc
 from remediation.core.status import Observation, SubscriptionSweep
 from remediation.errors import StateError
 from remediation.ids import id_key, parse_cluster_id
+from remediation.kit.deadline import Deadline
 
 logger = logging.getLogger(__name__)
 
@@ -153,20 +155,21 @@ class StateTable:
         account = storage_account(env, "table")
         return None if account is None else cls(table_service(account), name)
 
-    def _ensure_table(self) -> None:
+    def _ensure_table(self, bound: Mapping[str, Any]) -> None:
         if self._ready:
             return
         with self._lock:
             if not self._ready:
-                self._service.create_table_if_not_exists(self.table_name)
+                self._service.create_table_if_not_exists(self.table_name, **bound)
                 self._ready = True
 
     # --- writes (errors propagate: remediation.engine.observations logs them) ----------------------
 
-    def put_observations(self, items: Sequence[Observation]) -> None:
+    def put_observations(self, items: Sequence[Observation], *, deadline: Deadline | None = None) -> None:
         if not items:
             return
-        self._ensure_table()
+        bound = per_call(deadline)
+        self._ensure_table(bound)
         partitions: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
         for item in items:
             entity = to_entity(item)
@@ -175,53 +178,60 @@ class StateTable:
             entities = list(rows.values())
             for start in range(0, len(entities), _TRANSACTION_LIMIT):
                 chunk = entities[start : start + _TRANSACTION_LIMIT]
-                self._table.submit_transaction([("upsert", e, {"mode": "replace"}) for e in chunk])
+                self._table.submit_transaction([("upsert", e, {"mode": "replace"}) for e in chunk], **bound)
 
-    def put_sweep(self, sweep: SubscriptionSweep) -> None:
+    def put_sweep(self, sweep: SubscriptionSweep, *, deadline: Deadline | None = None) -> None:
         from azure.data.tables import UpdateMode
 
-        self._ensure_table()
-        self._table.upsert_entity(sweep_to_entity(sweep), mode=UpdateMode.REPLACE)
+        bound = per_call(deadline)
+        self._ensure_table(bound)
+        self._table.upsert_entity(sweep_to_entity(sweep), mode=UpdateMode.REPLACE, **bound)
 
-    def delete_clusters(self, cluster_ids: Iterable[str]) -> None:
+    def delete_clusters(self, cluster_ids: Iterable[str], *, deadline: Deadline | None = None) -> None:
+        bound = per_call(deadline)
         for cluster_id in cluster_ids:
             ref = parse_cluster_id(cluster_id)
-            self._table.delete_entity(cluster_partition(ref.subscription_id), cluster_row(ref.id))
+            self._table.delete_entity(cluster_partition(ref.subscription_id), cluster_row(ref.id), **bound)
 
     # --- reads (errors become StateError) ---------------------------------------------------------
 
-    def stored_clusters(self, subscription_id: str) -> list[tuple[str, str, str]]:
+    def stored_clusters(self, subscription_id: str, *, deadline: Deadline | None = None) -> list[tuple[str, str, str]]:
         query = f"PartitionKey eq {_quote(cluster_partition(subscription_id))}"
-        rows = self._query(query, select=["cluster_id", "observed_at", "trigger"])
+        rows = self._query(query, per_call(deadline), select=["cluster_id", "observed_at", "trigger"])
         return [(e["cluster_id"], e["observed_at"], e["trigger"]) for e in rows]
 
-    def observations(self, subscriptions: Sequence[str] = (), clusters: Sequence[str] = ()) -> list[Observation]:
+    def observations(
+        self, subscriptions: Sequence[str] = (), clusters: Sequence[str] = (), *, deadline: Deadline | None = None
+    ) -> list[Observation]:
         """Stored outcomes: of the named clusters, else of the named subscriptions, else of every cluster."""
+        bound = per_call(deadline)
         if clusters:
             found = (
-                self._get(cluster_partition(parse_cluster_id(c).subscription_id), cluster_row(c)) for c in clusters
+                self._get(cluster_partition(parse_cluster_id(c).subscription_id), cluster_row(c), bound)
+                for c in clusters
             )
             return [from_entity(e) for e in found if e is not None]
         if subscriptions:
             entities: Iterable[Mapping[str, Any]] = (
-                e for s in subscriptions for e in self._query(f"PartitionKey eq {_quote(cluster_partition(s))}")
+                e for s in subscriptions for e in self._query(f"PartitionKey eq {_quote(cluster_partition(s))}", bound)
             )
         else:
-            entities = self._query("PartitionKey ge 'c|' and PartitionKey lt 'c}'")
+            entities = self._query("PartitionKey ge 'c|' and PartitionKey lt 'c}'", bound)
         return [from_entity(e) for e in entities]
 
-    def sweeps(self) -> list[SubscriptionSweep]:
-        return [sweep_from_entity(e) for e in self._query(f"PartitionKey eq {_quote(SWEEP_PARTITION)}")]
+    def sweeps(self, *, deadline: Deadline | None = None) -> list[SubscriptionSweep]:
+        query = f"PartitionKey eq {_quote(SWEEP_PARTITION)}"
+        return [sweep_from_entity(e) for e in self._query(query, per_call(deadline))]
 
-    def sweep(self, subscription_id: str) -> SubscriptionSweep | None:
-        entity = self._get(SWEEP_PARTITION, subscription_id.lower())
+    def sweep(self, subscription_id: str, *, deadline: Deadline | None = None) -> SubscriptionSweep | None:
+        entity = self._get(SWEEP_PARTITION, subscription_id.lower(), per_call(deadline))
         return None if entity is None else sweep_from_entity(entity)
 
-    def _get(self, partition: str, row: str) -> Mapping[str, Any] | None:
+    def _get(self, partition: str, row: str, bound: Mapping[str, Any]) -> Mapping[str, Any] | None:
         from azure.core.exceptions import AzureError, ResourceNotFoundError
 
         try:
-            return cast(Mapping[str, Any], self._table.get_entity(partition, row))
+            return cast(Mapping[str, Any], self._table.get_entity(partition, row, **bound))
         except ResourceNotFoundError:
             return None  # no such row, or no table yet
         except AzureError as exc:
@@ -230,11 +240,13 @@ class StateTable:
                 public=f"could not read table {self.table_name}: {failure_kind(exc)}",
             ) from exc
 
-    def _query(self, query: str, select: list[str] | None = None) -> Iterator[Mapping[str, Any]]:
+    def _query(
+        self, query: str, bound: Mapping[str, Any], select: list[str] | None = None
+    ) -> Iterator[Mapping[str, Any]]:
         from azure.core.exceptions import AzureError, ResourceNotFoundError
 
         try:
-            yield from self._table.query_entities(query, select=select, results_per_page=1000)
+            yield from self._table.query_entities(query, select=select, results_per_page=1000, **bound)
         except ResourceNotFoundError:
             return  # nothing was ever recorded
         except AzureError as exc:

@@ -9,7 +9,8 @@ The store is an observation cache, not the estate: a failure to record is logged
 never fails the run that made the observation (the next sweep records again). With a deadline
 (the run's), recording gets at most the time left plus
 :data:`~remediation.kit.deadline.RESERVE_SECONDS`: a hung table never holds an event past its budget
-(the write that is still running is abandoned to its client's own timeouts).
+(the write that is still running is abandoned to its client's own timeouts). Each table call
+carries the deadline too: its retries wait on the deadline's clock and none is started that would not fit.
 """
 
 from __future__ import annotations
@@ -65,20 +66,20 @@ def record_sweep(
 
     def work() -> None:
         for sweep in sweeps:
-            stored = store.stored_clusters(sweep.subscription_id)
+            stored = store.stored_clusters(sweep.subscription_id, deadline=deadline)
             newer = fresher(stored, sweep)
             mine = [o for o in items if o.cluster["subscription_id"].lower() == sweep.subscription_id]
-            store.put_observations([o for o in mine if o.key not in newer])
+            store.put_observations([o for o in mine if o.key not in newer], deadline=deadline)
             removed = gone(stored, sweep, [o.cluster["id"] for o in mine])
             if removed:
-                store.delete_clusters(removed)
+                store.delete_clusters(removed, deadline=deadline)
                 logger.info(
                     "subscription %s: %d cluster(s) no longer exist and left the state table",
                     sweep.subscription_id,
                     len(removed),
                     extra={**fields, "subscription_id": sweep.subscription_id, "removed": len(removed)},
                 )
-            store.put_sweep(sweep)
+            store.put_sweep(sweep, deadline=deadline)
 
     try:
         _within(deadline, work)
@@ -100,7 +101,7 @@ def record_outcomes(
     """Record the cluster outcomes of a run that swept no subscription (an event); True when stored."""
     items = observations(document, trigger)
     try:
-        _within(deadline, lambda: store.put_observations(items))
+        _within(deadline, lambda: store.put_observations(items, deadline=deadline))
     except Exception as exc:  # noqa: BLE001 - see record_sweep
         logger.error(
             "could not record run %s in the state table (%s: %s)",
@@ -116,7 +117,7 @@ def record_outcomes(
 def forget_cluster(store: StateStore, cluster_id: str, *, deadline: Deadline | None = None) -> bool:
     """Remove a cluster found deleted; True when done."""
     try:
-        _within(deadline, lambda: store.delete_clusters([cluster_id]))
+        _within(deadline, lambda: store.delete_clusters([cluster_id], deadline=deadline))
     except Exception as exc:  # noqa: BLE001 - see record_sweep
         logger.error(
             "could not remove cluster %s from the state table (%s: %s)",
