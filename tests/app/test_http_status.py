@@ -291,13 +291,16 @@ def test_a_table_service_outage_never_fails_the_sweep(
     monkeypatch.setenv("AzureWebJobsStorage", dead_table_endpoint(azurite, dead_port))  # the queue still works
     reset_runtime()
     functions["sweep"](timer())
-    runtime = replace(get_runtime(), clock=FakeClock())  # the table's retries wait on the sweep's deadline
+    clock = FakeClock()
+    runtime = replace(get_runtime(), clock=clock)  # the table's retries wait on the sweep's deadline
     on_fake_time = {**functions, "sweep_subscription": lambda msg: run_subscription_sweep(runtime, msg.get_body())}
     with caplog.at_level(logging.WARNING):
         assert QueueHost(azurite, sweep_queue, on_fake_time).drain() == ["completed"]
     assert sim.get_setting(open_id, "aks-audit-remediation") is not None
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any("could not record sweep" in m for m in errors), errors
+    # the superseded check's read, then the recording's first read: each retried (1, 2 s) on the deadline's clock
+    assert clock.waits == [1.0, 2.0, 1.0, 2.0]
 
 
 # --- the recording rules, on the real table ---------------------------------------------------------------
