@@ -33,10 +33,10 @@ from remediation.engine.ports import ChangeHistory, Gateway, LogsGateway
 from remediation.engine.schedule import Interleaver, auto_concurrency
 from remediation.engine.scope import discover
 from remediation.kit.deadline import Deadline
+from remediation.kit.interrupt import CHECK_SECONDS
 
 logger = logging.getLogger(__name__)
 
-_INTERRUPT_CHECK_SECONDS = 0.2  # how soon Ctrl-C is taken, whichever thread the kernel gave it to
 
 Progress = Callable[[int, int], None]
 
@@ -180,7 +180,7 @@ def _process_interleaved(
             while not_done := [future for future in futures if not future.done()]:
                 if interrupt is not None and interrupt.is_set():
                     raise KeyboardInterrupt
-                wait(not_done, timeout=_INTERRUPT_CHECK_SECONDS, return_when=FIRST_EXCEPTION)
+                wait(not_done, timeout=CHECK_SECONDS, return_when=FIRST_EXCEPTION)
             for future in futures:
                 future.result()
         except BaseException as exc:
